@@ -1,6 +1,7 @@
 // Lint: type-aware rules that catch real bugs (floating promises), plus our layering rule:
 // code in one component (src/<component>/) may import another component only through its
-// index.ts, never its internal files.
+// index.ts (or, for the utility modules in src/lib, src/lib/<module>/index.ts), never its
+// internal files.
 import tseslint from 'typescript-eslint';
 import path from 'node:path';
 
@@ -22,6 +23,8 @@ const noDeepImports = {
       const comp = parts[0];
       if (comp === fromComp) return;
       if (parts.length === 2 && parts[1] === 'index.ts') return;
+      // src/lib holds independent utility modules: each sub-folder's index.ts is public too.
+      if (comp === 'lib' && parts.length === 3 && parts[2] === 'index.ts') return;
       context.report({ node: node.source, messageId: 'deep', data: { spec, comp } });
     }
     return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check, ImportExpression: check };
