@@ -6,7 +6,7 @@ import {
   ipFromBytes, cidrSubnets, splitHostPort, IPError,
 } from './ip.ts';
 
-test('IPv4 parse/format', () => {
+void test('IPv4 parse/format', () => {
   for (const s of ['0.0.0.0', '255.255.255.255', '10.0.0.1', '198.18.0.200']) assert.equal(formatIP(parseIP(s)), s);
   for (const s of ['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.-1', 'a.b.c.d', ' 1.2.3.4', '1.2.3.4/8']) {
     assert.equal(tryParseIP(s), null, s);
@@ -14,7 +14,7 @@ test('IPv4 parse/format', () => {
   assert.equal(parseIP('10.0.0.1').value, 0x0a000001n);
 });
 
-test('IPv6 parse/format (RFC 5952)', () => {
+void test('IPv6 parse/format (RFC 5952)', () => {
   const cases: [string, string][] = [
     ['::', '::'], ['::1', '::1'], ['fd00:198:18::1', 'fd00:198:18::1'],
     ['FD00:0:0:0:0:0:0:1', 'fd00::1'], ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
@@ -29,7 +29,7 @@ test('IPv6 parse/format (RFC 5952)', () => {
   assert.throws(() => parseIP('nope'), (e: unknown) => e instanceof IPError && e.code === 'invalid-ip');
 });
 
-test('CIDR parse, mask, contains, overlap', () => {
+void test('CIDR parse, mask, contains, overlap', () => {
   const c = parseCIDR('10.1.2.3/16');
   assert.equal(formatCIDR(c), '10.1.2.3/16');
   assert.equal(formatCIDR(maskCIDR(c)), '10.1.0.0/16');
@@ -55,7 +55,7 @@ test('CIDR parse, mask, contains, overlap', () => {
   assert.ok(!cidrContainsIP(parseCIDR('::/0'), parseIP('1.2.3.4')));
 });
 
-test('bigint math and bytes', () => {
+void test('bigint math and bytes', () => {
   assert.equal(formatIP(ipAdd(parseIP('10.0.0.255'), 1)), '10.0.1.0');
   assert.throws(() => ipAdd(parseIP('255.255.255.255'), 1), /outside IPv4/);
   assert.equal(formatIP(cidrNth(parseCIDR('fd00::/122'), 63)), 'fd00::3f');
@@ -66,7 +66,7 @@ test('bigint math and bytes', () => {
   assert.deepEqual(subs, ['10.0.0.0/26', '10.0.0.64/26', '10.0.0.128/26', '10.0.0.192/26']);
 });
 
-test('splitHostPort', () => {
+void test('splitHostPort', () => {
   assert.deepEqual(splitHostPort('10.0.0.1:179'), { ip: parseIP('10.0.0.1'), port: 179 });
   assert.deepEqual(splitHostPort('[fd00::1]:1790'), { ip: parseIP('fd00::1'), port: 1790 });
   assert.deepEqual(splitHostPort('fd00::1'), { ip: parseIP('fd00::1'), port: null });
