@@ -1,3 +1,2 @@
 // Shared pure utilities. Other components import lib only through this file.
 export * from './ip.ts';
-export { VERSION } from './version.ts';
