@@ -1,0 +1,157 @@
+// Speaker configuration: parsed and validated once (zod), with defaults in one place.
+// The file is YAML or JSON; CLI flags override a few top-level fields.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { tryParseCIDR, formatCIDR, maskCIDR } from '../../lib/index.ts';
+
+/** Our rtnetlink protocol number for routes we install (BIRD uses 12; 80 is unassigned in rt_protos). */
+export const RTPROT_CALICO_BGP = 80;
+
+export class ConfigError extends Error {
+  readonly code = 'bgp-config-invalid';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const ip = z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IPv4 or IPv6 address' });
+const ipv4 = z.string().refine((s) => isIP(s) === 4, { message: 'expected an IPv4 address (dotted quad)' });
+const cidr = z
+  .string()
+  .refine((s) => tryParseCIDR(s) !== null, { message: 'expected a CIDR such as 198.19.0.0/26 or fd00:198:19::/64' })
+  .transform((s) => formatCIDR(maskCIDR(tryParseCIDR(s)!)));
+const asn = z.number().int().min(1).max(4294967295);
+const holdTime = z
+  .number()
+  .int()
+  .min(0)
+  .max(65535)
+  .refine((h) => h === 0 || h >= 3, { message: 'hold time must be 0 or at least 3 seconds' });
+
+const grSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Seconds the peer should keep our routes while we restart (RFC 4724 Restart Time, max 4095). */
+    restartTime: z.number().int().min(1).max(4095).default(120),
+    /** Seconds we keep a restarting peer's stale routes waiting for End-of-RIB. */
+    staleTime: z.number().int().min(1).max(3600).default(360),
+  })
+  .strict();
+
+const peerSchema = z
+  .object({
+    address: ip,
+    asNumber: asn,
+    port: z.number().int().min(1).max(65535).default(179),
+    password: z.string().min(1).max(80).optional(),
+    /** Read the password from a file (like Calico's secret reference). */
+    passwordFile: z.string().optional(),
+    passive: z.boolean().default(false),
+    sourceAddress: ip.optional(),
+    holdTime: holdTime.optional(),
+    keepaliveTime: z.number().int().min(1).optional(),
+    connectRetryTime: z.number().positive().optional(),
+    routeReflectorClient: z.boolean().default(false),
+    nextHopSelf: z.boolean().optional(),
+    keepOriginalNextHop: z.boolean().default(false),
+    gracefulRestart: z.boolean().default(true),
+    description: z.string().optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    asNumber: asn.default(64512),
+    routerId: ipv4,
+    listenAddress: ip.optional(),
+    listenPort: z.number().int().min(0).max(65535).default(179),
+    /** Whether to listen at all (tests with only active peers may turn it off). */
+    listen: z.boolean().default(true),
+    holdTime: holdTime.default(90),
+    keepaliveTime: z.number().int().min(1).optional(),
+    /** Calico's BIRD uses 5 s ("connect retry time 5"); RFC 4271 suggests 120 s. */
+    connectRetryTime: z.number().positive().default(5),
+    /** Wait after a session error before reconnecting (BIRD's "error wait time", 5 s). */
+    idleHoldTime: z.number().positive().default(5),
+    routeReflectorClusterId: ipv4.optional(),
+    /** Prefixes this node originates (IPAM blocks affine to it); always exported. */
+    prefixes: z.array(cidr).default([]),
+    /** Calico's export rule: besides originated prefixes, only routes inside these pools are exported. */
+    ipPools: z.array(cidr).default([]),
+    kernel: z
+      .object({
+        install: z.boolean().default(true),
+        table: z.number().int().min(1).max(0xffffffff).default(254),
+        protocol: z.number().int().min(1).max(255).default(RTPROT_CALICO_BGP),
+        /** Originated prefixes are installed as blackhole routes (as Calico does for its blocks). */
+        blackholeOriginated: z.boolean().default(false),
+      })
+      .strict()
+      .default({ install: true, table: 254, protocol: RTPROT_CALICO_BGP, blackholeOriginated: false }),
+    gracefulRestart: grSchema.default({ enabled: true, restartTime: 120, staleTime: 360 }),
+    /** Unix socket serving status as JSON (`calico-bgp status`). */
+    statusSocket: z.string().optional(),
+    /** Also write the status as JSON to this file whenever it changes (throttled). */
+    statusFile: z.string().optional(),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    peers: z.array(peerSchema).default([]),
+  })
+  .strict();
+
+export type SpeakerConfig = z.output<typeof configSchema>;
+export type PeerConfig = z.output<typeof peerSchema>;
+export type SpeakerConfigInput = z.input<typeof configSchema>;
+
+function formatIssues(err: z.ZodError, where: string): string {
+  return err.issues
+    .map((i) => {
+      const path = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+      return `${where}: ${path}: ${i.message}`;
+    })
+    .join('\n');
+}
+
+/** Validates a config object (already parsed from YAML/JSON). Throws ConfigError with every problem listed. */
+export function parseConfig(raw: unknown, where = 'config'): SpeakerConfig {
+  const r = configSchema.safeParse(raw ?? {});
+  if (!r.success) throw new ConfigError(`invalid BGP speaker configuration\n${formatIssues(r.error, where)}`);
+  const cfg = r.data;
+  const seen = new Set<string>();
+  for (const [i, p] of cfg.peers.entries()) {
+    const key = `${p.address}:${p.port}`;
+    if (seen.has(p.address)) throw new ConfigError(`${where}: peers[${i}].address: duplicate peer ${p.address}`);
+    seen.add(p.address);
+    void key;
+    if (p.password && p.passwordFile) throw new ConfigError(`${where}: peers[${i}]: give password or passwordFile, not both`);
+    if (p.passwordFile) {
+      try {
+        p.password = readFileSync(p.passwordFile, 'utf8').trim();
+      } catch (err) {
+        throw new ConfigError(`${where}: peers[${i}].passwordFile: cannot read ${p.passwordFile}: ${(err as Error).message}`);
+      }
+    }
+    if (p.routeReflectorClient && p.asNumber !== cfg.asNumber) {
+      throw new ConfigError(`${where}: peers[${i}].routeReflectorClient: route reflector clients must be iBGP (AS ${cfg.asNumber}), got AS ${p.asNumber}`);
+    }
+  }
+  return cfg;
+}
+
+export function loadConfigFile(file: string): SpeakerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    throw new ConfigError(`cannot parse ${file}: ${(err as Error).message}`);
+  }
+  return parseConfig(raw, file);
+}
