@@ -1,0 +1,547 @@
+// An incremental index of which selectors match which labelled items (after the idea of
+// Calico's felix/labelindex: InheritIndex + LabelRestrictionIndex + label name/value index).
+//
+// - Items have their own labels and, optionally, parents (e.g. profiles / namespaces) whose
+//   labels they inherit: own labels win, then parents in the order given (first one wins).
+// - Each selector is filed under ONE label it requires (the one whose required values, or
+//   presence, the fewest current items satisfy): `byValue[k][v]` for `k == v` / `k in {..}`,
+//   `byPresence[k]` for `has(k)`-like needs. Selectors that require no label go in a scan-all
+//   set (filed also by every label key they mention); selectors that can never match are
+//   filed nowhere.
+// - Items are indexed by (key, value) of their effective labels.
+// - A new/changed selector is evaluated only against items that have its filed label (or all
+//   items for scan-all selectors).
+// - A changed item is evaluated only against selectors that (a) are filed under one of its
+//   labels (or are scan-all), and (b) mention a label key whose effective value changed.
+//   A selector that mentions no changed key cannot change its answer, so it is skipped.
+// Callbacks run synchronously, inside the call that caused them, once per change of state:
+// onMatchStarted when a (selector, item) pair starts matching, onMatchStopped when it stops
+// (including when either side is deleted).
+import { compareUtf8 } from './ast.ts';
+import type { Labels, Matcher } from './compile.ts';
+import type { Selector } from './selector.ts';
+import { parseSelector } from './selector.ts';
+
+export interface LabelIndexCallbacks<S, I> {
+  onMatchStarted?: (selectorId: S, itemId: I) => void;
+  onMatchStopped?: (selectorId: S, itemId: I) => void;
+}
+
+export interface LabelIndexStats {
+  selectors: number;
+  /** Selectors filed under a required label value. */
+  selectorsByValue: number;
+  /** Selectors filed under a required label's presence. */
+  selectorsByPresence: number;
+  /** Selectors with no required label (evaluated against every new item). */
+  selectorsScanAll: number;
+  /** Selectors that can never match. */
+  selectorsNever: number;
+  items: number;
+  parents: number;
+  /** (selector, item) pairs currently matching. */
+  matches: number;
+  /** Selector evaluations performed since construction (or resetCounters()). */
+  evaluations: number;
+}
+
+type Bucket = 'value' | 'presence' | 'scan' | 'never';
+
+interface SelRec<S, I> {
+  readonly id: S;
+  sel: Selector;
+  match: Matcher<Labels>;
+  keys: ReadonlySet<string>;
+  bucket: Bucket;
+  idxKey: string;
+  idxValues: readonly string[];
+  items: Set<ItemRec<S, I>>;
+  stamp: number;
+}
+
+interface ItemRec<S, I> {
+  readonly id: I;
+  own: Labels;
+  parents: readonly string[];
+  eff: Labels;
+  sels: Set<SelRec<S, I>>;
+  stamp: number;
+}
+
+interface ParentRec<S, I> {
+  labels: Labels | null;
+  children: Set<ItemRec<S, I>>;
+}
+
+const EMPTY: Labels = Object.freeze({});
+
+export class LabelIndex<S = string, I = string> {
+  private readonly cb: LabelIndexCallbacks<S, I>;
+  private readonly sels = new Map<S, SelRec<S, I>>();
+  private readonly items = new Map<I, ItemRec<S, I>>();
+  private readonly parents = new Map<string, ParentRec<S, I>>();
+
+  private readonly selByValue = new Map<string, Map<string, Set<SelRec<S, I>>>>();
+  private readonly selByPresence = new Map<string, Set<SelRec<S, I>>>();
+  private readonly selScanAll = new Set<SelRec<S, I>>();
+  private readonly selScanAllByKey = new Map<string, Set<SelRec<S, I>>>();
+
+  private readonly itemsByKV = new Map<string, Map<string, Set<ItemRec<S, I>>>>();
+  private readonly itemKeyCount = new Map<string, number>();
+
+  private stamp = 0;
+  private matchCount = 0;
+  /** Selector evaluations performed (each call of a compiled matcher on an item). */
+  evaluations = 0;
+
+  constructor(callbacks: LabelIndexCallbacks<S, I> = {}) {
+    this.cb = callbacks;
+  }
+
+  // ---- selectors ---------------------------------------------------------------------------
+
+  /** Add or replace a selector. Text is parsed (SelectorParseError if bad). */
+  updateSelector(id: S, selector: Selector | string): void {
+    const sel = typeof selector === 'string' ? parseSelector(selector) : selector;
+    let rec = this.sels.get(id);
+    if (rec !== undefined) {
+      if (rec.sel.uniqueId === sel.uniqueId) return;
+      this.unfileSelector(rec);
+      rec.sel = sel;
+      rec.match = sel.matches;
+      rec.keys = new Set(sel.labelKeys);
+    } else {
+      rec = {
+        id,
+        sel,
+        match: sel.matches,
+        keys: new Set(sel.labelKeys),
+        bucket: 'scan',
+        idxKey: '',
+        idxValues: [],
+        items: new Set(),
+        stamp: 0,
+      };
+      this.sels.set(id, rec);
+    }
+    this.fileSelector(rec);
+    this.rescanSelector(rec);
+  }
+
+  deleteSelector(id: S): void {
+    const rec = this.sels.get(id);
+    if (rec === undefined) return;
+    this.unfileSelector(rec);
+    this.sels.delete(id);
+    for (const item of rec.items) {
+      item.sels.delete(rec);
+      this.matchCount--;
+      this.cb.onMatchStopped?.(rec.id, item.id);
+    }
+    rec.items.clear();
+  }
+
+  // ---- items -------------------------------------------------------------------------------
+
+  /**
+   * Add or replace an item's own labels and its parents (ids of parent label sets, in order of
+   * precedence). The labels are copied; values must be strings.
+   */
+  updateItem(id: I, labels: Labels, parentIds: readonly string[] = []): void {
+    const own = copyLabels(labels, id);
+    let rec = this.items.get(id);
+    const isNew = rec === undefined;
+    if (rec !== undefined) {
+      if (sameLabels(rec.own, own) && sameList(rec.parents, parentIds)) return;
+      for (const p of rec.parents) if (!parentIds.includes(p)) this.detachParent(p, rec);
+    } else {
+      rec = { id, own, parents: [], eff: EMPTY, sels: new Set(), stamp: 0 };
+      this.items.set(id, rec);
+    }
+    rec.own = own;
+    rec.parents = [...parentIds];
+    for (const p of rec.parents) this.parentRec(p).children.add(rec);
+    this.refreshItem(rec, isNew);
+  }
+
+  deleteItem(id: I): void {
+    const rec = this.items.get(id);
+    if (rec === undefined) return;
+    this.items.delete(id);
+    for (const p of rec.parents) this.detachParent(p, rec);
+    this.reindexItem(rec, rec.eff, EMPTY);
+    for (const s of rec.sels) {
+      s.items.delete(rec);
+      this.matchCount--;
+      this.cb.onMatchStopped?.(s.id, rec.id);
+    }
+    rec.sels.clear();
+  }
+
+  /** Set the labels of a parent (items naming it inherit them). */
+  updateParent(id: string, labels: Labels): void {
+    const p = this.parentRec(id);
+    const copy = copyLabels(labels, id);
+    if (p.labels !== null && sameLabels(p.labels, copy)) return;
+    p.labels = copy;
+    for (const child of p.children) this.refreshItem(child, false);
+  }
+
+  deleteParent(id: string): void {
+    const p = this.parents.get(id);
+    if (p === undefined) return;
+    p.labels = null;
+    if (p.children.size === 0) this.parents.delete(id);
+    for (const child of p.children) this.refreshItem(child, false);
+  }
+
+  // ---- queries -----------------------------------------------------------------------------
+
+  /** Ids of the items a selector matches now (a fresh array). */
+  itemsMatching(selectorId: S): I[] {
+    const rec = this.sels.get(selectorId);
+    return rec === undefined ? [] : [...rec.items].map((i) => i.id);
+  }
+
+  /** Ids of the selectors matching an item now (a fresh array). */
+  selectorsMatching(itemId: I): S[] {
+    const rec = this.items.get(itemId);
+    return rec === undefined ? [] : [...rec.sels].map((s) => s.id);
+  }
+
+  isMatch(selectorId: S, itemId: I): boolean {
+    const s = this.sels.get(selectorId);
+    const i = this.items.get(itemId);
+    return s !== undefined && i !== undefined && s.items.has(i);
+  }
+
+  /** An item's effective labels (own over inherited), or undefined if unknown. */
+  effectiveLabels(itemId: I): Labels | undefined {
+    return this.items.get(itemId)?.eff;
+  }
+
+  stats(): LabelIndexStats {
+    let byValue = 0;
+    let byPresence = 0;
+    let never = 0;
+    for (const s of this.sels.values()) {
+      if (s.bucket === 'value') byValue++;
+      else if (s.bucket === 'presence') byPresence++;
+      else if (s.bucket === 'never') never++;
+    }
+    return {
+      selectors: this.sels.size,
+      selectorsByValue: byValue,
+      selectorsByPresence: byPresence,
+      selectorsScanAll: this.selScanAll.size,
+      selectorsNever: never,
+      items: this.items.size,
+      parents: this.parents.size,
+      matches: this.matchCount,
+      evaluations: this.evaluations,
+    };
+  }
+
+  resetCounters(): void {
+    this.evaluations = 0;
+  }
+
+  // ---- selector filing ---------------------------------------------------------------------
+
+  private itemsWith(key: string, value: string): number {
+    return this.itemsByKV.get(key)?.get(value)?.size ?? 0;
+  }
+
+  /** Choose the label to file a selector under: the one the fewest current items satisfy. */
+  private fileSelector(rec: SelRec<S, I>): void {
+    const r = rec.sel.restrictions();
+    if (r.never) {
+      rec.bucket = 'never';
+      return;
+    }
+    let best: { key: string; values: string[] | null; cost: number } | null = null;
+    for (const [key, lr] of r.labels) {
+      let values: string[] | null = null;
+      let cost: number;
+      if (lr.values !== null) {
+        values = [...lr.values].sort(compareUtf8);
+        cost = 0;
+        for (const v of values) cost += this.itemsWith(key, v);
+      } else if (lr.mustBePresent) {
+        cost = this.itemKeyCount.get(key) ?? 0;
+      } else {
+        continue; // must-be-absent only: no help finding candidates
+      }
+      if (best === null || better(cost, key, values, best)) best = { key, values, cost };
+    }
+    if (best === null) {
+      rec.bucket = 'scan';
+      this.selScanAll.add(rec);
+      for (const k of rec.keys) getOrMake(this.selScanAllByKey, k, newSet).add(rec);
+    } else if (best.values !== null) {
+      rec.bucket = 'value';
+      rec.idxKey = best.key;
+      rec.idxValues = best.values;
+      const byVal = getOrMake(this.selByValue, best.key, newMap<string, Set<SelRec<S, I>>>);
+      for (const v of best.values) getOrMake(byVal, v, newSet).add(rec);
+    } else {
+      rec.bucket = 'presence';
+      rec.idxKey = best.key;
+      getOrMake(this.selByPresence, best.key, newSet).add(rec);
+    }
+  }
+
+  private unfileSelector(rec: SelRec<S, I>): void {
+    switch (rec.bucket) {
+      case 'scan':
+        this.selScanAll.delete(rec);
+        for (const k of rec.keys) deleteFrom(this.selScanAllByKey, k, rec);
+        break;
+      case 'value': {
+        const byVal = this.selByValue.get(rec.idxKey);
+        if (byVal) {
+          for (const v of rec.idxValues) deleteFrom(byVal, v, rec);
+          if (byVal.size === 0) this.selByValue.delete(rec.idxKey);
+        }
+        break;
+      }
+      case 'presence':
+        deleteFrom(this.selByPresence, rec.idxKey, rec);
+        break;
+      case 'never':
+        break;
+    }
+    rec.bucket = 'never';
+    rec.idxKey = '';
+    rec.idxValues = [];
+  }
+
+  /** Re-evaluate one selector against its candidate items. */
+  private rescanSelector(rec: SelRec<S, I>): void {
+    const op = ++this.stamp;
+    const visit = (item: ItemRec<S, I>): void => {
+      item.stamp = op;
+      this.evaluations++;
+      this.setMatch(rec, item, rec.match(item.eff));
+    };
+    switch (rec.bucket) {
+      case 'scan':
+        for (const item of this.items.values()) visit(item);
+        break;
+      case 'value': {
+        const byVal = this.itemsByKV.get(rec.idxKey);
+        if (byVal) for (const v of rec.idxValues) byVal.get(v)?.forEach(visit);
+        break;
+      }
+      case 'presence':
+        this.itemsByKV.get(rec.idxKey)?.forEach((set) => set.forEach(visit));
+        break;
+      case 'never':
+        break;
+    }
+    // Items it used to match that are no longer candidates cannot match.
+    for (const item of rec.items) {
+      if (item.stamp !== op) this.setMatch(rec, item, false);
+    }
+  }
+
+  // ---- item processing ---------------------------------------------------------------------
+
+  private parentRec(id: string): ParentRec<S, I> {
+    let p = this.parents.get(id);
+    if (p === undefined) {
+      p = { labels: null, children: new Set() };
+      this.parents.set(id, p);
+    }
+    return p;
+  }
+
+  private detachParent(id: string, item: ItemRec<S, I>): void {
+    const p = this.parents.get(id);
+    if (p === undefined) return;
+    p.children.delete(item);
+    if (p.children.size === 0 && p.labels === null) this.parents.delete(id);
+  }
+
+  private effectiveOf(item: ItemRec<S, I>): Labels {
+    // Spread (not Object.assign) so a label named __proto__ stays an ordinary property.
+    const layers: Labels[] = [];
+    for (let i = item.parents.length - 1; i >= 0; i--) {
+      const pl = this.parents.get(item.parents[i]!)?.labels;
+      if (pl != null) layers.push(pl);
+    }
+    if (layers.length === 0) return item.own;
+    let out: Labels = {};
+    for (const l of layers) out = { ...out, ...l };
+    return { ...out, ...item.own };
+  }
+
+  /** Recompute an item's effective labels and update its matches. */
+  private refreshItem(item: ItemRec<S, I>, fresh: boolean): void {
+    const oldEff = item.eff;
+    const newEff = this.effectiveOf(item);
+    let changed: string[] | null;
+    if (fresh) {
+      changed = null;
+    } else {
+      changed = changedKeys(oldEff, newEff);
+      if (changed.length === 0) {
+        item.eff = newEff;
+        return;
+      }
+    }
+    this.reindexItem(item, oldEff, newEff);
+    item.eff = newEff;
+    this.matchItem(item, changed);
+  }
+
+  private reindexItem(item: ItemRec<S, I>, oldEff: Labels, newEff: Labels): void {
+    for (const k in oldEff) {
+      const v = oldEff[k]!;
+      if (newEff[k] === v && Object.hasOwn(newEff, k)) continue;
+      const byVal = this.itemsByKV.get(k);
+      if (byVal === undefined) continue;
+      const set = byVal.get(v);
+      if (set !== undefined && set.delete(item)) {
+        if (set.size === 0) byVal.delete(v);
+        if (byVal.size === 0) this.itemsByKV.delete(k);
+        const n = (this.itemKeyCount.get(k) ?? 1) - 1;
+        if (n === 0) this.itemKeyCount.delete(k);
+        else this.itemKeyCount.set(k, n);
+      }
+    }
+    for (const k in newEff) {
+      const v = newEff[k]!;
+      if (oldEff[k] === v && Object.hasOwn(oldEff, k)) continue;
+      getOrMake(getOrMake(this.itemsByKV, k, newMap<string, Set<ItemRec<S, I>>>), v, newSet<ItemRec<S, I>>).add(item);
+      this.itemKeyCount.set(k, (this.itemKeyCount.get(k) ?? 0) + 1);
+    }
+  }
+
+  /**
+   * Evaluate the selectors that could have changed their answer for this item.
+   * `changed` null means a new item: every candidate is evaluated.
+   */
+  private matchItem(item: ItemRec<S, I>, changed: readonly string[] | null): void {
+    const op = ++this.stamp;
+    const eff = item.eff;
+    const visit = (s: SelRec<S, I>): void => {
+      if (s.stamp === op) return;
+      s.stamp = op;
+      if (changed !== null && !mentionsAny(s.keys, changed)) return; // answer cannot change
+      this.evaluations++;
+      this.setMatch(s, item, s.match(eff));
+    };
+    for (const k in eff) {
+      this.selByPresence.get(k)?.forEach(visit);
+      const byVal = this.selByValue.get(k);
+      if (byVal !== undefined) byVal.get(eff[k]!)?.forEach(visit);
+    }
+    if (changed === null) {
+      this.selScanAll.forEach(visit);
+    } else {
+      for (const k of changed) this.selScanAllByKey.get(k)?.forEach(visit);
+    }
+    // A filed selector that is not a candidate any more cannot match. (Scan-all selectors
+    // that were not visited mention no changed key, so their answer stands.)
+    for (const s of item.sels) {
+      if (s.stamp !== op && s.bucket !== 'scan') this.setMatch(s, item, false);
+    }
+  }
+
+  private setMatch(s: SelRec<S, I>, item: ItemRec<S, I>, now: boolean): void {
+    if (now) {
+      if (s.items.has(item)) return;
+      s.items.add(item);
+      item.sels.add(s);
+      this.matchCount++;
+      this.cb.onMatchStarted?.(s.id, item.id);
+    } else {
+      if (!s.items.delete(item)) return;
+      item.sels.delete(s);
+      this.matchCount--;
+      this.cb.onMatchStopped?.(s.id, item.id);
+    }
+  }
+}
+
+function better(
+  cost: number,
+  key: string,
+  values: string[] | null,
+  best: { key: string; values: string[] | null; cost: number },
+): boolean {
+  if (cost !== best.cost) return cost < best.cost;
+  // Equal cost (e.g. no items yet): values beat presence, fewer values beat more, then name.
+  if ((values === null) !== (best.values === null)) return values !== null;
+  if (values !== null && best.values !== null && values.length !== best.values.length) {
+    return values.length < best.values.length;
+  }
+  return compareUtf8(key, best.key) < 0;
+}
+
+function mentionsAny(keys: ReadonlySet<string>, changed: readonly string[]): boolean {
+  for (let i = 0; i < changed.length; i++) if (keys.has(changed[i]!)) return true;
+  return false;
+}
+
+function changedKeys(a: Labels, b: Labels): string[] {
+  const out: string[] = [];
+  for (const k in a) if (a[k] !== b[k] || !Object.hasOwn(b, k)) out.push(k);
+  for (const k in b) if (!Object.hasOwn(a, k)) out.push(k);
+  return out;
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k] || !Object.hasOwn(b, k)) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function copyLabels(labels: Labels, owner: unknown): Labels {
+  if (labels === null || typeof labels !== 'object') {
+    throw new TypeError(`labels of ${String(owner)} must be an object of strings, got ${labels === null ? 'null' : typeof labels}`);
+  }
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(labels)) {
+    const v = labels[k];
+    if (typeof v !== 'string') {
+      throw new TypeError(`label ${JSON.stringify(k)} of ${String(owner)} must be a string, got ${typeof v}`);
+    }
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out;
+}
+
+function newSet<T>(): Set<T> {
+  return new Set<T>();
+}
+
+function newMap<K, V>(): Map<K, V> {
+  return new Map<K, V>();
+}
+
+function getOrMake<K, V>(m: Map<K, V>, k: K, make: () => V): V {
+  let v = m.get(k);
+  if (v === undefined) {
+    v = make();
+    m.set(k, v);
+  }
+  return v;
+}
+
+function deleteFrom<K, T>(m: Map<K, Set<T>>, k: K, item: T): void {
+  const set = m.get(k);
+  if (set === undefined) return;
+  set.delete(item);
+  if (set.size === 0) m.delete(k);
+}
