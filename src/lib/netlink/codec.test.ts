@@ -11,7 +11,7 @@ import { parseFibTrieStat } from './route-count.ts';
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const enc = (fn: (w: NlWriter) => void) => { const w = new NlWriter(16); fn(w); return w.toBuffer(); };
 
-test('RTM_NEWROUTE replace 198.19.1.0/24 via 198.18.0.2 proto 80 (golden)', () => {
+void test('RTM_NEWROUTE replace 198.19.1.0/24 via 198.18.0.2 proto 80 (golden)', () => {
   const got = enc((w) => assert.equal(encodeRoute(w, 'replace', { dst: '198.19.1.0/24', gateway: '198.18.0.2' }, 7, 0, 80), null));
   assert.deepEqual(got, hex(`
     2c000000 1800 0105 07000000 00000000
@@ -20,7 +20,7 @@ test('RTM_NEWROUTE replace 198.19.1.0/24 via 198.18.0.2 proto 80 (golden)', () =
     0800 0500 c6120002`));
 });
 
-test('RTM_NEWROUTE add IPv6 blackhole in table 100 with metric and ack (golden)', () => {
+void test('RTM_NEWROUTE add IPv6 blackhole in table 100 with metric and ack (golden)', () => {
   const got = enc((w) => assert.equal(encodeRoute(w, 'add', { dst: 'fd00:198:18::/48', type: 'blackhole', table: 100, metric: 5 }, 1, 4, 80), null));
   assert.deepEqual(got, hex(`
     38000000 1800 0506 01000000 00000000
@@ -29,7 +29,7 @@ test('RTM_NEWROUTE add IPv6 blackhole in table 100 with metric and ack (golden)'
     0800 0600 05000000`));
 });
 
-test('RTM_DELROUTE in table 1000: table via RTA_TABLE, scope NOWHERE, type unspec (golden)', () => {
+void test('RTM_DELROUTE in table 1000: table via RTA_TABLE, scope NOWHERE, type unspec (golden)', () => {
   const got = enc((w) => assert.equal(encodeRoute(w, 'del', { dst: '198.19.2.128/25', table: 1000, protocol: 12 }, 0x01020304, 0, 80), null));
   assert.deepEqual(got, hex(`
     2c000000 1900 0100 04030201 00000000
@@ -38,7 +38,7 @@ test('RTM_DELROUTE in table 1000: table via RTA_TABLE, scope NOWHERE, type unspe
     0800 0f00 e8030000`));
 });
 
-test('onlink dev route and multipath encode (golden)', () => {
+void test('onlink dev route and multipath encode (golden)', () => {
   const got = enc((w) => assert.equal(encodeRoute(w, 'replace', { dst: '198.19.3.0/26', gateway: '198.18.5.1', ifindex: 7, onlink: true, protocol: 80 }, 2, 0, 80), null));
   assert.deepEqual(got, hex(`
     34000000 1800 0105 02000000 00000000
@@ -56,12 +56,12 @@ test('onlink dev route and multipath encode (golden)', () => {
       1000 00 01 04000000 0800 0500 c6120102`));
 });
 
-test('route dump request with protocol filter (golden)', () => {
+void test('route dump request with protocol filter (golden)', () => {
   const got = enc((w) => encodeRouteDump(w, 4, 9, { protocol: 80 }));
   assert.deepEqual(got, hex('1c000000 1a00 0103 09000000 00000000 02 00 00 00 00 50 00 00 00000000'));
 });
 
-test('bad routes are refused with a reason and write nothing', () => {
+void test('bad routes are refused with a reason and write nothing', () => {
   const cases: [object, RegExp][] = [
     [{ dst: 'bogus' }, /dst "bogus": expected an IPv4/],
     [{ dst: '198.19.0.0/33' }, /prefix length must be 0..32/],
@@ -88,7 +88,7 @@ test('bad routes are refused with a reason and write nothing', () => {
   }
 });
 
-test('decodeRoute reads a kernel RTM_NEWROUTE with table > 255, gateway, oif, metric', () => {
+void test('decodeRoute reads a kernel RTM_NEWROUTE with table > 255, gateway, oif, metric', () => {
   const b = hex(`
     44000000 1800 0200 05000000 00000000
     02 18 00 00 00 50 00 01 00000000
@@ -104,7 +104,7 @@ test('decodeRoute reads a kernel RTM_NEWROUTE with table > 255, gateway, oif, me
   });
 });
 
-test('decodeRoute reads IPv6 multipath and default routes', () => {
+void test('decodeRoute reads IPv6 multipath and default routes', () => {
   const b = hex(`
     44000000 1800 0200 05000000 00000000
     0a 00 00 00 fe 0c 00 01 00000000
@@ -118,7 +118,7 @@ test('decodeRoute reads IPv6 multipath and default routes', () => {
   });
 });
 
-test('decodeError reads errno, request seq and the extended-ack text (capped)', () => {
+void test('decodeError reads errno, request seq and the extended-ack text (capped)', () => {
   const b = hex(`
     44000000 0200 0003 11000000 00000000
     9bffffff
@@ -131,7 +131,7 @@ test('decodeError reads errno, request seq and the extended-ack text (capped)', 
   assert.deepEqual(decodeError(splitMessages(ack)[0]!), { errno: 0, seq: 0x12, requestType: 24 });
 });
 
-test('decodeLink and decodeAddress read hand-built dump replies', () => {
+void test('decodeLink and decodeAddress read hand-built dump replies', () => {
   const link = hex(`
     44000000 1000 0200 01000000 00000000
     00 00 0100 07000000 43100100 00000000
@@ -148,7 +148,7 @@ test('decodeLink and decodeAddress read hand-built dump replies', () => {
   assert.deepEqual(decodeAddress(splitMessages(addr)[0]!), { ifindex: 7, family: 4, address: '198.18.0.1', prefixLen: 24, scope: 0, flags: 0x80, label: 'cali0' });
 });
 
-test('veth, link set and address requests (golden)', () => {
+void test('veth, link set and address requests (golden)', () => {
   const veth = enc((w) => encodeVethAdd(w, { name: 'a0', peerName: 'b0', peerNetnsFd: 9 }, 4));
   assert.deepEqual(veth, hex(`
     60000000 1000 0506 04000000 00000000
@@ -169,7 +169,7 @@ test('veth, link set and address requests (golden)', () => {
   assert.throws(() => encodeVethAdd(new NlWriter(), { name: 'a-very-long-name-x', peerName: 'b' }, 1), /1-15 bytes/);
 });
 
-test('IP parse and RFC 5952 format', () => {
+void test('IP parse and RFC 5952 format', () => {
   const rt = (s: string, want = s) => {
     const ip = parseIP(s);
     assert.ok(ip, s);
@@ -192,7 +192,7 @@ test('IP parse and RFC 5952 format', () => {
   assert.equal(networkOf('fd00:198:18::abcd', 64), 'fd00:198:18::/64');
 });
 
-test('malformed frames throw NetlinkError(malformed-message)', () => {
+void test('malformed frames throw NetlinkError(malformed-message)', () => {
   assert.throws(() => splitMessages(hex('08000000 1800 0000 00000000 00000000')), (e) => e instanceof NetlinkError && e.code === 'malformed-message');
   assert.throws(() => splitMessages(hex('40000000 1800 0000 00000000 00000000')), /length 64 outside 16..16/);
   const badAttr = hex('20000000 1800 0000 00000000 00000000 02 18 00 00 fe 50 00 01 00000000 0900 0100');
@@ -201,7 +201,7 @@ test('malformed frames throw NetlinkError(malformed-message)', () => {
   assert.throws(() => decodeRoute(splitMessages(short)[0]!), /rtmsg too short/);
 });
 
-test('fib_triestat parse', () => {
+void test('fib_triestat parse', () => {
   const text = 'Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nMain:\n\tAver depth:     2.42\n\tPrefixes:       100007\nLocal:\n\tPrefixes:       7\nId 100:\n\tPrefixes:       3\n';
   assert.deepEqual([...parseFibTrieStat(text)], [['Main', 100007], ['Local', 7], ['Id 100', 3]]);
 });
