@@ -1,13 +1,314 @@
+// Prefixes: compact NLRI values with a canonical string key, IP text <-> bytes, and the hot
+// NLRI decode/encode loops. Keys match src/lib's canonical CIDR text (dotted quad; RFC 5952
+// IPv6, v4-mapped as ::ffff:a.b.c.d).
 import type { Afi, FamilyKey, Prefix } from './types.ts';
-const ni = (): never => { throw new Error('not implemented'); };
-/** Parse "198.19.0.0/24" or "fd00::/64" (host bits must be zero). Throws Error with a clear message. */
-export function parsePrefix(text: string): Prefix { void text; return ni(); }
+
+const OCTET: string[] = [];
+for (let i = 0; i < 256; i++) OCTET.push(String(i));
+const SLASH_LEN: string[] = [];
+for (let i = 0; i <= 128; i++) SLASH_LEN.push('/' + i);
+
+export function familyKey(afi: number, safi: number): FamilyKey {
+  return ((afi & 0xffff) << 8) | (safi & 0xff);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prefix implementations: addr is computed on first use (decode allocates one small object
+// and one key string per prefix, nothing else).
+// ---------------------------------------------------------------------------------------------
+
+class Ipv4Prefix implements Prefix {
+  readonly afi: 1 = 1;
+  readonly len: number;
+  readonly key: string;
+  /** The network address as an unsigned 32-bit number. */
+  readonly value: number;
+  readonly pathId: number | undefined;
+  #addr: Uint8Array | undefined;
+  constructor(value: number, len: number, key: string, pathId: number | undefined) {
+    this.value = value;
+    this.len = len;
+    this.key = key;
+    this.pathId = pathId;
+  }
+  get addr(): Uint8Array {
+    let a = this.#addr;
+    if (a === undefined) {
+      const v = this.value;
+      a = new Uint8Array([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
+      this.#addr = a;
+    }
+    return a;
+  }
+}
+
+class Ipv6Prefix implements Prefix {
+  readonly afi: 2 = 2;
+  readonly len: number;
+  readonly key: string;
+  readonly addr: Uint8Array;
+  readonly pathId: number | undefined;
+  constructor(addr: Uint8Array, len: number, key: string, pathId: number | undefined) {
+    this.addr = addr;
+    this.len = len;
+    this.key = key;
+    this.pathId = pathId;
+  }
+}
+
+function ipv4Key(v: number, len: number): string {
+  return (
+    OCTET[v >>> 24]! + '.' + OCTET[(v >>> 16) & 0xff]! + '.' + OCTET[(v >>> 8) & 0xff]! + '.' + OCTET[v & 0xff]! + SLASH_LEN[len]!
+  );
+}
+
+function maskV4(len: number): number {
+  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+}
+
+/** Canonical key string of (afi, addr, len); host bits of addr are ignored. */
+export function prefixKey(afi: Afi, addr: Uint8Array, len: number): string {
+  return makePrefix(afi, addr, len).key;
+}
+
 /** Build a prefix from an address (4 or 16 bytes; host bits are cleared) and a length. */
-export function makePrefix(afi: Afi, addr: Uint8Array, len: number, pathId?: number): Prefix { void afi; void addr; void len; void pathId; return ni(); }
-/** Canonical key string of (afi, addr, len). */
-export function prefixKey(afi: Afi, addr: Uint8Array, len: number): string { void afi; void addr; void len; return ni(); }
-export function familyKey(afi: number, safi: number): FamilyKey { return (afi << 8) | safi; }
-export function formatIpv4(bytes: Uint8Array, offset = 0): string { void bytes; void offset; return ni(); }
-export function formatIpv6(bytes: Uint8Array, offset = 0): string { void bytes; void offset; return ni(); }
-export function parseIpv4(text: string): Uint8Array { void text; return ni(); }
-export function parseIpv6(text: string): Uint8Array { void text; return ni(); }
+export function makePrefix(afi: Afi, addr: Uint8Array, len: number, pathId?: number): Prefix {
+  if (afi === 1) {
+    if (addr.length !== 4) throw new RangeError(`makePrefix: IPv4 address must be 4 bytes, got ${addr.length}`);
+    if (!Number.isInteger(len) || len < 0 || len > 32) throw new RangeError(`makePrefix: IPv4 prefix length ${len} outside 0..32`);
+    const v = (((addr[0]! << 24) | (addr[1]! << 16) | (addr[2]! << 8) | addr[3]!) & maskV4(len)) >>> 0;
+    return new Ipv4Prefix(v, len, ipv4Key(v, len), pathId);
+  }
+  if (afi === 2) {
+    if (addr.length !== 16) throw new RangeError(`makePrefix: IPv6 address must be 16 bytes, got ${addr.length}`);
+    if (!Number.isInteger(len) || len < 0 || len > 128) throw new RangeError(`makePrefix: IPv6 prefix length ${len} outside 0..128`);
+    const a = new Uint8Array(16);
+    const full = len >>> 3;
+    a.set(addr.subarray(0, full));
+    if (len & 7) a[full] = addr[full]! & (0xff << (8 - (len & 7)));
+    return new Ipv6Prefix(a, len, formatIpv6(a) + SLASH_LEN[len]!, pathId);
+  }
+  throw new RangeError(`makePrefix: unsupported AFI ${String(afi)}`);
+}
+
+/** Parse "198.19.0.0/24" or "fd00::/64" (host bits must be zero). Throws Error with a clear message. */
+export function parsePrefix(text: string, pathId?: number): Prefix {
+  const slash = text.indexOf('/');
+  if (slash < 0) throw new Error(`invalid prefix ${JSON.stringify(text)}: expected <address>/<length>`);
+  const addrText = text.slice(0, slash);
+  const lenText = text.slice(slash + 1);
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText)) {
+    throw new Error(`invalid prefix ${JSON.stringify(text)}: length ${JSON.stringify(lenText)} is not a number`);
+  }
+  const len = Number(lenText);
+  const v6 = addrText.includes(':');
+  const afi: Afi = v6 ? 2 : 1;
+  const max = v6 ? 128 : 32;
+  if (len > max) throw new Error(`invalid prefix ${JSON.stringify(text)}: length ${len} exceeds ${max}`);
+  let addr: Uint8Array;
+  try {
+    addr = v6 ? parseIpv6(addrText) : parseIpv4(addrText);
+  } catch (e) {
+    throw new Error(`invalid prefix ${JSON.stringify(text)}: ${(e as Error).message}`, { cause: e });
+  }
+  const p = makePrefix(afi, addr, len, pathId);
+  for (let i = 0; i < addr.length; i++) {
+    if (addr[i] !== p.addr[i]) throw new Error(`invalid prefix ${JSON.stringify(text)}: host bits set (did you mean ${p.key}?)`);
+  }
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addresses
+// ---------------------------------------------------------------------------------------------
+
+export function formatIpv4(bytes: Uint8Array, offset = 0): string {
+  return OCTET[bytes[offset]!]! + '.' + OCTET[bytes[offset + 1]!]! + '.' + OCTET[bytes[offset + 2]!]! + '.' + OCTET[bytes[offset + 3]!]!;
+}
+
+/** RFC 5952 text of 16 bytes at offset (lowercase, longest zero run compressed). */
+export function formatIpv6(bytes: Uint8Array, offset = 0): string {
+  const g = new Array<number>(8);
+  for (let i = 0; i < 8; i++) g[i] = (bytes[offset + 2 * i]! << 8) | bytes[offset + 2 * i + 1]!;
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return '::ffff:' + formatIpv4(bytes, offset + 12);
+  }
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) return g.map((x) => x.toString(16)).join(':');
+  let s = '';
+  for (let i = 0; i < bestStart; i++) s += (i ? ':' : '') + g[i]!.toString(16);
+  s += '::';
+  for (let i = bestStart + bestLen; i < 8; i++) s += (i > bestStart + bestLen ? ':' : '') + g[i]!.toString(16);
+  return s;
+}
+
+/** Dotted quad -> 4 bytes. Throws Error naming the bad input. */
+export function parseIpv4(text: string): Uint8Array {
+  const parts = text.split('.');
+  if (parts.length !== 4) throw new Error(`invalid IPv4 address ${JSON.stringify(text)}: expected 4 dotted decimal octets`);
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!;
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) {
+      throw new Error(`invalid IPv4 address ${JSON.stringify(text)}: octet ${JSON.stringify(p)} is not 0..255`);
+    }
+    out[i] = Number(p);
+  }
+  return out;
+}
+
+/** IPv6 text (with ::, optional trailing dotted quad) -> 16 bytes. Throws Error naming the bad input. */
+export function parseIpv6(text: string): Uint8Array {
+  const bad = (why: string): never => {
+    throw new Error(`invalid IPv6 address ${JSON.stringify(text)}: ${why}`);
+  };
+  if (text.length < 2 || text.length > 45) bad('wrong length');
+  const dbl = text.indexOf('::');
+  if (dbl >= 0 && text.indexOf('::', dbl + 1) >= 0) bad("more than one '::'");
+  const headText = dbl >= 0 ? text.slice(0, dbl) : text;
+  const tailText = dbl >= 0 ? text.slice(dbl + 2) : '';
+  const head = headText === '' ? [] : headText.split(':');
+  const tail = tailText === '' ? [] : tailText.split(':');
+  let v4: Uint8Array | null = null;
+  const lastList = tail.length ? tail : head;
+  const last = lastList[lastList.length - 1];
+  if (last !== undefined && last.includes('.')) {
+    v4 = parseIpv4(last);
+    lastList.pop();
+  }
+  const want = v4 ? 6 : 8;
+  const have = head.length + tail.length;
+  if (dbl >= 0 ? have > want - 1 : have !== want) bad(`expected ${want} groups`);
+  const groups: number[] = [];
+  const pushGroup = (s: string): void => {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(s)) bad(`group ${JSON.stringify(s)} is not 1-4 hex digits`);
+    groups.push(parseInt(s, 16));
+  };
+  head.forEach(pushGroup);
+  for (let i = 0; i < want - have; i++) groups.push(0);
+  tail.forEach(pushGroup);
+  const out = new Uint8Array(16);
+  for (let i = 0; i < want; i++) {
+    out[2 * i] = groups[i]! >>> 8;
+    out[2 * i + 1] = groups[i]! & 0xff;
+  }
+  if (v4) out.set(v4, 12);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// NLRI wire loops (internal to the codec)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Decode a run of NLRI (RFC 4271 §4.3 prefix encoding, optionally RFC 7911 path ids) from
+ * buf[pos, end) into `out`. Returns null on success, or a description of the syntax error
+ * (prefix length above the family maximum, or a prefix overrunning the field).
+ */
+export function decodeNlriRun(
+  buf: Uint8Array,
+  pos: number,
+  end: number,
+  afi: Afi,
+  addPath: boolean,
+  out: Prefix[],
+): string | null {
+  if (afi === 1) {
+    while (pos < end) {
+      let pathId: number | undefined;
+      if (addPath) {
+        if (pos + 4 > end) return `path identifier at offset ${pos} overruns the field`;
+        pathId = ((buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!) >>> 0;
+        pos += 4;
+        if (pos >= end) return `path identifier at offset ${pos - 4} has no prefix`;
+      }
+      const len = buf[pos++]!;
+      if (len > 32) return `IPv4 prefix length ${len} at offset ${pos - 1} exceeds 32`;
+      const nb = (len + 7) >>> 3;
+      if (pos + nb > end) return `IPv4 prefix /${len} at offset ${pos - 1} overruns the field by ${pos + nb - end} bytes`;
+      let v = 0;
+      switch (nb) {
+        case 4:
+          v = (buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!;
+          break;
+        case 3:
+          v = (buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8);
+          break;
+        case 2:
+          v = (buf[pos]! << 24) | (buf[pos + 1]! << 16);
+          break;
+        case 1:
+          v = buf[pos]! << 24;
+          break;
+      }
+      pos += nb;
+      v = (v & maskV4(len)) >>> 0;
+      out.push(new Ipv4Prefix(v, len, ipv4Key(v, len), pathId));
+    }
+    return null;
+  }
+  while (pos < end) {
+    let pathId: number | undefined;
+    if (addPath) {
+      if (pos + 4 > end) return `path identifier at offset ${pos} overruns the field`;
+      pathId = ((buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!) >>> 0;
+      pos += 4;
+      if (pos >= end) return `path identifier at offset ${pos - 4} has no prefix`;
+    }
+    const len = buf[pos++]!;
+    if (len > 128) return `IPv6 prefix length ${len} at offset ${pos - 1} exceeds 128`;
+    const nb = (len + 7) >>> 3;
+    if (pos + nb > end) return `IPv6 prefix /${len} at offset ${pos - 1} overruns the field by ${pos + nb - end} bytes`;
+    const a = new Uint8Array(16);
+    for (let i = 0; i < nb; i++) a[i] = buf[pos + i]!;
+    if (len & 7) a[nb - 1] = a[nb - 1]! & (0xff << (8 - (len & 7)));
+    pos += nb;
+    out.push(new Ipv6Prefix(a, len, formatIpv6(a) + SLASH_LEN[len]!, pathId));
+  }
+  return null;
+}
+
+/** Wire size of one prefix (with path id if addPath). */
+export function nlriSize(p: Prefix, addPath: boolean): number {
+  return (addPath ? 5 : 1) + ((p.len + 7) >>> 3);
+}
+
+/** Write one prefix at buf[pos]; returns the new position. Caller ensured room. */
+export function writeNlri(buf: Uint8Array, pos: number, p: Prefix, addPath: boolean): number {
+  if (addPath) {
+    const id = p.pathId ?? 0;
+    buf[pos++] = id >>> 24;
+    buf[pos++] = (id >>> 16) & 0xff;
+    buf[pos++] = (id >>> 8) & 0xff;
+    buf[pos++] = id & 0xff;
+  }
+  const len = p.len;
+  buf[pos++] = len;
+  const nb = (len + 7) >>> 3;
+  if (p instanceof Ipv4Prefix) {
+    const v = p.value;
+    if (nb > 0) buf[pos++] = v >>> 24;
+    if (nb > 1) buf[pos++] = (v >>> 16) & 0xff;
+    if (nb > 2) buf[pos++] = (v >>> 8) & 0xff;
+    if (nb > 3) buf[pos++] = v & 0xff;
+    return pos;
+  }
+  const a = p.addr;
+  for (let i = 0; i < nb; i++) buf[pos++] = a[i]!;
+  if (len & 7) buf[pos - 1] = buf[pos - 1]! & (0xff << (8 - (len & 7)));
+  return pos;
+}

@@ -219,6 +219,11 @@ export interface CodecContext {
   readonly extendedNextHop?: boolean;
   /** RFC 8654 Extended Messages negotiated both ways: max message length 65535. */
   readonly extendedMessage?: boolean;
+  /**
+   * The peer is external (eBGP). Decoding then discards LOCAL_PREF, ORIGINATOR_ID and
+   * CLUSTER_LIST (RFC 4271 §5.1.5, RFC 7606 §7.5/§7.9/§7.10: "attribute discard").
+   */
+  readonly ebgp?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
