@@ -1,0 +1,1049 @@
+// The RIB of the built-in speaker: Adj-RIB-In per peer (after import policy), the Loc-RIB with
+// the decision process, Adj-RIB-Out per peer (after export rules, policy and attribute
+// rewriting), graceful restart (helper and restarting speaker) and the two outputs: per-peer
+// UPDATE work grouped by attribute set, and kernel route changes.
+//
+// Pure and synchronous: no sockets, no timers, no clock. Callers pass `now` (ms) in and read
+// `nextDeadline()` out. See docs/design/bgp-rib.md for the contract.
+
+import type { PathAttributes } from '../packet/index.ts';
+import type { AttrSet, RouteAttrs } from './attrs.ts';
+import { AttrTable, BIRD_INT_MAX, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED, countAs, prependAs } from './attrs.ts';
+import type { CandidatePath, DecisionOptions, DecisionStep, PathSource } from './decision.ts';
+import { decide } from './decision.ts';
+import { RIB_ERROR, RibError } from './errors.ts';
+import type { DefaultAction, KernelPolicy, PolicyPeer, RoutePolicy, RouteSource } from './policy.ts';
+import { KERNEL_INSTALL, runPolicies } from './policy.ts';
+import type { Family, NumPrefix } from './prefix.ts';
+import { FAMILIES, addressOrderKey, addressWithin, canonicalPrefix, familyAfi, familyOf, isAddress, parseNumPrefix, routerIdToNumber } from './prefix.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------
+
+export type NextHopMode = 'Auto' | 'Self' | 'Keep';
+
+export interface RibOptions {
+  /** Our BGP identifier (dotted quad). */
+  readonly routerId: string;
+  /** Our AS (BGPConfiguration / Node asNumber). */
+  readonly localAs: number;
+  /** RFC 4456 cluster id when we reflect routes (any peer with rrClient). Default: routerId. */
+  readonly clusterId?: string;
+  /** Default 100. */
+  readonly defaultLocalPref?: number;
+  /** Default false. */
+  readonly alwaysCompareMed?: boolean;
+  /** Calico's normal route priority (metric), IPv4NormalRoutePriority. Default 1024. */
+  readonly normalRoutePriority?: number;
+  /** Equal-cost learned paths become one multipath kernel route (BIRD `merge paths on`). Default true. */
+  readonly multipath?: boolean;
+  /** Seconds to keep a re-established GR peer's stale routes while waiting for its End-of-RIB. Default 360. */
+  readonly stalePathTime?: number;
+  /**
+   * We are a restarting speaker (RFC 4724 §4.1): kernel routes of our protocol were preserved.
+   * Best paths are not handed to the kernel nor advertised until every configured peer has sent
+   * End-of-RIB (or established without GR) or `deferralTime` seconds pass.
+   */
+  readonly restarting?: { readonly deferralTime: number; readonly now: number };
+  /** Decides which best routes reach the kernel (and with which tunnel). Default: all. */
+  readonly kernelPolicy?: KernelPolicy;
+}
+
+export interface PeerConfig {
+  /** Unique, stable name (e.g. Calico's "Mesh_198_18_0_2" or "Node_...", "Global_..."). */
+  readonly id: string;
+  readonly address: string;
+  readonly peerAs: number;
+  /** BGPPeer localASNumber; default RibOptions.localAs. */
+  readonly localAs?: number;
+  /** This peer is our route-reflector client. */
+  readonly rrClient?: boolean;
+  /** BGPPeer nextHopMode (keepOriginalNextHop on an eBGP peer = Keep). Default Auto. */
+  readonly nextHopMode?: NextHopMode;
+  /** BGPPeer numAllowedLocalASNumbers. Default 0. */
+  readonly numAllowedLocalAs?: number;
+  readonly importPolicies?: readonly RoutePolicy[];
+  readonly exportPolicies?: readonly RoutePolicy[];
+  /** Default accept. */
+  readonly importDefault?: DefaultAction;
+  /** Default accept. Calico's chain ends in calicoExportPolicy, whose own default is reject. */
+  readonly exportDefault?: DefaultAction;
+  /** Cap on the peer's advertised GR restart time (BGPPeer maxRestartTime), seconds. Default 120. */
+  readonly maxRestartTime?: number;
+}
+
+export interface GracefulRestartInfo {
+  /** Seconds, from the peer's GR capability. */
+  readonly restartTime: number;
+  readonly families: readonly { readonly family: Family; readonly forwardingState: boolean }[];
+}
+
+/** Facts of an established session (from both OPENs). */
+export interface SessionInfo {
+  /** The peer's BGP identifier. */
+  readonly routerId: string;
+  /** Our address on this session: the default next-hop-self address. */
+  readonly localAddress: string;
+  /** Next-hop-self addresses per family when they differ from localAddress. */
+  readonly nextHopSelf?: { readonly ipv4?: string; readonly ipv6?: string; readonly ipv6LinkLocal?: string };
+  /** Families negotiated (both sides advertised them). */
+  readonly families: readonly Family[];
+  /** The peer's Graceful Restart capability, if it sent one (and we advertised ours). */
+  readonly gracefulRestart?: GracefulRestartInfo;
+}
+
+/** A prefix as the codec gives it (its Prefix type fits). */
+export interface RouteKey {
+  readonly key: string;
+  readonly pathId?: number;
+}
+
+export interface PeerUpdate {
+  readonly withdrawn?: readonly RouteKey[];
+  readonly announced?: readonly RouteKey[];
+  /** Required with `announced`. `nextHop` is the route next hop of the prefixes' family. */
+  readonly attrs?: RouteAttrs;
+}
+
+export interface OriginateOptions {
+  /** Extra attributes (communities, MED, ...). ORIGIN defaults to IGP, AS_PATH to empty. */
+  readonly attrs?: Partial<RouteAttrs>;
+  /** Route priority (metric) in Calico's sense; sets LOCAL_PREF = 2^31-1 - priority. Default normalRoutePriority. */
+  readonly priority?: number;
+  /** Install as a kernel blackhole route (Calico's block routes). Default false. */
+  readonly blackhole?: boolean;
+  /** Interface the route points at, for policies that match `interface`. */
+  readonly iface?: string;
+}
+
+export interface ReachInfo {
+  readonly afi: 1 | 2;
+  readonly nextHop: string;
+  readonly linkLocalNextHop?: string;
+}
+
+/** One unit of UPDATE work for a peer; the codec packs each into as many messages as needed. */
+export type OutboundUpdate =
+  | { readonly kind: 'withdraw'; readonly family: Family; readonly prefixes: string[] }
+  | {
+      readonly kind: 'announce';
+      readonly family: Family;
+      /** Attributes without next hop (it is in `reach`): pass to packAdvertisements. */
+      readonly attributes: PathAttributes;
+      readonly reach: ReachInfo;
+      readonly prefixes: string[];
+      /** Interned attribute-set id (equal ids = identical attributes). */
+      readonly attrsId: number;
+    }
+  | { readonly kind: 'end-of-rib'; readonly family: Family };
+
+export interface KernelNextHop {
+  readonly address: string;
+  /** The next hop is inside a connected subnet (install directly; otherwise resolve / onlink). */
+  readonly directlyConnected: boolean;
+  readonly linkLocal?: string;
+}
+
+export interface KernelRoute {
+  readonly type: 'unicast' | 'blackhole';
+  /** Unicast: one or more (multipath). Blackhole: empty. */
+  readonly nextHops: readonly KernelNextHop[];
+  /** Calico: 2^31-1 - LOCAL_PREF for learned routes with LOCAL_PREF, else normalRoutePriority; 0 for blackholes (kernel default). */
+  readonly metric: number;
+  /** metric < normalRoutePriority: should override a local workload route (BIRD preference 200). */
+  readonly elevated: boolean;
+  /** Tunnel device (IPIP) chosen by the kernel policy. */
+  readonly tunnel?: string;
+}
+
+export type KernelChange =
+  | { readonly kind: 'route'; readonly prefix: string; readonly family: Family; readonly route: KernelRoute }
+  | { readonly kind: 'withdraw'; readonly prefix: string; readonly family: Family }
+  /**
+   * Everything the kernel should hold has now been delivered: routes of our protocol not set
+   * since start may be removed. Emitted once (after restart deferral, or on the first take).
+   */
+  | { readonly kind: 'synced' };
+
+export interface BestRouteInfo {
+  readonly prefix: string;
+  readonly attrs: RouteAttrs;
+  /** Peer id, or 'local'. */
+  readonly from: string;
+  readonly source: RouteSource;
+  readonly step: DecisionStep;
+  readonly stale: boolean;
+  readonly candidates: number;
+}
+
+export interface PeerStats {
+  readonly established: boolean;
+  readonly received: number;
+  readonly advertised: number;
+  readonly stale: number;
+  readonly pendingUpdates: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internal state
+// ---------------------------------------------------------------------------------------------
+
+const LOCAL_ID = 'local';
+
+interface LocalInfo {
+  readonly blackhole: boolean;
+  readonly iface?: string;
+}
+
+class Path implements CandidatePath {
+  attrs: AttrSet;
+  stale = false;
+  readonly src: PeerState | LocalSource;
+  readonly pathId: number;
+  readonly dest: Dest;
+  readonly key: string;
+  readonly local: LocalInfo | undefined;
+  constructor(dest: Dest, key: string, src: PeerState | LocalSource, attrs: AttrSet, pathId: number, local?: LocalInfo) {
+    this.dest = dest;
+    this.key = key;
+    this.src = src;
+    this.attrs = attrs;
+    this.pathId = pathId;
+    this.local = local;
+  }
+}
+
+class Dest {
+  readonly prefix: string;
+  readonly family: Family;
+  readonly paths: Path[] = [];
+  best: Path | undefined = undefined;
+  bestAttrs: AttrSet | undefined = undefined;
+  step: DecisionStep = 'none';
+  /** Desired kernel route (as last queued). */
+  kernel: KernelRoute | null = null;
+  constructor(prefix: string, family: Family) {
+    this.prefix = prefix;
+    this.family = family;
+  }
+}
+
+class LocalSource implements PathSource {
+  readonly id = LOCAL_ID;
+  readonly local = true;
+  readonly ebgp = false;
+  readonly ibgp = false;
+  readonly routerIdNum: number;
+  readonly routerId: string;
+  readonly addressKey = '';
+  readonly rrClient = false;
+  constructor(routerId: string) {
+    this.routerId = routerId;
+    this.routerIdNum = routerIdToNumber(routerId);
+  }
+}
+
+class PeerState implements PathSource, PolicyPeer {
+  readonly local = false;
+  readonly id: string;
+  readonly address: string;
+  readonly addressKey: string;
+  readonly peerAs: number;
+  readonly localAs: number;
+  readonly ibgp: boolean;
+  readonly ebgp: boolean;
+  readonly rrClient: boolean;
+  readonly nextHopMode: NextHopMode;
+  readonly numAllowedLocalAs: number;
+  readonly maxRestartTime: number;
+  importPolicies: readonly RoutePolicy[];
+  exportPolicies: readonly RoutePolicy[];
+  importDefault: DefaultAction;
+  exportDefault: DefaultAction;
+  routerIdNum = 0;
+  routerId = '0.0.0.0';
+  established = false;
+  session: SessionInfo | undefined = undefined;
+  families = new Set<Family>();
+  readonly adjIn = new Map<string, Path>();
+  readonly adjOut = new Map<string, AttrSet>();
+  readonly pending = new Set<string>();
+  readonly pendingEor = new Set<Family>();
+  readonly eorReceived = new Set<Family>();
+  /** Outbound attribute rewrite cache: source -> (inbound AttrSet id * 2 + family bit) -> outbound AttrSet (null: not sendable). */
+  outCache = new Map<PathSource, Map<number, AttrSet | null>>();
+  // Graceful restart helper state.
+  readonly staleFamilies = new Set<Family>();
+  staleCount = 0;
+  grDeadline: number | undefined = undefined;
+  staleDeadline: number | undefined = undefined;
+
+  constructor(cfg: PeerConfig, ribLocalAs: number) {
+    this.id = cfg.id;
+    this.address = cfg.address;
+    this.addressKey = addressOrderKey(cfg.address, `peer ${cfg.id}: address`);
+    this.peerAs = cfg.peerAs;
+    this.localAs = cfg.localAs ?? ribLocalAs;
+    this.ibgp = this.peerAs === this.localAs;
+    this.ebgp = !this.ibgp;
+    this.rrClient = cfg.rrClient === true;
+    this.nextHopMode = cfg.nextHopMode ?? 'Auto';
+    this.numAllowedLocalAs = cfg.numAllowedLocalAs ?? 0;
+    this.maxRestartTime = cfg.maxRestartTime ?? 120;
+    this.importPolicies = cfg.importPolicies ?? [];
+    this.exportPolicies = cfg.exportPolicies ?? [];
+    this.importDefault = cfg.importDefault ?? 'accept';
+    this.exportDefault = cfg.exportDefault ?? 'accept';
+  }
+}
+
+function isAsn(n: unknown): boolean {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
+}
+
+function sameNextHops(a: KernelRoute, b: KernelRoute): boolean {
+  if (a.type !== b.type || a.metric !== b.metric || a.tunnel !== b.tunnel || a.nextHops.length !== b.nextHops.length) return false;
+  for (let i = 0; i < a.nextHops.length; i++) {
+    const x = a.nextHops[i]!;
+    const y = b.nextHops[i]!;
+    if (x.address !== y.address || x.directlyConnected !== y.directlyConnected || x.linkLocal !== y.linkLocal) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The RIB
+// ---------------------------------------------------------------------------------------------
+
+export class Rib {
+  readonly routerId: string;
+  readonly localAs: number;
+  readonly clusterId: string;
+  private readonly decision: DecisionOptions;
+  private readonly normalPriority: number;
+  private readonly multipath: boolean;
+  private readonly stalePathMs: number;
+  private kernelPolicy: KernelPolicy | undefined;
+  private readonly attrTable = new AttrTable();
+  private sweepAt = 4096;
+  private readonly localSrc: LocalSource;
+  private readonly peers = new Map<string, PeerState>();
+  private readonly established = new Set<PeerState>();
+  private readonly dests = new Map<string, Dest>();
+  private readonly localPaths = new Map<string, Path>();
+  private readonly kernelPending = new Map<string, KernelRoute | null>();
+  private readonly kernelCache = new Map<string, KernelRoute>();
+  private connected: NumPrefix[] = [];
+  private readonly connectedCache = new Map<string, boolean>();
+  private syncedSent = false;
+  private deferring: boolean;
+  private deferralDeadline: number | undefined;
+
+  constructor(options: RibOptions) {
+    if (!isAsn(options.localAs)) throw new RibError(RIB_ERROR.INVALID_CONFIG, `RIB: localAs ${JSON.stringify(options.localAs)} is not an AS number 1-4294967295`);
+    this.routerId = options.routerId;
+    this.localSrc = new LocalSource(options.routerId);
+    this.localAs = options.localAs;
+    this.clusterId = options.clusterId ?? options.routerId;
+    routerIdToNumber(this.clusterId, 'RIB: clusterId');
+    this.decision = { defaultLocalPref: options.defaultLocalPref ?? 100, alwaysCompareMed: options.alwaysCompareMed ?? false };
+    this.normalPriority = options.normalRoutePriority ?? 1024;
+    this.multipath = options.multipath ?? true;
+    this.stalePathMs = (options.stalePathTime ?? 360) * 1000;
+    this.kernelPolicy = options.kernelPolicy;
+    this.deferring = options.restarting !== undefined;
+    this.deferralDeadline = options.restarting ? options.restarting.now + options.restarting.deferralTime * 1000 : undefined;
+  }
+
+  // ------------------------------------------------------------------ peers
+
+  addPeer(cfg: PeerConfig): void {
+    if (typeof cfg.id !== 'string' || cfg.id === '' || cfg.id === LOCAL_ID) {
+      throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer id ${JSON.stringify(cfg.id)}: expected a non-empty name other than "${LOCAL_ID}"`);
+    }
+    if (this.peers.has(cfg.id)) throw new RibError(RIB_ERROR.DUPLICATE_PEER, `peer ${cfg.id} is already configured`);
+    if (!isAsn(cfg.peerAs)) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${cfg.id}: peerAs ${JSON.stringify(cfg.peerAs)} is not an AS number 1-4294967295`);
+    if (cfg.localAs !== undefined && !isAsn(cfg.localAs)) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${cfg.id}: localAs ${JSON.stringify(cfg.localAs)} is not an AS number`);
+    const p = new PeerState(cfg, this.localAs);
+    if (p.rrClient && p.ebgp) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${cfg.id}: a route-reflector client must be an iBGP peer (peerAs ${p.peerAs}, local AS ${p.localAs})`);
+    this.peers.set(cfg.id, p);
+  }
+
+  /** Replace a peer's policies. Export changes take effect at once; import changes need a ROUTE-REFRESH (returned true). */
+  setPeerPolicies(
+    id: string,
+    pol: { importPolicies?: readonly RoutePolicy[]; exportPolicies?: readonly RoutePolicy[]; importDefault?: DefaultAction; exportDefault?: DefaultAction },
+  ): { routeRefreshNeeded: boolean } {
+    const p = this.peer(id);
+    let importChanged = false;
+    if (pol.importPolicies !== undefined && pol.importPolicies !== p.importPolicies) {
+      p.importPolicies = pol.importPolicies;
+      importChanged = true;
+    }
+    if (pol.importDefault !== undefined && pol.importDefault !== p.importDefault) {
+      p.importDefault = pol.importDefault;
+      importChanged = true;
+    }
+    if (pol.exportPolicies !== undefined) p.exportPolicies = pol.exportPolicies;
+    if (pol.exportDefault !== undefined) p.exportDefault = pol.exportDefault;
+    if (pol.exportPolicies !== undefined || pol.exportDefault !== undefined) {
+      p.outCache.clear();
+      if (p.established && !this.deferring) for (const d of this.dests.values()) this.exportTo(p, d);
+    }
+    return { routeRefreshNeeded: importChanged && p.established };
+  }
+
+  removePeer(id: string): void {
+    const p = this.peer(id);
+    this.dropSession(p);
+    this.removePaths(p, () => true);
+    this.peers.delete(id);
+    for (const q of this.peers.values()) q.outCache.delete(p);
+    this.checkDeferral();
+  }
+
+  hasPeer(id: string): boolean {
+    return this.peers.has(id);
+  }
+
+  /** The session reached Established. Sends the full table (+ End-of-RIB) unless deferring. */
+  peerEstablished(id: string, session: SessionInfo, now: number): void {
+    const p = this.peer(id);
+    if (p.established) this.dropSession(p);
+    p.routerId = session.routerId;
+    p.routerIdNum = routerIdToNumber(session.routerId, `peer ${id}: session.routerId`);
+    if (!isAddress(session.localAddress)) throw new RibError(RIB_ERROR.INVALID_ADDRESS, `peer ${id}: session.localAddress ${JSON.stringify(session.localAddress)} is not an IP address`);
+    p.session = session;
+    p.families = new Set(session.families);
+    p.established = true;
+    p.eorReceived.clear();
+    p.grDeadline = undefined;
+    this.established.add(p);
+    for (const q of this.peers.values()) q.outCache.delete(p);
+    p.outCache.clear();
+    // RFC 4724 §4.2: stale routes of families the peer no longer preserves go now.
+    if (p.staleFamilies.size > 0) {
+      const gr = session.gracefulRestart;
+      for (const f of [...p.staleFamilies]) {
+        const kept = gr?.families.find((x) => x.family === f);
+        if (!kept || !kept.forwardingState || !p.families.has(f)) this.sweepStale(p, f);
+      }
+      if (p.staleFamilies.size > 0) p.staleDeadline = now + this.stalePathMs;
+    }
+    if (!this.deferring) this.fullExport(p);
+    this.checkDeferral();
+  }
+
+  /**
+   * The session left Established. `graceful`: keep the peer's routes as stale (RFC 4724 helper)
+   * if it advertised Graceful Restart — pass true for transport failures / hold timer expiry and
+   * for NOTIFICATIONs covered by RFC 8538, false for an administrative or hard reset.
+   */
+  peerDown(id: string, now: number, opts: { graceful: boolean }): void {
+    const p = this.peer(id);
+    if (!p.established) return;
+    const gr = p.session?.gracefulRestart;
+    this.dropSession(p);
+    const time = gr ? Math.min(gr.restartTime, p.maxRestartTime) : 0;
+    if (!opts.graceful || !gr || time <= 0) {
+      p.staleFamilies.clear();
+      p.grDeadline = undefined;
+      p.staleDeadline = undefined;
+      this.removePaths(p, () => true);
+      return;
+    }
+    const keep = new Set(gr.families.map((f) => f.family));
+    this.removePaths(p, (path) => !keep.has(path.dest.family));
+    for (const f of keep) p.staleFamilies.add(f);
+    p.staleCount = 0;
+    for (const path of p.adjIn.values()) {
+      path.stale = true;
+      p.staleCount++;
+    }
+    if (p.staleCount === 0) p.staleFamilies.clear();
+    p.grDeadline = p.staleFamilies.size > 0 ? now + time * 1000 : undefined;
+    p.staleDeadline = undefined;
+  }
+
+  // ------------------------------------------------------------------ routes in
+
+  /** Routes received from a peer (one UPDATE's worth, one family per call is typical). */
+  update(id: string, upd: PeerUpdate): void {
+    const p = this.peer(id);
+    if (!p.established) throw new RibError(RIB_ERROR.PEER_NOT_ESTABLISHED, `peer ${id}: routes received while the session is not established`);
+    if (upd.withdrawn) for (const r of upd.withdrawn) this.removePathKey(p, r.pathId ? `${r.key}#${r.pathId}` : r.key);
+    const ann = upd.announced;
+    if (ann && ann.length > 0) {
+      if (!upd.attrs) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${id}: announced prefixes without attributes`);
+      const base = this.importAttrs(p, upd.attrs);
+      if (base === null) {
+        // Loop or RR check failed: treat as withdraw.
+        for (const r of ann) this.removePathKey(p, r.pathId ? `${r.key}#${r.pathId}` : r.key);
+      } else {
+        const pols = p.importPolicies;
+        const withPolicy = pols.length > 0 || p.importDefault === 'reject';
+        const source: RouteSource = p.ibgp ? 'ibgp' : 'ebgp';
+        for (const r of ann) {
+          const prefix = r.key;
+          const family = familyOf(prefix);
+          const k = r.pathId ? `${prefix}#${r.pathId}` : prefix;
+          if (!p.families.has(family)) continue;
+          let a = base;
+          if (withPolicy) {
+            const out = runPolicies(pols, { prefix, family, attrs: base.attrs, source }, p, p.importDefault);
+            if (out === null) {
+              this.removePathKey(p, k);
+              continue;
+            }
+            if (out !== base.attrs) a = this.attrTable.intern(out);
+          }
+          this.upsertPath(p, k, prefix, family, a, r.pathId ?? 0);
+        }
+      }
+    }
+    this.maybeSweepAttrs();
+  }
+
+  /** End-of-RIB received from a peer for a family. */
+  endOfRib(id: string, family: Family, _now: number): void {
+    const p = this.peer(id);
+    p.eorReceived.add(family);
+    if (p.staleFamilies.has(family)) this.sweepStale(p, family);
+    this.checkDeferral();
+  }
+
+  /** The peer asked for our routes again (ROUTE-REFRESH): its whole Adj-RIB-Out is queued. */
+  routeRefresh(id: string, family: Family): void {
+    const p = this.peer(id);
+    if (!p.established || this.deferring) return;
+    for (const prefix of p.adjOut.keys()) if (familyOf(prefix) === family) p.pending.add(prefix);
+  }
+
+  // ------------------------------------------------------------------ local routes
+
+  originate(prefix: string, opts: OriginateOptions = {}): void {
+    const key = canonicalPrefix(prefix, 'originate');
+    const family = familyOf(key);
+    if (opts.priority !== undefined && (!Number.isInteger(opts.priority) || opts.priority < 0 || opts.priority > BIRD_INT_MAX)) {
+      throw new RibError(RIB_ERROR.INVALID_CONFIG, `originate ${key}: priority ${JSON.stringify(opts.priority)} is not an integer 0-${BIRD_INT_MAX}`);
+    }
+    const given = opts.attrs ?? {};
+    const attrs: RouteAttrs = {
+      origin: 0,
+      asPath: [],
+      ...given,
+      localPref: given.localPref ?? BIRD_INT_MAX - (opts.priority ?? this.normalPriority),
+    };
+    const set = this.attrTable.intern(attrs);
+    const local: LocalInfo = { blackhole: opts.blackhole === true, iface: opts.iface };
+    const cur = this.localPaths.get(key);
+    if (cur) {
+      if (cur.attrs === set && cur.local!.blackhole === local.blackhole && cur.local!.iface === local.iface) return;
+      this.removeLocal(key);
+    }
+    let dest = this.dests.get(key);
+    if (!dest) {
+      dest = new Dest(key, family);
+      this.dests.set(key, dest);
+    }
+    const path = new Path(dest, key, this.localSrc, set, 0, local);
+    dest.paths.push(path);
+    this.localPaths.set(key, path);
+    this.recompute(dest);
+  }
+
+  withdrawOriginated(prefix: string): void {
+    this.removeLocal(canonicalPrefix(prefix, 'withdrawOriginated'));
+  }
+
+  originatedPrefixes(): string[] {
+    return [...this.localPaths.keys()];
+  }
+
+  // ------------------------------------------------------------------ kernel inputs
+
+  /** Connected subnets (interface addresses' networks): decides `directlyConnected` of next hops. */
+  setConnectedSubnets(cidrs: readonly string[]): void {
+    this.connected = cidrs.map((c, i) => parseNumPrefix(c, `connected subnets[${i}]`));
+    this.connectedCache.clear();
+    this.refreshKernel();
+  }
+
+  setKernelPolicy(policy: KernelPolicy | undefined): void {
+    this.kernelPolicy = policy;
+    this.refreshKernel();
+  }
+
+  // ------------------------------------------------------------------ time
+
+  /** Run expired timers (GR restart / stale-path timers, restart deferral). */
+  tick(now: number): void {
+    for (const p of this.peers.values()) {
+      if (p.grDeadline !== undefined && p.grDeadline <= now) {
+        p.grDeadline = undefined;
+        for (const f of [...p.staleFamilies]) this.sweepStale(p, f);
+      }
+      if (p.staleDeadline !== undefined && p.staleDeadline <= now) {
+        p.staleDeadline = undefined;
+        for (const f of [...p.staleFamilies]) this.sweepStale(p, f);
+      }
+    }
+    if (this.deferring && this.deferralDeadline !== undefined && this.deferralDeadline <= now) this.endDeferral();
+  }
+
+  /** Earliest time (ms) at which tick() has work, or undefined. */
+  nextDeadline(): number | undefined {
+    let d = this.deferring ? this.deferralDeadline : undefined;
+    for (const p of this.peers.values()) {
+      for (const t of [p.grDeadline, p.staleDeadline]) if (t !== undefined && (d === undefined || t < d)) d = t;
+    }
+    return d;
+  }
+
+  /** True while we are a restarting speaker waiting for End-of-RIBs. */
+  get isDeferring(): boolean {
+    return this.deferring;
+  }
+
+  // ------------------------------------------------------------------ outputs
+
+  /** Peers with UPDATE work queued. */
+  peersWithPendingUpdates(): string[] {
+    const out: string[] = [];
+    for (const p of this.established) if (p.pending.size > 0 || p.pendingEor.size > 0) out.push(p.id);
+    return out;
+  }
+
+  /**
+   * Drain a peer's queued UPDATE work: withdrawals, then announcements grouped by identical
+   * attributes, then End-of-RIB markers. Coalesced: a prefix appears once, with its latest state.
+   */
+  takeUpdates(id: string): OutboundUpdate[] {
+    const p = this.peer(id);
+    const out: OutboundUpdate[] = [];
+    if (!p.established) {
+      p.pending.clear();
+      p.pendingEor.clear();
+      return out;
+    }
+    const withdraw4: string[] = [];
+    const withdraw6: string[] = [];
+    const groups = new Map<AttrSet, string[]>();
+    for (const prefix of p.pending) {
+      const a = p.adjOut.get(prefix);
+      if (a === undefined) {
+        (prefix.includes(':') ? withdraw6 : withdraw4).push(prefix);
+      } else {
+        const g = groups.get(a);
+        if (g) g.push(prefix);
+        else groups.set(a, [prefix]);
+      }
+    }
+    p.pending.clear();
+    if (withdraw4.length) out.push({ kind: 'withdraw', family: 'ipv4', prefixes: withdraw4 });
+    if (withdraw6.length) out.push({ kind: 'withdraw', family: 'ipv6', prefixes: withdraw6 });
+    for (const [a, prefixes] of groups) {
+      const family = familyOf(prefixes[0]!);
+      const { nextHop, linkLocalNextHop, ...attributes } = a.attrs;
+      const reach: ReachInfo = linkLocalNextHop ? { afi: familyAfi(family), nextHop: nextHop!, linkLocalNextHop } : { afi: familyAfi(family), nextHop: nextHop! };
+      out.push({ kind: 'announce', family, attributes, reach, prefixes, attrsId: a.id });
+    }
+    for (const f of FAMILIES) if (p.pendingEor.has(f)) out.push({ kind: 'end-of-rib', family: f });
+    p.pendingEor.clear();
+    return out;
+  }
+
+  /** Drain kernel route changes (nothing while deferring after a restart). */
+  takeKernelChanges(): KernelChange[] {
+    if (this.deferring) return [];
+    const out: KernelChange[] = [];
+    for (const [prefix, route] of this.kernelPending) {
+      const family = familyOf(prefix);
+      out.push(route ? { kind: 'route', prefix, family, route } : { kind: 'withdraw', prefix, family });
+    }
+    this.kernelPending.clear();
+    if (!this.syncedSent) {
+      this.syncedSent = true;
+      out.push({ kind: 'synced' });
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ introspection
+
+  best(prefix: string): BestRouteInfo | undefined {
+    const d = this.dests.get(prefix);
+    const b = d?.best;
+    if (!d || !b) return undefined;
+    return {
+      prefix,
+      attrs: b.attrs.attrs,
+      from: b.src.local ? LOCAL_ID : (b.src as PeerState).id,
+      source: b.src.local ? 'local' : (b.src as PeerState).ibgp ? 'ibgp' : 'ebgp',
+      step: d.step,
+      stale: b.stale,
+      candidates: d.paths.length,
+    };
+  }
+
+  /** Loc-RIB: every prefix with a best path. */
+  *locRib(): Generator<BestRouteInfo> {
+    for (const prefix of this.dests.keys()) {
+      const b = this.best(prefix);
+      if (b) yield b;
+    }
+  }
+
+  /** Adj-RIB-In of a peer (post-policy): prefix key (with #pathId under add-path) -> attributes. */
+  adjRibIn(id: string): Map<string, { attrs: RouteAttrs; stale: boolean }> {
+    const out = new Map<string, { attrs: RouteAttrs; stale: boolean }>();
+    for (const [k, path] of this.peer(id).adjIn) out.set(k, { attrs: path.attrs.attrs, stale: path.stale });
+    return out;
+  }
+
+  /** Adj-RIB-Out of a peer: what it has been (or is about to be) sent. */
+  adjRibOut(id: string): Map<string, RouteAttrs> {
+    const out = new Map<string, RouteAttrs>();
+    for (const [k, a] of this.peer(id).adjOut) out.set(k, a.attrs);
+    return out;
+  }
+
+  /** Kernel routes as currently desired (after all queued changes). */
+  kernelRoutes(): Map<string, KernelRoute> {
+    const out = new Map<string, KernelRoute>();
+    for (const d of this.dests.values()) if (d.kernel) out.set(d.prefix, d.kernel);
+    return out;
+  }
+
+  peerStats(id: string): PeerStats {
+    const p = this.peer(id);
+    return { established: p.established, received: p.adjIn.size, advertised: p.adjOut.size, stale: p.staleCount, pendingUpdates: p.pending.size };
+  }
+
+  get prefixCount(): number {
+    return this.dests.size;
+  }
+
+  get attrSetCount(): number {
+    return this.attrTable.size;
+  }
+
+  // ------------------------------------------------------------------ internals: import
+
+  private peer(id: string): PeerState {
+    const p = this.peers.get(id);
+    if (!p) throw new RibError(RIB_ERROR.UNKNOWN_PEER, `peer ${JSON.stringify(id)} is not configured`);
+    return p;
+  }
+
+  /** Per-UPDATE import checks and normalisation; null = reject the announced prefixes. */
+  private importAttrs(p: PeerState, attrs: RouteAttrs): AttrSet | null {
+    const path = attrs.asPath;
+    // AS loop: our AS in the path more often than allowed.
+    if (countAs(path, p.localAs) > p.numAllowedLocalAs) return null;
+    if (p.localAs !== this.localAs && countAs(path, this.localAs) > p.numAllowedLocalAs) return null;
+    let a = attrs;
+    if (p.ebgp) {
+      // LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST have no meaning across ASes: drop them.
+      if (a.localPref !== undefined || a.originatorId !== undefined || a.clusterList !== undefined) {
+        const { localPref: _l, originatorId: _o, clusterList: _c, ...rest } = a;
+        a = rest;
+      }
+    } else {
+      // RFC 4456 §8: our own reflected routes come back - drop them.
+      if (a.originatorId !== undefined && a.originatorId === this.routerId) return null;
+      if (a.clusterList !== undefined && a.clusterList.includes(this.clusterId)) return null;
+    }
+    return this.attrTable.intern(a);
+  }
+
+  private upsertPath(p: PeerState, k: string, prefix: string, family: Family, a: AttrSet, pathId: number): void {
+    const path = p.adjIn.get(k);
+    if (path) {
+      if (path.stale) {
+        path.stale = false;
+        p.staleCount--;
+        if (path.attrs === a) return;
+      } else if (path.attrs === a) return;
+      path.attrs = a;
+      this.recompute(path.dest);
+      return;
+    }
+    let dest = this.dests.get(prefix);
+    if (!dest) {
+      dest = new Dest(prefix, family);
+      this.dests.set(prefix, dest);
+    }
+    const np = new Path(dest, k, p, a, pathId);
+    dest.paths.push(np);
+    p.adjIn.set(k, np);
+    this.recompute(dest);
+  }
+
+  private removePathKey(p: PeerState, k: string): void {
+    const path = p.adjIn.get(k);
+    if (!path) return;
+    p.adjIn.delete(k);
+    if (path.stale) p.staleCount--;
+    this.detach(path);
+  }
+
+  private detach(path: Path): void {
+    const dest = path.dest;
+    const i = dest.paths.indexOf(path);
+    if (i >= 0) {
+      const last = dest.paths.pop()!;
+      if (last !== path) dest.paths[i] = last;
+    }
+    this.recompute(dest);
+  }
+
+  private removePaths(p: PeerState, pred: (path: Path) => boolean): void {
+    for (const [k, path] of p.adjIn) {
+      if (!pred(path)) continue;
+      p.adjIn.delete(k);
+      if (path.stale) p.staleCount--;
+      this.detach(path);
+    }
+  }
+
+  private removeLocal(key: string): void {
+    const path = this.localPaths.get(key);
+    if (!path) return;
+    this.localPaths.delete(key);
+    this.detach(path);
+  }
+
+  private sweepStale(p: PeerState, family: Family): void {
+    p.staleFamilies.delete(family);
+    this.removePaths(p, (path) => path.stale && path.dest.family === family);
+    if (p.staleFamilies.size === 0) {
+      p.grDeadline = undefined;
+      p.staleDeadline = undefined;
+    }
+  }
+
+  private dropSession(p: PeerState): void {
+    p.established = false;
+    this.established.delete(p);
+    p.adjOut.clear();
+    p.pending.clear();
+    p.pendingEor.clear();
+    p.outCache.clear();
+  }
+
+  // ------------------------------------------------------------------ internals: Loc-RIB
+
+  private recompute(dest: Dest): void {
+    const d = decide(dest.paths, this.decision);
+    const best = d.best;
+    const prevBest = dest.best;
+    const prevAttrs = dest.bestAttrs;
+    dest.best = best;
+    dest.bestAttrs = best?.attrs;
+    dest.step = d.step;
+    this.updateKernel(dest, d.equalCost);
+    if (best !== prevBest || best?.attrs !== prevAttrs) {
+      if (!this.deferring) for (const q of this.established) this.exportTo(q, dest);
+    }
+    if (!best && dest.paths.length === 0) this.dests.delete(dest.prefix);
+  }
+
+  // ------------------------------------------------------------------ internals: kernel
+
+  private isConnected(addr: string): boolean {
+    let v = this.connectedCache.get(addr);
+    if (v === undefined) {
+      v = false;
+      for (const c of this.connected) {
+        if (addressWithin(addr, c)) {
+          v = true;
+          break;
+        }
+      }
+      this.connectedCache.set(addr, v);
+    }
+    return v;
+  }
+
+  private kernelRouteFor(dest: Dest, equalCost: readonly Path[]): KernelRoute | null {
+    const best = dest.best;
+    if (!best) return null;
+    const pol = this.kernelPolicy;
+    if (best.src.local) {
+      if (!best.local!.blackhole) return null;
+      const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source: 'local' }) : KERNEL_INSTALL;
+      if (!v.install) return null;
+      return this.internKernel({ type: 'blackhole', nextHops: [], metric: 0, elevated: false, tunnel: v.tunnel });
+    }
+    const a = best.attrs.attrs;
+    if (a.nextHop === undefined) return null;
+    const source: RouteSource = (best.src as PeerState).ibgp ? 'ibgp' : 'ebgp';
+    const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source, nextHop: a.nextHop }) : KERNEL_INSTALL;
+    if (!v.install) return null;
+    const lp = a.localPref;
+    let metric = lp === undefined ? this.normalPriority : BIRD_INT_MAX - lp;
+    if (metric < 0) metric = 0;
+    const hops: KernelNextHop[] = [];
+    const paths = this.multipath ? equalCost : [best];
+    for (const path of paths) {
+      const nh = path.attrs.attrs.nextHop;
+      if (nh === undefined || hops.some((h) => h.address === nh)) continue;
+      const ll = path.attrs.attrs.linkLocalNextHop;
+      hops.push(ll ? { address: nh, directlyConnected: this.isConnected(nh), linkLocal: ll } : { address: nh, directlyConnected: this.isConnected(nh) });
+    }
+    return this.internKernel({ type: 'unicast', nextHops: hops, metric, elevated: metric < this.normalPriority, tunnel: v.tunnel });
+  }
+
+  private internKernel(r: KernelRoute): KernelRoute {
+    let k = `${r.type}|${r.metric}|${r.tunnel ?? ''}|`;
+    for (const h of r.nextHops) k += `${h.address}/${h.directlyConnected ? 1 : 0}/${h.linkLocal ?? ''},`;
+    const hit = this.kernelCache.get(k);
+    if (hit) return hit;
+    const frozen = Object.freeze({ ...r, nextHops: Object.freeze(r.nextHops.map((h) => Object.freeze(h))) });
+    if (this.kernelCache.size > 65536) this.kernelCache.clear();
+    this.kernelCache.set(k, frozen);
+    return frozen;
+  }
+
+  private updateKernel(dest: Dest, equalCost: readonly Path[]): void {
+    const r = this.kernelRouteFor(dest, equalCost);
+    const cur = dest.kernel;
+    if (r === cur || (r !== null && cur !== null && sameNextHops(r, cur))) return;
+    dest.kernel = r;
+    this.kernelPending.set(dest.prefix, r);
+  }
+
+  private refreshKernel(): void {
+    this.kernelCache.clear();
+    for (const d of this.dests.values()) {
+      const eq = d.best ? decide(d.paths, this.decision).equalCost : [];
+      this.updateKernel(d, eq);
+    }
+  }
+
+  // ------------------------------------------------------------------ internals: export
+
+  private fullExport(p: PeerState): void {
+    for (const d of this.dests.values()) this.exportTo(p, d);
+    for (const f of p.families) p.pendingEor.add(f);
+  }
+
+  private exportTo(q: PeerState, dest: Dest): void {
+    const out = this.computeOut(q, dest);
+    const prev = q.adjOut.get(dest.prefix);
+    if (out === prev) return;
+    if (out) q.adjOut.set(dest.prefix, out);
+    else q.adjOut.delete(dest.prefix);
+    q.pending.add(dest.prefix);
+  }
+
+  /** What `q` should hold for this prefix (undefined: nothing). */
+  private computeOut(q: PeerState, dest: Dest): AttrSet | undefined {
+    const best = dest.best;
+    if (!best || !q.families.has(dest.family)) return undefined;
+    const src = best.src;
+    if (src === q) return undefined; // never back to the sender
+    const a = best.attrs.attrs;
+    const comms = a.communities;
+    if (comms !== undefined) {
+      if (comms.includes(NO_ADVERTISE)) return undefined;
+      if (q.ebgp && (comms.includes(NO_EXPORT) || comms.includes(NO_EXPORT_SUBCONFED))) return undefined;
+    }
+    let reflect = false;
+    if (!src.local && !src.ebgp && q.ibgp) {
+      // iBGP -> iBGP only through route reflection (RFC 4456 §6).
+      if (!(src as PeerState).rrClient && !q.rrClient) return undefined;
+      reflect = true;
+    }
+    let attrsIn = best.attrs;
+    if (q.exportPolicies.length > 0 || q.exportDefault === 'reject') {
+      const source: RouteSource = src.local ? 'local' : src.ebgp ? 'ebgp' : 'ibgp';
+      const r = runPolicies(q.exportPolicies, { prefix: dest.prefix, family: dest.family, attrs: a, source, iface: best.local?.iface }, q, q.exportDefault);
+      if (r === null) return undefined;
+      if (r !== a) attrsIn = this.attrTable.intern(r);
+    }
+    let bySrc = q.outCache.get(src);
+    if (!bySrc) {
+      bySrc = new Map();
+      q.outCache.set(src, bySrc);
+    }
+    const ck = dest.family === 'ipv4' ? attrsIn.id * 2 : attrsIn.id * 2 + 1;
+    let o = bySrc.get(ck);
+    if (o === undefined) {
+      o = this.rewrite(q, src, attrsIn.attrs, reflect, dest.family);
+      bySrc.set(ck, o);
+    }
+    return o ?? undefined;
+  }
+
+  /** The attribute rewriting of RFC 4271 §5.1 / RFC 4456 for one (source, attributes, peer). */
+  private rewrite(q: PeerState, src: PeerState | LocalSource, a: RouteAttrs, reflect: boolean, family: Family): AttrSet | null {
+    const s = q.session!;
+    const self = family === 'ipv4' ? (s.nextHopSelf?.ipv4 ?? (isAddress(s.localAddress, 'ipv4') ? s.localAddress : undefined)) : (s.nextHopSelf?.ipv6 ?? (isAddress(s.localAddress, 'ipv6') ? s.localAddress : undefined));
+    const selfLL = family === 'ipv6' ? s.nextHopSelf?.ipv6LinkLocal : undefined;
+    const o: { -readonly [K in keyof RouteAttrs]: RouteAttrs[K] } = { ...a };
+    let useSelf: boolean;
+    if (q.ebgp) {
+      o.asPath = prependAs(a.asPath, [q.localAs]);
+      delete o.localPref;
+      // RFC 4271 §5.1.4: a MED learned from another AS is not passed to a third AS.
+      const fromOurAs = src.local || (!src.ebgp && (a.asPath === undefined || a.asPath.length === 0));
+      if (!fromOurAs) delete o.med;
+      delete o.originatorId;
+      delete o.clusterList;
+      useSelf = q.nextHopMode !== 'Keep' || a.nextHop === undefined;
+    } else {
+      if (o.localPref === undefined) o.localPref = this.decision.defaultLocalPref;
+      if (reflect) {
+        if (o.originatorId === undefined) o.originatorId = src.local ? this.routerId : (src as PeerState).routerId;
+        o.clusterList = [this.clusterId, ...(a.clusterList ?? [])];
+      }
+      if (q.nextHopMode === 'Self') useSelf = true;
+      else if (q.nextHopMode === 'Keep') useSelf = a.nextHop === undefined;
+      else useSelf = src.local || a.nextHop === undefined;
+    }
+    if (useSelf) {
+      if (self === undefined) return null; // no address of this family on the session
+      o.nextHop = self;
+      if (selfLL) o.linkLocalNextHop = selfLL;
+      else delete o.linkLocalNextHop;
+    } else {
+      delete o.linkLocalNextHop;
+    }
+    return this.attrTable.intern(o);
+  }
+
+  // ------------------------------------------------------------------ internals: restart deferral
+
+  private checkDeferral(): void {
+    if (!this.deferring) return;
+    for (const p of this.peers.values()) {
+      if (!p.established) return;
+      if (!p.session?.gracefulRestart) continue;
+      for (const f of p.families) if (!p.eorReceived.has(f)) return;
+    }
+    this.endDeferral();
+  }
+
+  private endDeferral(): void {
+    this.deferring = false;
+    this.deferralDeadline = undefined;
+    for (const p of this.established) this.fullExport(p);
+  }
+
+  // ------------------------------------------------------------------ internals: attr GC
+
+  private maybeSweepAttrs(): void {
+    if (this.attrTable.size < this.sweepAt) return;
+    const live = new Set<AttrSet>();
+    for (const d of this.dests.values()) for (const path of d.paths) live.add(path.attrs);
+    for (const p of this.peers.values()) {
+      for (const a of p.adjOut.values()) live.add(a);
+      p.outCache.clear();
+    }
+    this.attrTable.sweep(live);
+    this.sweepAt = Math.max(4096, 2 * this.attrTable.size);
+  }
+}
