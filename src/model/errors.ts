@@ -43,6 +43,8 @@ export interface ErrorContext {
   source?: string;
   /** 1-based document index within the source. */
   document?: number;
+  /** 1-based index of the item within a List document. */
+  item?: number;
   kind?: string;
   name?: string;
   namespace?: string;
@@ -51,7 +53,11 @@ export interface ErrorContext {
 }
 
 export function describeResource(ctx: ErrorContext): string {
-  const where = [ctx.source, ctx.document !== undefined ? `document ${ctx.document}` : undefined].filter(Boolean).join(' ');
+  const where = [
+    ctx.source,
+    ctx.document !== undefined ? `document ${ctx.document}` : undefined,
+    ctx.item !== undefined ? `item ${ctx.item}` : undefined,
+  ].filter(Boolean).join(' ');
   let res = '';
   if (ctx.kind) {
     const id = ctx.name ? (ctx.namespace ? `${ctx.namespace}/${ctx.name}` : ctx.name) : '';

@@ -34,13 +34,24 @@ export interface SchemaNode {
 export interface WalkOptions {
   /** Fill in schema defaults for absent fields (inside objects that are present). */
   defaults: boolean;
+  /**
+   * Only what Go's strict decoder checks (JSON types, unknown fields); skip enums, formats,
+   * patterns, bounds and required fields (those are validation).
+   */
+  decodeOnly?: boolean;
 }
 
-const patternCache = new Map<string, RegExp>();
-function compiled(p: string): RegExp {
+const patternCache = new Map<string, RegExp | null>();
+/** Compile a Go RE2 pattern as a JS RegExp: a leading `(?i)` becomes the `i` flag. */
+function compiled(p: string): RegExp | null {
   let re = patternCache.get(p);
-  if (!re) {
-    re = new RegExp(p, 'u');
+  if (re === undefined) {
+    const ci = p.replace(/^\^\(\?i\)/, '^').replace(/^\(\?i\)/, '');
+    try {
+      re = new RegExp(ci, ci !== p ? 'i' : '');
+    } catch {
+      re = null; // a construct JS lacks: leave the value to the semantic checks
+    }
     patternCache.set(p, re);
   }
   return re;
@@ -97,6 +108,18 @@ export interface WalkHooks {
  * schema defaults (mutating `value`). Returns the (possibly replaced) value.
  */
 export function walk(schema: SchemaNode, value: unknown, path: string, errs: ErrorCollector, opts: WalkOptions): unknown {
+  if (opts.decodeOnly) {
+    const add = errs.add.bind(errs);
+    const filtered = Object.create(errs) as ErrorCollector;
+    filtered.add = (p, code, msg) => {
+      if (code === 'type' || code === 'unknown-field') add(p, code, msg);
+    };
+    return walkInner(schema, value, path, filtered, opts);
+  }
+  return walkInner(schema, value, path, errs, opts);
+}
+
+function walkInner(schema: SchemaNode, value: unknown, path: string, errs: ErrorCollector, opts: WalkOptions): unknown {
   if (value === null) {
     return value;
   }
@@ -126,7 +149,7 @@ export function walk(schema: SchemaNode, value: unknown, path: string, errs: Err
       if (schema.minLength !== undefined && len < schema.minLength) {
         errs.add(path, 'range', `must be at least ${schema.minLength} characters long`);
       }
-      if (schema.pattern && value !== '' && !compiled(schema.pattern).test(value)) {
+      if (schema.pattern && value !== '' && compiled(schema.pattern)?.test(value) === false) {
         errs.add(path, 'pattern', `${JSON.stringify(value)} does not match the pattern ${schema.pattern}`);
       }
       if (value !== '' && schema.format === 'cidr' && !tryParseCIDR(value)) {
@@ -176,7 +199,7 @@ export function walk(schema: SchemaNode, value: unknown, path: string, errs: Err
             errs.add(joinPath(path, i), 'type', `expected ${describeType(schema.items)}, got null`);
             continue;
           }
-          value[i] = walk(schema.items, value[i], joinPath(path, i), errs, opts);
+          value[i] = walkInner(schema.items, value[i], joinPath(path, i), errs, opts);
         }
       }
       if (schema.listType === 'set') {
@@ -203,7 +226,7 @@ export function walk(schema: SchemaNode, value: unknown, path: string, errs: Err
           const p = joinPath(path, key);
           if (!sub) {
             if (schema.additionalProperties) {
-              value[key] = walk(schema.additionalProperties, value[key], p, errs, opts);
+              value[key] = walkInner(schema.additionalProperties, value[key], p, errs, opts);
             } else if (!schema.preserveUnknown) {
               errs.add(p, 'unknown-field', `unknown field "${key}"`);
             }
@@ -214,7 +237,7 @@ export function walk(schema: SchemaNode, value: unknown, path: string, errs: Err
             delete value[key];
             continue;
           }
-          value[key] = walk(sub, value[key], p, errs, opts);
+          value[key] = walkInner(sub, value[key], p, errs, opts);
         }
         if (opts.defaults) applyDefaultsHere(schema, value);
         for (const r of schema.required ?? []) {
@@ -226,7 +249,7 @@ export function walk(schema: SchemaNode, value: unknown, path: string, errs: Err
             delete value[key];
             continue;
           }
-          value[key] = walk(schema.additionalProperties, value[key], joinPath(path, key), errs, opts);
+          value[key] = walkInner(schema.additionalProperties, value[key], joinPath(path, key), errs, opts);
         }
       }
       return value;
