@@ -268,7 +268,8 @@ class PeerState implements PathSource, PolicyPeer {
   families = new Set<Family>();
   readonly adjIn = new Map<string, Path>();
   readonly adjOut = new Map<string, AttrSet>();
-  readonly pending = new Set<string>();
+  /** Prefixes to (re)send -> what the peer held when first queued (null: nothing; undefined: unknown, send anyway). */
+  readonly pending = new Map<string, AttrSet | null | undefined>();
   readonly pendingEor = new Set<Family>();
   readonly eorReceived = new Set<Family>();
   /** Outbound attribute rewrite cache: source -> (inbound AttrSet id * 2 + family bit) -> outbound AttrSet (null: not sendable). */
@@ -410,10 +411,11 @@ export class Rib {
   /** The session reached Established. Sends the full table (+ End-of-RIB) unless deferring. */
   peerEstablished(id: string, session: SessionInfo, now: number): void {
     const p = this.peer(id);
+    const ridNum = routerIdToNumber(session.routerId, `peer ${id}: session.routerId`);
+    if (!isAddress(session.localAddress)) throw new RibError(RIB_ERROR.INVALID_ADDRESS, `peer ${id}: session.localAddress ${JSON.stringify(session.localAddress)} is not an IP address`);
     if (p.established) this.dropSession(p);
     p.routerId = session.routerId;
-    p.routerIdNum = routerIdToNumber(session.routerId, `peer ${id}: session.routerId`);
-    if (!isAddress(session.localAddress)) throw new RibError(RIB_ERROR.INVALID_ADDRESS, `peer ${id}: session.localAddress ${JSON.stringify(session.localAddress)} is not an IP address`);
+    p.routerIdNum = ridNum;
     p.session = session;
     p.families = new Set(session.families);
     p.established = true;
@@ -517,7 +519,7 @@ export class Rib {
   routeRefresh(id: string, family: Family): void {
     const p = this.peer(id);
     if (!p.established || this.deferring) return;
-    for (const prefix of p.adjOut.keys()) if (familyOf(prefix) === family) p.pending.add(prefix);
+    for (const prefix of p.adjOut.keys()) if (familyOf(prefix) === family) p.pending.set(prefix, undefined);
   }
 
   // ------------------------------------------------------------------ local routes
@@ -630,8 +632,9 @@ export class Rib {
     const withdraw4: string[] = [];
     const withdraw6: string[] = [];
     const groups = new Map<AttrSet, string[]>();
-    for (const prefix of p.pending) {
+    for (const [prefix, held] of p.pending) {
       const a = p.adjOut.get(prefix);
+      if (held !== undefined && a === (held ?? undefined)) continue; // back where the peer already is
       if (a === undefined) {
         (prefix.includes(':') ? withdraw6 : withdraw4).push(prefix);
       } else {
@@ -936,7 +939,7 @@ export class Rib {
     if (out === prev) return;
     if (out) q.adjOut.set(dest.prefix, out);
     else q.adjOut.delete(dest.prefix);
-    q.pending.add(dest.prefix);
+    if (!q.pending.has(dest.prefix)) q.pending.set(dest.prefix, prev ?? null);
   }
 
   /** What `q` should hold for this prefix (undefined: nothing). */
