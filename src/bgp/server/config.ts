@@ -6,8 +6,11 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { tryParseCIDR, formatCIDR, maskCIDR } from '../../lib/index.ts';
 
-/** Our rtnetlink protocol number for routes we install (BIRD uses 12; 80 is unassigned in rt_protos). */
-export const RTPROT_CALICO_BGP = 80;
+/**
+ * Our rtnetlink protocol number for routes we install: 81. Calico's BIRD uses 12 ("bird") and
+ * felix marks its own routes with 80, so 81 keeps the three apart (unassigned in rt_protos).
+ */
+export const RTPROT_CALICO_BGP = 81;
 
 export class ConfigError extends Error {
   readonly code = 'bgp-config-invalid';
@@ -38,6 +41,8 @@ const grSchema = z
     restartTime: z.number().int().min(1).max(4095).default(120),
     /** Seconds we keep a restarting peer's stale routes waiting for End-of-RIB. */
     staleTime: z.number().int().min(1).max(3600).default(360),
+    /** After our own restart: seconds to wait for peers' End-of-RIB before selecting routes anyway. */
+    deferralTime: z.number().int().min(1).max(3600).default(60),
   })
   .strict();
 
@@ -91,7 +96,7 @@ export const configSchema = z
       })
       .strict()
       .default({ install: true, table: 254, protocol: RTPROT_CALICO_BGP, blackholeOriginated: false }),
-    gracefulRestart: grSchema.default({ enabled: true, restartTime: 120, staleTime: 360 }),
+    gracefulRestart: grSchema.default({ enabled: true, restartTime: 120, staleTime: 360, deferralTime: 60 }),
     /** Unix socket serving status as JSON (`calico-bgp status`). */
     statusSocket: z.string().optional(),
     /** Also write the status as JSON to this file whenever it changes (throttled). */

@@ -3,25 +3,27 @@
 // (never one await per route). The default writer is `IpBatchKernel` (one `ip -batch` process per
 // flush); the netlink writer from src/lib plugs in through the same interface.
 import { spawn } from 'node:child_process';
+import { NetlinkRoutes, type Route as NlRoute } from '../../lib/netlink/index.ts';
 
 export interface KernelRoute {
   /** Canonical CIDR. */
   dst: string;
-  /** Next hop; absent for blackhole/unreachable. */
-  gateway?: string;
-  dev?: string;
-  onlink?: boolean;
-  blackhole?: boolean;
+  type: 'unicast' | 'blackhole';
+  /** One next hop, or several (multipath). Empty for blackhole. */
+  nextHops: ReadonlyArray<{ gateway: string; dev?: string; onlink?: boolean }>;
+  /** Route metric (priority); part of the kernel's route key, so a change is delete + add. */
+  metric?: number;
 }
 
 export interface KernelBatch {
   replace: KernelRoute[];
-  remove: string[];
+  /** Routes to delete, as they were programmed (the metric identifies them). */
+  remove: KernelRoute[];
 }
 
 export interface KernelApplyResult {
   /** Per-destination failures (the rest were applied). */
-  failed: Array<{ dst: string; error: string }>;
+  failed: Array<{ dst: string; op: 'replace' | 'remove'; error: string }>;
 }
 
 export interface KernelRoutes {
@@ -53,7 +55,7 @@ function run(argv: string[], input: string | null): Promise<{ code: number; stdo
   });
 }
 
-/** Writes routes with `ip -batch -` (iproute2). Runs in the process's own network namespace. */
+/** Writes routes with `ip -batch -` (iproute2): the fallback when netlink is unavailable. */
 export class IpBatchKernel implements KernelRoutes {
   private readonly table: number;
   private readonly protocol: number;
@@ -62,45 +64,45 @@ export class IpBatchKernel implements KernelRoutes {
     this.protocol = opts.protocol;
   }
 
+  private tail(r: KernelRoute): string {
+    return `proto ${this.protocol} table ${this.table}${r.metric !== undefined ? ` metric ${r.metric}` : ''}`;
+  }
+
   private line(r: KernelRoute): string {
-    const fam = r.dst.includes(':') ? '-6 ' : '';
-    void fam;
     const parts = ['route', 'replace'];
-    if (r.blackhole) parts.push('blackhole');
-    parts.push(r.dst);
-    if (r.gateway) parts.push('via', r.gateway);
-    if (r.dev) parts.push('dev', r.dev);
-    if (r.onlink) parts.push('onlink');
-    parts.push('proto', String(this.protocol), 'table', String(this.table));
+    if (r.type === 'blackhole') parts.push('blackhole', r.dst);
+    else {
+      parts.push(r.dst);
+      const hop = (h: KernelRoute['nextHops'][number]): string => `via ${h.gateway}${h.dev ? ` dev ${h.dev}` : ''}${h.onlink ? ' onlink' : ''}`;
+      if (r.nextHops.length === 1) parts.push(hop(r.nextHops[0]!));
+      else for (const h of r.nextHops) parts.push('nexthop', hop(h));
+    }
+    parts.push(this.tail(r));
     return parts.join(' ');
   }
 
   async apply(batch: KernelBatch): Promise<KernelApplyResult> {
     const lines: string[] = [];
-    const order: string[] = [];
-    for (const d of batch.remove) {
-      lines.push(`route del ${d} proto ${this.protocol} table ${this.table}`);
-      order.push(d);
+    const order: Array<{ dst: string; op: 'replace' | 'remove' }> = [];
+    for (const r of batch.remove) {
+      lines.push(`route del ${r.dst} ${this.tail(r)}`);
+      order.push({ dst: r.dst, op: 'remove' });
     }
     for (const r of batch.replace) {
       lines.push(this.line(r));
-      order.push(r.dst);
+      order.push({ dst: r.dst, op: 'replace' });
     }
     if (!lines.length) return { failed: [] };
     const r = await run(['ip', '-force', '-batch', '-'], lines.join('\n') + '\n');
     const failed: KernelApplyResult['failed'] = [];
     if (r.code !== 0) {
-      // iproute2 reports "Command failed -:<line>" after each failing line's error text.
-      const errLines = r.stderr.split('\n');
+      // iproute2 prints the error text, then "Command failed -:<line>".
       let prev = '';
-      for (const l of errLines) {
+      for (const l of r.stderr.split('\n')) {
         const m = /Command failed -:(\d+)/.exec(l);
-        if (m) {
-          const idx = Number(m[1]) - 1;
-          const dst = order[idx];
-          // Deleting a route that is already gone is fine.
-          if (dst && !(idx < batch.remove.length && /No such process|not found/i.test(prev))) failed.push({ dst, error: prev.trim() || 'failed' });
-        }
+        const o = m ? order[Number(m[1]) - 1] : undefined;
+        // Deleting a route that is already gone is fine.
+        if (o && !(o.op === 'remove' && /No such process|not found/i.test(prev))) failed.push({ ...o, error: prev.trim() || 'failed' });
         prev = l;
       }
     }
@@ -112,12 +114,13 @@ export class IpBatchKernel implements KernelRoutes {
     for (const fam of ['-4', '-6']) {
       const r = await run(['ip', '-j', fam, 'route', 'show', 'table', String(this.table), 'proto', String(this.protocol)], null);
       if (r.code !== 0) throw new KernelError(`cannot list routes (ip ${fam} route show): ${r.stderr.trim()}`);
-      const rows = JSON.parse(r.stdout || '[]') as Array<{ dst: string; gateway?: string; dev?: string; type?: string }>;
+      const rows = JSON.parse(r.stdout || '[]') as Array<{ dst: string; gateway?: string; dev?: string; type?: string; metric?: number; nexthops?: Array<{ gateway: string; dev?: string }> }>;
       for (const row of rows) {
         let dst = row.dst;
         if (dst === 'default') dst = fam === '-4' ? '0.0.0.0/0' : '::/0';
         else if (!dst.includes('/')) dst = fam === '-4' ? `${dst}/32` : `${dst}/128`;
-        out.push({ dst, gateway: row.gateway, dev: row.dev, blackhole: row.type === 'blackhole' });
+        const hops = row.nexthops ?? (row.gateway ? [{ gateway: row.gateway, dev: row.dev }] : []);
+        out.push({ dst, type: row.type === 'blackhole' ? 'blackhole' : 'unicast', nextHops: hops.map((h) => ({ gateway: h.gateway })), metric: row.metric });
       }
     }
     return out;
@@ -132,7 +135,7 @@ export class MemoryKernel implements KernelRoutes {
   batches = 0;
   async apply(batch: KernelBatch): Promise<KernelApplyResult> {
     this.batches++;
-    for (const d of batch.remove) this.routes.delete(d);
+    for (const d of batch.remove) this.routes.delete(d.dst);
     for (const r of batch.replace) this.routes.set(r.dst, r);
     return { failed: [] };
   }
@@ -143,7 +146,12 @@ export class MemoryKernel implements KernelRoutes {
 }
 
 function sameRoute(a: KernelRoute | undefined, b: KernelRoute | undefined): boolean {
-  return !!a && !!b && a.gateway === b.gateway && a.dev === b.dev && !!a.onlink === !!b.onlink && !!a.blackhole === !!b.blackhole;
+  if (!a || !b) return false;
+  if (a.type !== b.type || a.metric !== b.metric || a.nextHops.length !== b.nextHops.length) return false;
+  return a.nextHops.every((h, i) => {
+    const o = b.nextHops[i]!;
+    return h.gateway === o.gateway && h.dev === o.dev && !!h.onlink === !!o.onlink;
+  });
 }
 
 /**
@@ -155,7 +163,7 @@ export class KernelSync {
   private readonly kernel: KernelRoutes;
   private readonly desired = new Map<string, KernelRoute>();
   private readonly programmed = new Map<string, KernelRoute>();
-  private readonly dirty = new Set<string>();
+  private dirty = new Set<string>();
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -171,26 +179,23 @@ export class KernelSync {
     this.onError = onError;
   }
 
+  /** Routes we want in the kernel. */
   get size(): number {
     return this.desired.size;
   }
 
-  /** Adopt routes already in the kernel (ours from a previous run) as programmed state. */
-  adopt(routes: readonly KernelRoute[]): void {
-    for (const r of routes) {
-      this.programmed.set(r.dst, r);
-      if (!this.desired.has(r.dst)) this.dirty.add(r.dst);
-    }
+  /** Routes we believe are in the kernel. */
+  get programmedSize(): number {
+    return this.programmed.size;
   }
 
-  /** Adopted routes that are still not desired (for the stale sweep). */
-  hold(dsts: Iterable<string>): void {
-    for (const d of dsts) this.dirty.delete(d);
+  /** Adopt routes already in the kernel (ours, from a previous run) as programmed; kept until sweep(). */
+  adopt(routes: readonly KernelRoute[]): void {
+    for (const r of routes) this.programmed.set(r.dst, r);
   }
 
   set(r: KernelRoute): void {
-    const cur = this.desired.get(r.dst);
-    if (sameRoute(cur, r)) return;
+    if (sameRoute(this.desired.get(r.dst), r)) return;
     this.desired.set(r.dst, r);
     this.dirty.add(r.dst);
     this.schedule();
@@ -202,21 +207,23 @@ export class KernelSync {
     this.schedule();
   }
 
-  /** Mark everything programmed-but-not-desired for removal (the stale sweep after restart). */
+  /** Remove everything programmed but not desired (the stale sweep after a graceful restart). */
   sweep(): void {
     for (const d of this.programmed.keys()) if (!this.desired.has(d)) this.dirty.add(d);
     this.schedule();
   }
 
-  has(dst: string): boolean {
-    return this.desired.has(dst);
-  }
-
-  /** Resolves when every change recorded so far has been written (or failed). */
+  /** Resolves when every change recorded so far has been attempted once. */
   async idle(): Promise<void> {
-    while (this.dirty.size || this.flushing || this.scheduled) {
+    while ((this.dirty.size && !this.retryTimer) || this.flushing || this.scheduled) {
       await new Promise<void>((r) => this.idleWaiters.push(r));
     }
+  }
+
+  private wake(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
   }
 
   private schedule(): void {
@@ -227,40 +234,41 @@ export class KernelSync {
       this.flushing = this.flush().finally(() => {
         this.flushing = null;
         if (this.dirty.size && !this.retryTimer) this.schedule();
-        if (!this.dirty.size || this.retryTimer) {
-          const w = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const f of w) f();
-        }
+        this.wake();
       });
     });
   }
 
   private async flush(): Promise<void> {
     const batch: KernelBatch = { replace: [], remove: [] };
-    for (const d of this.dirty) {
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    for (const d of dirty) {
       const want = this.desired.get(d);
       const have = this.programmed.get(d);
       if (want) {
-        if (!sameRoute(want, have)) batch.replace.push(want);
-      } else if (have) batch.remove.push(d);
+        if (sameRoute(want, have)) continue;
+        // The metric is part of the kernel's key: replacing would leave the old route behind.
+        if (have && have.metric !== want.metric) batch.remove.push(have);
+        batch.replace.push(want);
+      } else if (have) batch.remove.push(have);
     }
-    this.dirty.clear();
     if (!batch.replace.length && !batch.remove.length) return;
     let res: KernelApplyResult;
     try {
       this.writes++;
       res = await this.kernel.apply(batch);
     } catch (err) {
-      res = { failed: [...batch.replace.map((r) => ({ dst: r.dst, error: String(err) })), ...batch.remove.map((d) => ({ dst: d, error: String(err) }))] };
+      const error = err instanceof Error ? err.message : String(err);
+      res = { failed: [...batch.replace.map((r) => ({ dst: r.dst, op: 'replace' as const, error })), ...batch.remove.map((r) => ({ dst: r.dst, op: 'remove' as const, error }))] };
     }
-    const failed = new Set(res.failed.map((f) => f.dst));
-    for (const r of batch.replace) if (!failed.has(r.dst)) this.programmed.set(r.dst, r);
-    for (const d of batch.remove) if (!failed.has(d)) this.programmed.delete(d);
+    const failed = new Set(res.failed.map((f) => `${f.op} ${f.dst}`));
+    for (const r of batch.remove) if (!failed.has(`remove ${r.dst}`)) this.programmed.delete(r.dst);
+    for (const r of batch.replace) if (!failed.has(`replace ${r.dst}`)) this.programmed.set(r.dst, r);
     if (res.failed.length) {
-      this.lastError = `${res.failed.length} route(s) failed, e.g. ${res.failed[0]!.dst}: ${res.failed[0]!.error}`;
+      this.lastError = `${res.failed.length} route change(s) failed, e.g. ${res.failed[0]!.op} ${res.failed[0]!.dst}: ${res.failed[0]!.error}`;
       this.onError(this.lastError);
-      for (const d of failed) this.dirty.add(d);
+      for (const f of res.failed) this.dirty.add(f.dst);
       if (!this.retryTimer && !this.closed) {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
@@ -271,10 +279,11 @@ export class KernelSync {
       }
     } else {
       this.retryDelay = 500;
+      this.lastError = null;
     }
   }
 
-  /** Remove every route we programmed (normal shutdown), then stop. */
+  /** Remove every route we programmed (normal shutdown). */
   async removeAll(): Promise<void> {
     this.desired.clear();
     for (const d of this.programmed.keys()) this.dirty.add(d);
@@ -282,9 +291,58 @@ export class KernelSync {
     await this.idle();
   }
 
+  /** Stop writing (pending retries are dropped). */
   async close(): Promise<void> {
     await this.idle();
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+}
+
+/** The in-process rtnetlink writer (src/lib/netlink) behind KernelRoutes: many routes per send. */
+export class NetlinkKernel implements KernelRoutes {
+  private readonly nl: NetlinkRoutes;
+  private readonly table: number;
+  constructor(opts: { table: number; protocol: number }) {
+    this.table = opts.table;
+    this.nl = NetlinkRoutes.open({ protocol: opts.protocol });
+  }
+
+  private toNl(r: KernelRoute): NlRoute {
+    const base: NlRoute = { dst: r.dst, table: this.table, metric: r.metric };
+    if (r.type === 'blackhole') return { ...base, type: 'blackhole' };
+    if (r.nextHops.length === 1) {
+      const h = r.nextHops[0]!;
+      return { ...base, gateway: h.gateway, dev: h.dev, onlink: h.onlink };
+    }
+    return { ...base, multipath: r.nextHops.map((h) => ({ gateway: h.gateway, dev: h.dev, onlink: h.onlink })) };
+  }
+
+  async apply(batch: KernelBatch): Promise<KernelApplyResult> {
+    const res = await this.nl.apply({
+      del: batch.remove.map((r) => ({ dst: r.dst, table: this.table, metric: r.metric })),
+      replace: batch.replace.map((r) => this.toNl(r)),
+    });
+    const failed: KernelApplyResult['failed'] = [];
+    for (const e of res.errors) {
+      if (e.op === 'del' && e.code === 'ESRCH') continue; // already gone
+      failed.push({ dst: e.op === 'del' ? batch.remove[e.index]!.dst : batch.replace[e.index]!.dst, op: e.op === 'del' ? 'remove' : 'replace', error: `${e.code}: ${e.message}` });
+    }
+    return { failed };
+  }
+
+  async list(): Promise<KernelRoute[]> {
+    const rows = await this.nl.dumpOwn({ table: this.table });
+    return rows.map((k) => ({
+      dst: k.dst,
+      type: k.type === 'blackhole' ? 'blackhole' : 'unicast',
+      nextHops: k.gateway ? [{ gateway: k.gateway }] : [],
+      metric: k.metric,
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.nl.close();
   }
 }

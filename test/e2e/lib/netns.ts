@@ -178,3 +178,16 @@ export function e2eSkipReason(tools: string[] = []): string | false {
   }
   return false;
 }
+
+let pingArgv: string[] | null = null;
+/** `ping` (iputils) if installed, else busybox's (busybox-static is a CI package). */
+export function pingCommand(): string[] {
+  if (pingArgv) return pingArgv;
+  pingArgv = spawnSync('sh', ['-c', 'command -v ping']).status === 0 ? ['ping'] : ['busybox', 'ping'];
+  return pingArgv;
+}
+
+/** ICMP echo from `src` (an address in ns) to `dst`; throws unless all replies arrive. */
+export function ping(ns: string, src: string, dst: string, count = 2): string {
+  return sh(['ip', 'netns', 'exec', ns, ...pingCommand(), ...(dst.includes(':') ? ['-6'] : []), '-c', String(count), '-W', '2', '-I', src, dst]);
+}

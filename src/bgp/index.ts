@@ -1,0 +1,19 @@
+// calico-ts/bgp: the built-in BGP speaker. The codec, FSM and RIB are usable on their own.
+export * as packet from './packet/index.ts';
+export * as fsm from './fsm/index.ts';
+export * as rib from './rib/index.ts';
+export {
+  Speaker,
+  SpeakerError,
+  parseConfig,
+  loadConfigFile,
+  ConfigError,
+  RTPROT_CALICO_BGP,
+  formatStatusTable,
+  readStatus,
+  KernelSync,
+  IpBatchKernel,
+  NetlinkKernel,
+  MemoryKernel,
+} from './server/index.ts';
+export type { SpeakerConfig, SpeakerConfigInput, PeerConfig, SpeakerStatus, PeerStatus, KernelRoutes, KernelRoute, Logger } from './server/index.ts';

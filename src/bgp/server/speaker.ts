@@ -1,0 +1,611 @@
+// The BGP speaker: composes per-peer sessions (src/bgp/fsm), the RIB (src/bgp/rib) and the
+// kernel writer. Sessions push events in synchronously; the RIB queues outbound work; one pump
+// (scheduled per event-loop turn, so a burst of UPDATEs is handled as one batch) drains the RIB
+// into UPDATE messages per peer and into the kernel reconciler (which itself batches writes).
+import net from 'node:net';
+import {
+  encodeMessage,
+  packAdvertisements,
+  packWithdrawals,
+  endOfRib,
+  isEndOfRib,
+  parsePrefix,
+  familyKey,
+  type Capability,
+  type OpenMessage,
+  type Prefix,
+  type UpdateMessage,
+  type DecodeResult,
+} from '../packet/index.ts';
+import { Session, Md5Listener, CEASE, type EstablishedInfo, type DownCause, type FsmState } from '../fsm/index.ts';
+import { Rib, calicoExportPolicy, ribInputsFromUpdate, RibError, type Family, type KernelChange, type OutboundUpdate } from '../rib/index.ts';
+import { NetlinkLinks } from '../../lib/netlink/index.ts';
+import type { SpeakerConfig, PeerConfig } from './config.ts';
+import { KernelSync, IpBatchKernel, NetlinkKernel, type KernelRoutes, type KernelRoute } from './kernel.ts';
+import { StatusServer, writeStatusFile, type PeerStatus, type SpeakerStatus } from './status.ts';
+
+export interface Logger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export interface SpeakerDeps {
+  /** Kernel writer; default netlink (or `ip -batch` if netlink cannot open). */
+  kernel?: KernelRoutes;
+  logger?: Logger;
+  /** Connected subnets of this host (decides which next hops are directly reachable); default from netlink. */
+  connectedSubnets?: () => Promise<string[]>;
+}
+
+export class SpeakerError extends Error {
+  readonly code: 'bgp-speaker-not-started' | 'bgp-speaker-listen-failed' | 'bgp-reconfigure-unsupported';
+  constructor(code: SpeakerError['code'], message: string) {
+    super(message);
+    this.name = 'SpeakerError';
+    this.code = code;
+  }
+}
+
+interface PeerRuntime {
+  id: string;
+  cfg: PeerConfig;
+  session: Session;
+  family: Family;
+  lastError: string | null;
+  grState: 'none' | 'helper-stale';
+  /** Established at least once since start (for the restarting R bit). */
+  everUp: boolean;
+}
+
+const AFI: Record<Family, 1 | 2> = { ipv4: 1, ipv6: 2 };
+
+function peerId(address: string): string {
+  return `Peer_${address.replace(/[.:]/g, '_')}`;
+}
+
+function familyOfAddress(a: string): Family {
+  return net.isIPv6(a) ? 'ipv6' : 'ipv4';
+}
+
+function routerIdNum(id: string): number {
+  const p = id.split('.').map(Number);
+  return (((p[0]! << 24) >>> 0) + (p[1]! << 16) + (p[2]! << 8) + p[3]!) >>> 0;
+}
+
+function samePeerConfig(a: PeerConfig, b: PeerConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class Speaker {
+  private cfg: SpeakerConfig;
+  private readonly log: Logger;
+  private readonly deps: SpeakerDeps;
+  private rib!: Rib;
+  private kernel!: KernelRoutes;
+  private ksync!: KernelSync;
+  private readonly peers = new Map<string, PeerRuntime>();
+  private readonly byAddress = new Map<string, PeerRuntime>();
+  private listeners: Md5Listener[] = [];
+  private statusServer: StatusServer | null = null;
+  private pumpScheduled = false;
+  private ribTimer: NodeJS.Timeout | null = null;
+  private statusTimer: NodeJS.Timeout | null = null;
+  private started = false;
+  private stopping = false;
+  private restarting = false;
+  private readonly startedAt = new Date();
+  private prefixCache = new Map<string, Prefix>();
+  private connectedTimer: NodeJS.Timeout | null = null;
+
+  constructor(cfg: SpeakerConfig, deps: SpeakerDeps = {}) {
+    this.cfg = cfg;
+    this.deps = deps;
+    this.log = deps.logger ?? silentLogger;
+  }
+
+  get config(): SpeakerConfig {
+    return this.cfg;
+  }
+
+  /** Where we listen (after start), e.g. for tests that use port 0. */
+  get listenPorts(): number[] {
+    return this.listeners.map((l) => {
+      const a = l.server.address();
+      return typeof a === 'object' && a ? a.port : l.port;
+    });
+  }
+
+  async start(): Promise<void> {
+    const c = this.cfg;
+    this.kernel = this.deps.kernel ?? this.openKernel();
+    this.ksync = new KernelSync(this.kernel, (m) => this.log.warn(`kernel: ${m}`));
+    let preserved: KernelRoute[] = [];
+    if (c.kernel.install) {
+      try {
+        preserved = await this.kernel.list();
+      } catch (err) {
+        this.log.warn(`cannot list existing routes of protocol ${c.kernel.protocol}: ${(err as Error).message}`);
+      }
+    }
+    this.ksync.adopt(preserved);
+    this.restarting = c.gracefulRestart.enabled && preserved.length > 0;
+    if (preserved.length) {
+      this.log.info(
+        this.restarting
+          ? `graceful restart: keeping ${preserved.length} routes of protocol ${c.kernel.protocol} until peers resync`
+          : `removing ${preserved.length} leftover routes of protocol ${c.kernel.protocol} (graceful restart disabled)`,
+      );
+    }
+    this.rib = new Rib({
+      routerId: c.routerId,
+      localAs: c.asNumber,
+      clusterId: c.routeReflectorClusterId,
+      stalePathTime: c.gracefulRestart.staleTime,
+      restarting: this.restarting ? { deferralTime: c.gracefulRestart.deferralTime, now: Date.now() } : undefined,
+    });
+    await this.refreshConnectedSubnets();
+    for (const p of c.prefixes) this.rib.originate(p, { blackhole: c.kernel.blackholeOriginated });
+    for (const p of c.peers) this.addPeer(p);
+    if (c.listen) this.openListeners();
+    if (c.statusSocket) this.statusServer = new StatusServer(c.statusSocket, () => this.status());
+    this.started = true;
+    for (const p of this.peers.values()) p.session.start();
+    this.connectedTimer = setInterval(() => void this.refreshConnectedSubnets().then(() => this.schedulePump()), 30_000);
+    this.connectedTimer.unref();
+    this.schedulePump();
+    this.log.info(`BGP speaker started: AS ${c.asNumber}, router id ${c.routerId}, ${c.peers.length} peer(s), listening ${this.listenPorts.join(',') || 'off'}`);
+  }
+
+  /**
+   * Stops the speaker. `graceful` (RFC 4724 restarting speaker): sessions are dropped without a
+   * NOTIFICATION and kernel routes are kept, so peers and the kernel keep forwarding while we
+   * restart. Otherwise peers get a Cease NOTIFICATION and our kernel routes are removed.
+   */
+  async stop(opts: { graceful: boolean } = { graceful: false }): Promise<void> {
+    if (!this.started || this.stopping) return;
+    this.stopping = true;
+    const graceful = opts.graceful && this.cfg.gracefulRestart.enabled;
+    for (const l of this.listeners) l.close();
+    this.listeners = [];
+    if (this.ribTimer) clearTimeout(this.ribTimer);
+    if (this.connectedTimer) clearInterval(this.connectedTimer);
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    for (const p of this.peers.values()) {
+      if (graceful) p.session.abortForRestart();
+      else p.session.stop(CEASE.AdministrativeShutdown);
+    }
+    if (graceful) {
+      this.log.info(`graceful stop: keeping ${this.ksync.programmedSize} kernel routes for the restart`);
+      await this.ksync.close();
+    } else {
+      await this.ksync.removeAll();
+      await this.ksync.close();
+      // Give the Cease NOTIFICATIONs a moment to leave.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await this.kernel.close();
+    this.statusServer?.close();
+    this.statusServer = null;
+    this.started = false;
+  }
+
+  /**
+   * Applies a new configuration without resetting sessions it does not affect: peers are
+   * diffed by address (added, removed, or changed → only that session restarts), originated
+   * prefixes and pools are diffed. Changing the AS, router id, cluster id or listen address
+   * needs a restart (reported as an error; nothing is changed).
+   */
+  reconfigure(next: SpeakerConfig): { added: string[]; removed: string[]; changed: string[] } {
+    if (!this.started) throw new SpeakerError('bgp-speaker-not-started', 'reconfigure: the speaker is not running');
+    const cur = this.cfg;
+    for (const k of ['asNumber', 'routerId', 'routeReflectorClusterId', 'listenAddress', 'listenPort', 'listen'] as const) {
+      if (cur[k] !== next[k]) throw new SpeakerError('bgp-reconfigure-unsupported', `reconfigure: changing ${k} (${String(cur[k])} → ${String(next[k])}) needs a restart of the speaker`);
+    }
+    if (JSON.stringify(cur.kernel) !== JSON.stringify(next.kernel)) throw new SpeakerError('bgp-reconfigure-unsupported', 'reconfigure: changing kernel settings needs a restart of the speaker');
+    this.cfg = next;
+    const res = { added: [] as string[], removed: [] as string[], changed: [] as string[] };
+    const nextByAddr = new Map(next.peers.map((p) => [p.address, p]));
+    for (const [addr, pr] of [...this.byAddress]) {
+      const n = nextByAddr.get(addr);
+      if (!n) {
+        this.removePeer(pr, CEASE.PeerDeconfigured);
+        res.removed.push(addr);
+      } else if (!samePeerConfig(pr.cfg, n)) {
+        this.removePeer(pr, CEASE.OtherConfigurationChange);
+        this.addPeer(n).session.start();
+        res.changed.push(addr);
+      }
+    }
+    for (const [addr, p] of nextByAddr) {
+      if (!this.byAddress.has(addr)) {
+        this.addPeer(p).session.start();
+        res.added.push(addr);
+      }
+    }
+    const curP = new Set(cur.prefixes);
+    const nextP = new Set(next.prefixes);
+    for (const p of curP) if (!nextP.has(p)) this.rib.withdrawOriginated(p);
+    for (const p of nextP) if (!curP.has(p)) this.rib.originate(p, { blackhole: next.kernel.blackholeOriginated });
+    if (JSON.stringify(cur.ipPools) !== JSON.stringify(next.ipPools) || JSON.stringify(cur.prefixes) !== JSON.stringify(next.prefixes)) {
+      for (const pr of this.peers.values()) {
+        if (res.added.includes(pr.cfg.address) || res.changed.includes(pr.cfg.address)) continue;
+        this.rib.setPeerPolicies(pr.id, { exportPolicies: [this.exportPolicy()] });
+      }
+    }
+    this.schedulePump();
+    this.log.info(`reconfigured: +${res.added.length} -${res.removed.length} ~${res.changed.length} peers`);
+    return res;
+  }
+
+  status(): SpeakerStatus {
+    const peers: PeerStatus[] = [];
+    for (const pr of this.peers.values()) {
+      const st = pr.session.stats();
+      const ribStats = this.rib.hasPeer(pr.id) ? this.rib.peerStats(pr.id) : null;
+      const est = st.established;
+      const ibgp = pr.cfg.asNumber === this.cfg.asNumber;
+      peers.push({
+        address: pr.cfg.address,
+        peerAs: pr.cfg.asNumber,
+        type: pr.cfg.description ?? (pr.cfg.routeReflectorClient ? 'rr client' : ibgp ? 'internal' : 'external'),
+        state: st.state,
+        since: new Date(st.since).toISOString(),
+        uptimeSeconds: Math.round((Date.now() - st.since) / 1000),
+        info: st.state === 'Established' ? 'Established' : (st.lastError ?? st.state),
+        lastError: st.lastError,
+        prefixesReceived: ribStats?.received ?? 0,
+        prefixesAccepted: ribStats?.received ?? 0,
+        prefixesAdvertised: ribStats?.advertised ?? 0,
+        routerId: est?.peerId,
+        holdTime: est?.holdTime,
+        gracefulRestart: (ribStats?.stale ?? 0) > 0 ? 'helper-stale' : 'none',
+      });
+    }
+    return {
+      routerId: this.cfg.routerId,
+      asNumber: this.cfg.asNumber,
+      startedAt: this.startedAt.toISOString(),
+      restarting: this.rib ? this.rib.isDeferring : this.restarting,
+      locRibRoutes: this.rib ? this.rib.prefixCount : 0,
+      kernelRoutes: this.ksync?.size ?? 0,
+      kernelLastError: this.ksync?.lastError ?? null,
+      peers,
+    };
+  }
+
+  /** Resolves once all kernel writes recorded so far are done (tests, benchmarks). */
+  async kernelIdle(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    await this.ksync.idle();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private openKernel(): KernelRoutes {
+    const k = this.cfg.kernel;
+    if (!k.install) {
+      return { apply: () => Promise.resolve({ failed: [] }), list: () => Promise.resolve([]), close: () => Promise.resolve() };
+    }
+    try {
+      return new NetlinkKernel({ table: k.table, protocol: k.protocol });
+    } catch (err) {
+      this.log.warn(`netlink unavailable (${(err as Error).message}); falling back to ip -batch`);
+      return new IpBatchKernel({ table: k.table, protocol: k.protocol });
+    }
+  }
+
+  private async refreshConnectedSubnets(): Promise<void> {
+    try {
+      let subnets: string[];
+      if (this.deps.connectedSubnets) subnets = await this.deps.connectedSubnets();
+      else {
+        const links = NetlinkLinks.open();
+        try {
+          subnets = (await links.connectedSubnets()).map((s) => s.cidr);
+        } finally {
+          links.close();
+        }
+      }
+      this.rib.setConnectedSubnets(subnets);
+    } catch (err) {
+      this.log.debug(`cannot read connected subnets: ${(err as Error).message}`);
+    }
+  }
+
+  private exportPolicy() {
+    return calicoExportPolicy({ pools: this.cfg.ipPools.map((cidr) => ({ cidr })), localBlocks: this.cfg.prefixes });
+  }
+
+  private ourOpen(pr: PeerRuntime): OpenMessage {
+    const c = this.cfg;
+    const caps: Capability[] = [
+      { kind: 'MULTIPROTOCOL', afi: AFI[pr.family], safi: 1 },
+      { kind: 'ROUTE_REFRESH' },
+      { kind: 'FOUR_OCTET_AS', asn: c.asNumber },
+    ];
+    if (c.gracefulRestart.enabled && pr.cfg.gracefulRestart) {
+      caps.push({
+        kind: 'GRACEFUL_RESTART',
+        // R bit: we restarted and have not yet completed a session with this peer.
+        restartState: this.restarting && !pr.everUp,
+        notification: false,
+        restartTime: c.gracefulRestart.restartTime,
+        // F bit: our forwarding state (kernel routes) survives our restarts.
+        families: [{ afi: AFI[pr.family], safi: 1, forwardingState: true }],
+      });
+    }
+    return { type: 'OPEN', version: 4, myAs: c.asNumber, holdTime: pr.cfg.holdTime ?? c.holdTime, bgpId: c.routerId, capabilities: caps };
+  }
+
+  private addPeer(p: PeerConfig): PeerRuntime {
+    const c = this.cfg;
+    const id = peerId(p.address);
+    const family = familyOfAddress(p.address);
+    this.rib.addPeer({
+      id,
+      address: p.address,
+      peerAs: p.asNumber,
+      rrClient: p.routeReflectorClient,
+      nextHopMode: p.nextHopSelf ? 'Self' : p.keepOriginalNextHop ? 'Keep' : 'Auto',
+      exportPolicies: [this.exportPolicy()],
+      maxRestartTime: c.gracefulRestart.staleTime,
+    });
+    const pr: PeerRuntime = { id, cfg: p, family, lastError: null, grState: 'none', everUp: false, session: null as unknown as Session };
+    pr.session = new Session(
+      {
+        name: p.address,
+        peerAddress: p.address,
+        peerPort: p.port,
+        localAddress: p.sourceAddress,
+        password: p.password,
+        open: () => this.ourOpen(pr),
+        fsm: {
+          localAs: c.asNumber,
+          localId: routerIdNum(c.routerId),
+          peerAs: p.asNumber,
+          holdTime: p.holdTime ?? c.holdTime,
+          keepaliveTime: p.keepaliveTime ?? c.keepaliveTime,
+          connectRetryTime: p.connectRetryTime ?? c.connectRetryTime,
+          idleHoldTime: c.idleHoldTime,
+          passive: p.passive,
+          autoRestart: true,
+        },
+      },
+      {
+        onEstablished: (info) => this.onEstablished(pr, info),
+        onUpdate: (res) => this.onUpdate(pr, res),
+        onRouteRefresh: (m) => {
+          const f = m.afi === 2 ? 'ipv6' : 'ipv4';
+          this.rib.routeRefresh(pr.id, f);
+          this.schedulePump();
+        },
+        onDown: (reason, cause) => this.onDown(pr, reason, cause),
+        onStateChange: (s: FsmState, prev: FsmState) => {
+          this.log.debug(`peer ${p.address}: ${prev} → ${s}`);
+          this.statusChanged();
+        },
+        log: (level, msg) => this.log[level](`peer ${msg}`),
+      },
+    );
+    this.peers.set(id, pr);
+    this.byAddress.set(p.address, pr);
+    for (const l of this.listeners) if (p.password && familyOfAddress(l.address) === family) this.setKey(l, p.address, p.password);
+    return pr;
+  }
+
+  private removePeer(pr: PeerRuntime, subcode: number): void {
+    pr.session.stop(subcode);
+    this.rib.removePeer(pr.id);
+    this.peers.delete(pr.id);
+    this.byAddress.delete(pr.cfg.address);
+    for (const l of this.listeners) if (pr.cfg.password && familyOfAddress(l.address) === pr.family) this.setKey(l, pr.cfg.address, null);
+    this.schedulePump();
+  }
+
+  private setKey(l: Md5Listener, addr: string, key: string | null): void {
+    try {
+      l.setKey(addr, key);
+    } catch (err) {
+      this.log.error(`TCP MD5 for ${addr}: ${(err as Error).message}`);
+    }
+  }
+
+  private openListeners(): void {
+    const c = this.cfg;
+    const addrs = c.listenAddress ? [c.listenAddress] : ['0.0.0.0', '::'];
+    for (const address of addrs) {
+      const fam = familyOfAddress(address);
+      const md5 = new Map<string, string>();
+      for (const p of c.peers) if (p.password && familyOfAddress(p.address) === fam) md5.set(p.address, p.password);
+      try {
+        const l = new Md5Listener({ address, port: c.listenPort }, (sock) => this.onIncoming(sock));
+        for (const [a, k] of md5) this.setKey(l, a, k);
+        l.server.on('error', (err) => this.log.error(`listener ${address}:${c.listenPort}: ${err.message}`));
+        this.listeners.push(l);
+      } catch (err) {
+        if (!c.listenAddress && address === '::') {
+          this.log.warn(`not listening on IPv6: ${(err as Error).message}`);
+          continue;
+        }
+        throw new SpeakerError('bgp-speaker-listen-failed', (err as Error).message);
+      }
+    }
+  }
+
+  private onIncoming(sock: net.Socket): void {
+    let addr = sock.remoteAddress ?? '';
+    if (addr.startsWith('::ffff:') && addr.includes('.')) addr = addr.slice(7);
+    const pr = this.byAddress.get(addr);
+    if (!pr) {
+      this.log.info(`rejecting connection from unconfigured address ${addr}`);
+      sock.destroy();
+      return;
+    }
+    pr.session.accept(sock);
+  }
+
+  private onEstablished(pr: PeerRuntime, info: EstablishedInfo): void {
+    pr.everUp = true;
+    const families: Family[] = [];
+    if (info.families.has(familyKey(1, 1))) families.push('ipv4');
+    if (info.families.has(familyKey(2, 1))) families.push('ipv6');
+    const gr = info.peerGracefulRestart;
+    const ourGr = this.cfg.gracefulRestart.enabled && pr.cfg.gracefulRestart;
+    try {
+      this.rib.peerEstablished(
+        pr.id,
+        {
+          routerId: info.peerId,
+          localAddress: info.localAddress,
+          families,
+          gracefulRestart:
+            gr && ourGr
+              ? {
+                  restartTime: gr.restartTime,
+                  families: gr.families.filter((f) => f.safi === 1 && (f.afi === 1 || f.afi === 2)).map((f) => ({ family: f.afi === 2 ? 'ipv6' : 'ipv4', forwardingState: f.forwardingState })),
+                }
+              : undefined,
+        },
+        Date.now(),
+      );
+    } catch (err) {
+      this.log.error(`peer ${pr.cfg.address}: RIB refused established session: ${(err as Error).message}`);
+    }
+    this.log.info(`peer ${pr.cfg.address} (AS ${info.peerAs}, id ${info.peerId}) Established; families ${families.join(',')}`);
+    this.schedulePump();
+  }
+
+  private onUpdate(pr: PeerRuntime, res: DecodeResult<UpdateMessage>): void {
+    const msg = res.message;
+    if (res.errors.length) {
+      for (const e of res.errors) this.log.warn(`peer ${pr.cfg.address}: UPDATE attribute ${e.typeCode}: ${e.reason} (${e.action}, RFC 7606)`);
+    }
+    try {
+      const eor = isEndOfRib(msg);
+      if (eor) {
+        const f = eor.afi === 2 ? 'ipv6' : 'ipv4';
+        this.log.debug(`peer ${pr.cfg.address}: End-of-RIB ${f}`);
+        this.rib.endOfRib(pr.id, f, Date.now());
+      } else {
+        for (const input of ribInputsFromUpdate(msg, res.treatAsWithdraw)) this.rib.update(pr.id, input.update);
+      }
+    } catch (err) {
+      if (err instanceof RibError) this.log.warn(`peer ${pr.cfg.address}: UPDATE ignored: ${err.message}`);
+      else throw err;
+    }
+    this.schedulePump();
+  }
+
+  private onDown(pr: PeerRuntime, reason: string, cause: DownCause): void {
+    const graceful = cause === 'transport' && this.cfg.gracefulRestart.enabled && pr.cfg.gracefulRestart;
+    this.log.info(`peer ${pr.cfg.address} down: ${reason}${graceful ? ' (keeping its routes as stale: graceful restart helper)' : ''}`);
+    pr.lastError = reason;
+    if (this.rib.hasPeer(pr.id)) this.rib.peerDown(pr.id, Date.now(), { graceful });
+    this.schedulePump();
+  }
+
+  private statusChanged(): void {
+    const f = this.cfg.statusFile;
+    if (!f || this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null;
+      try {
+        writeStatusFile(f, this.status());
+      } catch (err) {
+        this.log.warn(`cannot write status file ${f}: ${(err as Error).message}`);
+      }
+    }, 200);
+    this.statusTimer.unref();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private prefix(key: string): Prefix {
+    let p = this.prefixCache.get(key);
+    if (!p) {
+      p = parsePrefix(key);
+      if (this.prefixCache.size > 200_000) this.prefixCache.clear();
+      this.prefixCache.set(key, p);
+    }
+    return p;
+  }
+
+  private encodeOut(pr: PeerRuntime, ups: readonly OutboundUpdate[]): Uint8Array[] {
+    const codec = pr.session.establishedInfo?.codec ?? { fourOctetAs: true };
+    const out: Uint8Array[] = [];
+    for (const u of ups) {
+      if (u.kind === 'withdraw') out.push(...packWithdrawals(AFI[u.family], u.prefixes.map((k) => this.prefix(k)), codec));
+      else if (u.kind === 'announce') {
+        out.push(
+          ...packAdvertisements(
+            u.attributes,
+            { afi: u.reach.afi, nextHop: u.reach.nextHop, linkLocalNextHop: u.reach.linkLocalNextHop },
+            u.prefixes.map((k) => this.prefix(k)),
+            codec,
+          ),
+        );
+      } else out.push(encodeMessage(endOfRib(AFI[u.family]), codec));
+    }
+    return out;
+  }
+
+  private pump(): void {
+    if (!this.started && !this.rib) return;
+    const now = Date.now();
+    this.rib.tick(now);
+    for (const id of this.rib.peersWithPendingUpdates()) {
+      const pr = this.peers.get(id);
+      const ups = this.rib.takeUpdates(id);
+      if (!pr || !ups.length) continue;
+      try {
+        const msgs = this.encodeOut(pr, ups);
+        if (!pr.session.sendUpdates(msgs)) this.log.debug(`peer ${pr.cfg.address}: dropped ${msgs.length} UPDATEs (not established)`);
+      } catch (err) {
+        this.log.error(`peer ${pr.cfg.address}: cannot encode UPDATE: ${(err as Error).message}`);
+      }
+    }
+    if (this.cfg.kernel.install) {
+      for (const ch of this.rib.takeKernelChanges()) this.applyKernelChange(ch);
+    } else this.rib.takeKernelChanges();
+    if (this.ribTimer) clearTimeout(this.ribTimer);
+    this.ribTimer = null;
+    const next = this.rib.nextDeadline();
+    if (next !== undefined && this.started) {
+      this.ribTimer = setTimeout(() => this.schedulePump(), Math.max(1, next - Date.now()));
+      this.ribTimer.unref();
+    }
+    this.statusChanged();
+  }
+
+  private applyKernelChange(ch: KernelChange): void {
+    if (ch.kind === 'synced') {
+      if (this.restarting) this.log.info('graceful restart: all peers resynced; sweeping stale kernel routes');
+      this.restarting = false;
+      this.ksync.sweep();
+      return;
+    }
+    if (ch.kind === 'withdraw') {
+      this.ksync.delete(ch.prefix);
+      return;
+    }
+    const r = ch.route;
+    if (r.type === 'blackhole') {
+      this.ksync.set({ dst: ch.prefix, type: 'blackhole', nextHops: [], metric: r.metric || undefined });
+      return;
+    }
+    const hops = r.nextHops.map((h) => (r.tunnel ? { gateway: h.address, dev: r.tunnel, onlink: true } : { gateway: h.address }));
+    if (!hops.length) return;
+    this.ksync.set({ dst: ch.prefix, type: 'unicast', nextHops: hops, metric: r.metric || undefined });
+  }
+}
