@@ -566,6 +566,24 @@ export function encodeRouteDump(w: NlWriter, family: Family | 0, seq: number, fi
   w.endMessage(at);
 }
 
+/**
+ * Appends an RTM_GETROUTE lookup (like `ip route get [fibmatch] ADDR`): the kernel answers with
+ * the route it would use; with fibMatch, the matching FIB entry (its prefix) instead of a clone.
+ */
+export function encodeRouteGet(w: NlWriter, address: string, seq: number, opts: { table?: number; fibMatch?: boolean } = {}): boolean {
+  const family: Family = address.includes(':') ? 6 : 4;
+  const at = w.beginMessage(C.RTM_GETROUTE, C.NLM_F_REQUEST, seq);
+  w.u8(family === 4 ? C.AF_INET : C.AF_INET6);
+  w.u8(family === 4 ? 32 : 128); w.u8(0); w.u8(0);
+  const table = opts.table ?? 0;
+  w.u8(table > 255 ? 0 : table); w.u8(0); w.u8(0); w.u8(0);
+  w.u32(opts.fibMatch ? C.RTM_F_FIB_MATCH : 0);
+  if (!w.attrIP(C.RTA_DST, address, family)) { w.pos = at; return false; }
+  if (table) w.attrU32(C.RTA_TABLE, table);
+  w.endMessage(at);
+  return true;
+}
+
 // ---------------------------------------------------------------- links
 
 export interface Link {

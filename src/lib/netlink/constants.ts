@@ -105,6 +105,7 @@ export const RTNH_F_ONLINK = 4;
 export const RTNH_F_LINKDOWN = 16;
 
 export const RTM_F_CLONED = 0x200;
+export const RTM_F_FIB_MATCH = 0x2000;
 
 export const IFLA_ADDRESS = 1;
 export const IFLA_BROADCAST = 2;

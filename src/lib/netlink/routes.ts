@@ -6,7 +6,7 @@
 // and per-route errors (EEXIST, ENETUNREACH, ESRCH, ...) are reported without failing the batch.
 // Between buffers the event loop gets a turn every `yieldEvery` routes.
 import * as C from './constants.ts';
-import { NetlinkError, NlWriter, decodeError, decodeLink, decodeRoute, encodeLinkDump, encodeRoute, encodeRouteDump } from './codec.ts';
+import { NetlinkError, NlWriter, decodeError, decodeLink, decodeRoute, encodeLinkDump, encodeRoute, encodeRouteDump, encodeRouteGet } from './codec.ts';
 import type { Family, KernelRoute, NlMessage, Route, RouteOp } from './codec.ts';
 import { NetlinkSocket } from './socket.ts';
 import type { NetlinkSocketOptions } from './socket.ts';
@@ -256,6 +256,32 @@ export class NetlinkRoutes {
       }
     }
     return out;
+  }
+
+  /**
+   * The FIB entry the kernel would use for an address (`ip route get fibmatch`), or null when
+   * there is none (ENETUNREACH / EHOSTUNREACH / ESRCH). One request, no dump: cheap enough to poll.
+   */
+  lookup(address: string, opts: { table?: number } = {}): Promise<KernelRoute | null> {
+    return this.socket.exclusive(async () => {
+      const w = new NlWriter(128);
+      const seq = this.socket.nextSeq();
+      if (!encodeRouteGet(w, address, seq, { ...opts, fibMatch: true })) {
+        throw new NetlinkError('invalid-address', `route lookup: "${address}" is not an IPv4 or IPv6 address`);
+      }
+      this.socket.sendRaw(w.buf, w.pos);
+      for (;;) {
+        for (const m of this.socket.recvNow() ?? await this.socket.recv()) {
+          if (m.seq !== seq) continue;
+          if (m.type === C.NLMSG_ERROR) {
+            const info = decodeError(m);
+            if (info.errno === 101 || info.errno === 113 || info.errno === 3) return null;
+            throw new NetlinkError('kernel-error', `route lookup ${address}: ${C.errnoName(info.errno)}${info.extMessage ? ` (${info.extMessage})` : ''}`, info.errno);
+          }
+          if (m.type === C.RTM_NEWROUTE) return decodeRoute(m);
+        }
+      }
+    });
   }
 
   /** Dumps routes carrying this writer's protocol number (optionally one family/table). */

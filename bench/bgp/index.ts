@@ -1,0 +1,329 @@
+// `npm run bench -- bgp [--runs 5] [--prefixes 100000] [--only netlink,bird,gobgp,ours,mesh] [--record]`
+//
+// In network namespaces: one sender (bench/bgp/sender.ts) announces N IPv4 /32 prefixes over
+// eBGP to a receiver; we measure the time from Established until all N are in the receiver's
+// kernel table (BIRD 2, our speaker) or its RIB (GoBGP), and the receiver's RSS growth.
+// Also: our netlink writer vs `ip -batch` for N routes, and a 20-node full mesh of our speakers.
+// Prefixes: /32s counted up from 198.18.16.0 (N=100k ends at 198.19.150.159); the sender-receiver
+// link is 198.19.255.0/30, outside that block.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { NetlinkRoutes, countIPv4Routes } from '../../src/lib/netlink/index.ts';
+import type { Route } from '../../src/lib/netlink/index.ts';
+import { Lab, median, rssKiB, sh, sleep, intToIpv4, ipv4ToInt } from './lab.ts';
+import type { Proc } from './lab.ts';
+import { runMesh } from './mesh.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const NODE = process.execPath;
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    prefixes: { type: 'string', default: '100000' },
+    only: { type: 'string', default: 'netlink,bird,gobgp,ours,mesh' },
+    'mesh-nodes': { type: 'string', default: '20' },
+    record: { type: 'boolean', default: false },
+  },
+});
+const RUNS = Number(args.runs);
+const N = Number(args.prefixes);
+const ONLY = new Set(args.only.split(','));
+const FIRST = '198.18.16.0';
+const S_IP = '198.19.255.1', R_IP = '198.19.255.2';
+const S_AS = 64512, R_AS = 64513;
+
+type Receiver = 'bird' | 'gobgp' | 'ours';
+interface RunResult { ms: number; rssGrowthKiB: number; baseRssKiB: number; ok: boolean; note?: string }
+
+function log(s: string): void { process.stderr.write(`${s}\n`); }
+
+// ------------------------------------------------------------------ receivers
+
+async function startReceiver(lab: Lab, kind: Receiver, ns: string): Promise<{ proc: Proc; count: () => Promise<number> | number }> {
+  const dir = lab.dir;
+  if (kind === 'bird') {
+    const conf = path.join(dir, 'bird-r.conf');
+    writeFileSync(conf, `router id ${R_IP};
+protocol device { scan time 10; }
+protocol kernel { ipv4 { import none; export all; }; }
+protocol bgp sender { local ${R_IP} as ${R_AS}; neighbor ${S_IP} as ${S_AS}; passive on; hold time 90;
+  ipv4 { import all; export none; }; }
+`);
+    const sock = path.join(dir, 'bird-r.ctl');
+    const proc = lab.start(ns, ['bird', '-f', '-c', conf, '-s', sock, '-P', path.join(dir, 'bird-r.pid')]);
+    for (let i = 0; i < 500 && !existsSync(sock); i++) await sleep(10);
+    if (!existsSync(sock)) throw new Error(`BIRD did not start: ${proc.stderr.join('')}`);
+    const base = countIPv4Routes(proc.pid);
+    return { proc, count: () => countIPv4Routes(proc.pid) - base };
+  }
+  if (kind === 'gobgp') {
+    const conf = path.join(dir, 'gobgpd.toml');
+    writeFileSync(conf, `[global.config]
+  as = ${R_AS}
+  router-id = "${R_IP}"
+  local-address-list = ["${R_IP}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${S_IP}"
+    peer-as = ${S_AS}
+  [neighbors.transport.config]
+    passive-mode = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+`);
+    const proc = lab.start(ns, ['gobgpd', '-f', conf, '--api-hosts', '127.0.0.1:50051', '-l', 'warn', '--pprof-disable']);
+    const q = () => JSON.parse(sh('ip', ['netns', 'exec', ns, 'gobgp', '-p', '50051', 'neighbor', S_IP, '-j'])) as {
+      state?: { afi_safis?: { state?: { accepted?: number; received?: number } }[] }; afi_safis?: { state?: { accepted?: number } }[];
+    };
+    for (let i = 0; ; i++) {
+      try { q(); break; } catch (e) { if (i > 300) throw e; await sleep(20); }
+    }
+    return {
+      proc,
+      count: () => {
+        const j = q();
+        const afs = j.afi_safis ?? j.state?.afi_safis ?? [];
+        return afs.reduce((s, x) => s + (x.state?.accepted ?? 0), 0);
+      },
+    };
+  }
+  // ours
+  const conf = path.join(dir, 'calico-bgp.json');
+  writeFileSync(conf, JSON.stringify({
+    asNumber: R_AS, routerId: R_IP, listenAddress: R_IP, logLevel: 'warn',
+    peers: [{ address: S_IP, asNumber: S_AS, passive: true }],
+    statusFile: path.join(dir, 'ours-status.json'),
+  }, null, 2));
+  const proc = lab.start(ns, [path.join(ROOT, 'bin/calico-bgp'), '--config', conf]);
+  // Ready when it listens on 179 in the netns.
+  for (let i = 0; ; i++) {
+    if (proc.exited) throw new Error(`calico-bgp exited: ${proc.stderr.join('').slice(-600)}`);
+    const ss = sh('ip', ['netns', 'exec', ns, 'ss', '-ltnH', 'sport', '=', ':179']);
+    if (ss.trim()) break;
+    if (i > 500) throw new Error(`calico-bgp does not listen on :179 after 10 s: ${proc.stderr.join('').slice(-600)}`);
+    await sleep(20);
+  }
+  const base = countIPv4Routes(proc.pid);
+  return { proc, count: () => countIPv4Routes(proc.pid) - base };
+}
+
+async function runOnce(kind: Receiver, run: number): Promise<RunResult> {
+  const lab = new Lab(kind === 'bird' ? 'cbb' : kind === 'gobgp' ? 'cbg' : 'cbo');
+  try {
+    const s = lab.addNetns(`${lab.id}s`), r = lab.addNetns(`${lab.id}r`);
+    lab.link(s, `${lab.id}a`, `${S_IP}/30`, r, `${lab.id}b`, `${R_IP}/30`);
+    const sender = lab.start(s, [NODE, path.join(import.meta.dirname, 'sender.ts'), '--peer', R_IP, '--local', S_IP,
+      '--as', String(S_AS), '--peer-as', String(R_AS), '--first', FIRST, '--count', String(N)]);
+    await sender.waitLine(/^READY$/, 30_000);
+    const rx = await startReceiver(lab, kind, r);
+    // GoBGP's RIB count comes from a gRPC poller inside the netns, started before the clock runs.
+    const poller = kind === 'gobgp' ? lab.start(r, [NODE, path.join(import.meta.dirname, 'gobgp-poll.ts'), '--want', String(N)]) : null;
+    if (poller) await poller.waitLine(/^READY$/, 30_000);
+    await sleep(300); // let the receiver settle before taking its idle RSS
+    const baseRss = rssKiB(rx.proc.pid);
+    sender.child.stdin?.write('GO\n');
+    const est = await sender.waitLine(/^ESTABLISHED (\d+)$/, 30_000);
+    const t0 = BigInt(est[1]!);
+    const deadline = Date.now() + 120_000;
+    const fail = (note: string): RunResult => ({ ms: NaN, rssGrowthKiB: NaN, baseRssKiB: baseRss, ok: false, note });
+    let n = 0;
+    let doneAt: bigint | undefined;
+    if (poller) {
+      // A poller inside the netns asks GoBGP's gRPC API (GetTable) every 5 ms.
+      try {
+        const done = await poller.waitLine(/^DONE (\d+) (\d+)$/, 120_000);
+        doneAt = BigInt(done[1]!);
+        n = Number(done[2]);
+      } catch (e) {
+        return fail(`GoBGP did not reach ${N}: ${(e as Error).message}`);
+      }
+    } else {
+      // Kernel receivers: a one-route lookup of the last prefix (microseconds in the kernel) every
+      // 2 ms; once it is there, confirm the full count with fib_triestat (which walks the trie and
+      // would slow the installer down if polled constantly).
+      const last = intToIpv4(ipv4ToInt(FIRST) + N - 1);
+      const probe = NetlinkRoutes.open({ netns: r });
+      try {
+        let seenLast = false;
+        for (;;) {
+          if (!seenLast) {
+            const hit = await probe.lookup(last);
+            seenLast = hit !== null && hit.dst === `${last}/32`;
+          }
+          if (seenLast) {
+            n = await rx.count();
+            if (n >= N) break;
+          }
+          if (rx.proc.exited) return fail(`receiver exited: ${rx.proc.stderr.join('').slice(-300)}`);
+          if (sender.exited) return fail(`sender exited: ${sender.stderr.join('').slice(-300)}`);
+          if (Date.now() > deadline) return fail(`only ${await rx.count()}/${N} after 120 s`);
+          await sleep(seenLast ? 20 : 2);
+        }
+      } finally {
+        probe.close();
+      }
+    }
+    const t1 = doneAt ?? process.hrtime.bigint();
+    const ms = Number(t1 - t0) / 1e6;
+    const rss1 = rssKiB(rx.proc.pid);
+    await sleep(500);
+    const rss2 = rssKiB(rx.proc.pid);
+    const growth = Math.max(rss1, rss2) - baseRss;
+    log(`  ${kind} run ${run}: ${ms.toFixed(0)} ms, RSS ${baseRss >> 10} -> ${Math.max(rss1, rss2) >> 10} MiB (+${(growth / 1024).toFixed(1)} MiB)`);
+    return { ms, rssGrowthKiB: growth, baseRssKiB: baseRss, ok: true };
+  } finally {
+    await lab.cleanup();
+    lab.removeDir();
+  }
+}
+
+// ------------------------------------------------------------------ netlink vs ip -batch
+
+function routesFor(n: number, gw: string): Route[] {
+  const out: Route[] = new Array(n);
+  const f = ipv4ToInt(FIRST);
+  for (let i = 0; i < n; i++) out[i] = { dst: `${intToIpv4(f + i)}/32`, gateway: gw };
+  return out;
+}
+
+async function netlinkVsIp(): Promise<{ netlink: number[]; ip: number[]; netlinkDel: number[]; ipDel: number[] }> {
+  const res = { netlink: [] as number[], ip: [] as number[], netlinkDel: [] as number[], ipDel: [] as number[] };
+  const lab = new Lab('cbn');
+  const batchFile = path.join(lab.dir, 'routes.batch');
+  const delFile = path.join(lab.dir, 'routes-del.batch');
+  const f = ipv4ToInt(FIRST);
+  let add = '', del = '';
+  for (let i = 0; i < N; i++) {
+    add += `route add ${intToIpv4(f + i)}/32 via 198.19.255.2 proto 80\n`;
+    del += `route del ${intToIpv4(f + i)}/32 proto 80\n`;
+  }
+  writeFileSync(batchFile, add);
+  writeFileSync(delFile, del);
+  try {
+    for (let run = 1; run <= RUNS; run++) {
+      for (const which of run % 2 ? ['netlink', 'ip'] as const : ['ip', 'netlink'] as const) {
+        const ns = lab.addNetns(`${lab.id}${which === 'ip' ? 'i' : 'n'}${run}`);
+        const peerNs = lab.addNetns(`${lab.id}p${run}${which[0]}`);
+        lab.link(ns, `${lab.id}a`, '198.19.255.1/30', peerNs, `${lab.id}b`, '198.19.255.2/30');
+        if (which === 'ip') {
+          let t = performance.now();
+          sh('ip', ['-n', ns, '-batch', batchFile]);
+          res.ip.push(performance.now() - t);
+          const c = countIPv4Routes(ns);
+          if (c < N) throw new Error(`ip -batch installed ${c} < ${N}`);
+          t = performance.now();
+          sh('ip', ['-n', ns, '-batch', delFile]);
+          res.ipDel.push(performance.now() - t);
+        } else {
+          const routes = routesFor(N, '198.19.255.2');
+          let t = performance.now();
+          const nl = NetlinkRoutes.open({ netns: ns });
+          const r = await nl.apply({ add: routes });
+          res.netlink.push(performance.now() - t);
+          if (r.errors.length || countIPv4Routes(ns) < N) throw new Error(`netlink: ${r.errors.length} errors, e.g. ${r.errors[0]?.message}`);
+          t = performance.now();
+          const d = await nl.apply({ del: routes });
+          res.netlinkDel.push(performance.now() - t);
+          if (d.errors.length) throw new Error(`netlink del: ${d.errors.length} errors, e.g. ${d.errors[0]?.message}`);
+          nl.close();
+        }
+        log(`  netlink-vs-ip run ${run} ${which}: add ${(which === 'ip' ? res.ip : res.netlink).at(-1)!.toFixed(0)} ms, del ${(which === 'ip' ? res.ipDel : res.netlinkDel).at(-1)!.toFixed(0)} ms`);
+        await lab.cleanup();
+      }
+    }
+  } finally {
+    await lab.cleanup();
+    lab.removeDir();
+  }
+  return res;
+}
+
+// ------------------------------------------------------------------ main
+
+function fmt(x: number, d = 0): string { return Number.isFinite(x) ? x.toFixed(d) : 'n/a'; }
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) { log('bench bgp: needs root (network namespaces)'); process.exit(2); }
+  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const lines: string[] = [];
+  const out = (s: string) => { lines.push(s); process.stdout.write(`${s}\n`); };
+  out(`bench bgp: ${N} IPv4 /32 prefixes, ${RUNS} runs each, medians (${date}, ${sh('uname', ['-r']).trim()}, ${sh('nproc', []).trim()} cores)`);
+
+  if (ONLY.has('netlink')) {
+    log('netlink writer vs ip -batch ...');
+    const r = await netlinkVsIp();
+    const [nl, ip, nld, ipd] = [median(r.netlink), median(r.ip), median(r.netlinkDel), median(r.ipDel)];
+    out('');
+    out(`kernel route install, ${N} routes into a netns | ours (netlink) | ip -batch | ratio`);
+    out('---|---|---|---');
+    out(`add (incl. socket open / process start) | ${fmt(nl)} ms | ${fmt(ip)} ms | ${fmt(nl / ip, 2)}`);
+    out(`delete | ${fmt(nld)} ms | ${fmt(ipd)} ms | ${fmt(nld / ipd, 2)}`);
+    out(`runs (add): netlink ${r.netlink.map((x) => fmt(x)).join(', ')}; ip ${r.ip.map((x) => fmt(x)).join(', ')}`);
+  }
+
+  const kinds = (['bird', 'gobgp', 'ours'] as const).filter((k) => ONLY.has(k));
+  if (kinds.length) {
+    const res = new Map<Receiver, RunResult[]>(kinds.map((k) => [k, []]));
+    for (let run = 1; run <= RUNS; run++) {
+      for (const k of kinds) {
+        log(`receiver ${k}, run ${run} ...`);
+        let rr: RunResult;
+        try {
+          rr = await runOnce(k, run);
+        } catch (e) {
+          rr = { ms: NaN, rssGrowthKiB: NaN, baseRssKiB: NaN, ok: false, note: (e as Error).message.slice(0, 300) };
+        }
+        if (!rr.ok) log(`  ${k} run ${run} FAILED: ${rr.note}`);
+        res.get(k)!.push(rr);
+      }
+    }
+    const med = (k: Receiver, f: (r: RunResult) => number) => median(res.get(k)!.filter((r) => r.ok).map(f));
+    out('');
+    out(`eBGP receive of ${N} prefixes, Established -> all in kernel (GoBGP: in RIB) | time | RSS idle | RSS growth | bytes/route | ok runs`);
+    out('---|---|---|---|---|---');
+    for (const k of kinds) {
+      const ms = med(k, (r) => r.ms), g = med(k, (r) => r.rssGrowthKiB), b = med(k, (r) => r.baseRssKiB);
+      const okRuns = res.get(k)!.filter((r) => r.ok).length;
+      const label = k === 'bird' ? 'BIRD 2 (kernel)' : k === 'gobgp' ? 'GoBGP (RIB only)' : 'calico-bgp (ours, kernel)';
+      out(`${label} | ${fmt(ms)} ms | ${fmt(b / 1024, 1)} MiB | ${fmt(g / 1024, 1)} MiB | ${fmt((g * 1024) / N)} | ${okRuns}/${RUNS}`);
+    }
+    if (res.has('ours') && res.has('bird')) {
+      out(`ratio ours/BIRD: time ${fmt(med('ours', (r) => r.ms) / med('bird', (r) => r.ms), 2)}, memory per route ${fmt(med('ours', (r) => r.rssGrowthKiB) / med('bird', (r) => r.rssGrowthKiB), 2)} (goals: <= 1.5, <= 2)`);
+    }
+    if (res.has('gobgp') && res.has('bird')) {
+      out(`ratio GoBGP/BIRD: time ${fmt(med('gobgp', (r) => r.ms) / med('bird', (r) => r.ms), 2)}, memory per route ${fmt(med('gobgp', (r) => r.rssGrowthKiB) / med('bird', (r) => r.rssGrowthKiB), 2)}`);
+    }
+    for (const k of kinds) {
+      const fails = res.get(k)!.filter((r) => !r.ok);
+      if (fails.length) out(`${k}: ${fails.length} failed run(s): ${fails[0]!.note}`);
+      out(`runs ${k}: ${res.get(k)!.map((r) => (r.ok ? fmt(r.ms) : 'fail')).join(', ')} ms`);
+    }
+  }
+
+  if (ONLY.has('mesh')) {
+    log('full mesh ...');
+    const m = await runMesh({ nodes: Number(args['mesh-nodes']), runs: RUNS, root: ROOT, log });
+    out('');
+    for (const l of m) out(l);
+  }
+
+  if (args.record) record(date, lines);
+}
+
+function record(date: string, lines: string[]): void {
+  const file = path.join(ROOT, 'docs/benchmarks.md');
+  const section = [
+    '## bgp', '',
+    `Command: \`npm run bench -- bgp${process.argv.slice(2).filter((a) => a !== '--record').map((a) => ` ${a}`).join('')}\` (${date})`, '',
+    '```', ...lines, '```', '',
+  ].join('\n');
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+  const re = /^## bgp\n[\s\S]*?(?=^## |(?![\s\S]))/m;
+  text = re.test(text) ? text.replace(re, section) : `${text.replace(/\n*$/, '\n\n')}${section}`;
+  writeFileSync(file, text);
+  log(`recorded in ${file}`);
+}
+
+await main();
