@@ -1,0 +1,57 @@
+// calico-ts/datastore: the one client layer every component uses to reach the datastore
+// (the etcd v3 API, served by etcd or calico-datastore). See docs/design/datastore-client.md.
+export type {
+  Compare,
+  CompareOp,
+  CompareTarget,
+  DeleteResult,
+  KeyValue,
+  Kv,
+  KvEvent,
+  KvWatch,
+  Lease,
+  PutResult,
+  RangeOptions,
+  RangeResult,
+  TxnOp,
+  TxnOpResult,
+  TxnRequest,
+  TxnResult,
+  WatchHandlers,
+  WatchOptions,
+} from './kv.ts';
+export { prefixRangeEnd } from './kv.ts';
+export {
+  DatastoreConfigError,
+  DatastoreEntryCorrupt,
+  DatastoreError,
+  DatastoreErrorCode,
+  DatastoreRequestError,
+  DatastoreUnavailable,
+  ResourceAlreadyExists,
+  ResourceNotFound,
+  ResourceUpdateConflict,
+  RevisionCompacted,
+  isDatastoreError,
+  resourceId,
+} from './errors.ts';
+export type { DatastoreConfig, DatastoreSettings } from './config.ts';
+export { DEFAULT_ETCD_ENDPOINT, datastoreConfigFrom, datastoreConfigFromEnv, settingsFromEnv } from './config.ts';
+export { EtcdKv, normaliseEndpoints, type EtcdKvOptions } from './etcd-kv.ts';
+export { MemoryKv } from './memory-kv.ts';
+export {
+  POLICY_METADATA_ANNOTATION,
+  ResourceClient,
+  decodeStored,
+  encodeStored,
+  rfc3339,
+  type AnyResource,
+  type ListOptions,
+  type ResourceMeta,
+  type ResourceClientOptions,
+  type ResourceList,
+  type ResourceWatchEvent,
+  type ResourceWatchHandlers,
+} from './resource-client.ts';
+export { Syncer, type SyncStatus, type SyncUpdate, type SyncerCallbacks, type SyncerOptions, type SyncerStats } from './syncer.ts';
+export { connectDatastore, memoryDatastore, type DatastoreClient } from './client.ts';

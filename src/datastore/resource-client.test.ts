@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryKv } from './memory-kv.ts';
+import { ResourceClient, POLICY_METADATA_ANNOTATION, type AnyResource, type ResourceWatchEvent } from './resource-client.ts';
+import { ResourceAlreadyExists, ResourceNotFound, ResourceUpdateConflict, DatastoreRequestError, DatastoreEntryCorrupt } from './errors.ts';
+
+function setup() {
+  const kv = new MemoryKv();
+  let n = 0;
+  const rc = new ResourceClient({ kv }, { now: () => new Date('2026-11-24T06:00:00.123Z'), uuid: () => `uid-${++n}` });
+  return { kv, rc };
+}
+
+const gnp = (name: string, labels?: Record<string, string>): AnyResource => ({
+  apiVersion: 'projectcalico.org/v3',
+  kind: 'GlobalNetworkPolicy',
+  metadata: { name, ...(labels ? { labels } : {}) },
+  spec: { selector: 'all()', order: 10 },
+});
+
+void test('create stores Calico JSON without resourceVersion and fills uid, creationTimestamp, resourceVersion', async () => {
+  const { kv, rc } = setup();
+  const out = await rc.create(gnp('allow-dns'));
+  assert.equal(out.metadata.uid, 'uid-1');
+  assert.equal(out.metadata.creationTimestamp, '2026-11-24T06:00:00Z');
+  const stored = await kv.get('/calico/resources/v3/projectcalico.org/globalnetworkpolicies/allow-dns');
+  assert.ok(stored);
+  assert.equal(out.metadata.resourceVersion, String(stored.modRevision));
+  const json = JSON.parse(stored.value) as AnyResource;
+  assert.equal(json.metadata.resourceVersion, undefined);
+  assert.equal(json.kind, 'GlobalNetworkPolicy');
+  assert.equal(json.metadata.annotations?.[POLICY_METADATA_ANNOTATION], '{"name":"allow-dns"}');
+  const got = await rc.get('gnp', 'allow-dns');
+  assert.equal(got.metadata.annotations, undefined, 'the policy-name annotation is dropped on read');
+  assert.deepEqual(got, out);
+  await assert.rejects(rc.create(gnp('allow-dns')), (e: Error) => e instanceof ResourceAlreadyExists && e.message === 'resource already exists: GlobalNetworkPolicy(allow-dns)');
+  await assert.rejects(rc.create({ ...gnp('x'), metadata: { name: 'x', resourceVersion: '5' } }), DatastoreRequestError);
+});
+
+void test('update is guarded by resourceVersion; missing resources are reported', async () => {
+  const { rc } = setup();
+  const v1 = await rc.create(gnp('p'));
+  const v2 = await rc.update({ ...v1, spec: { selector: 'all()', order: 20 } });
+  assert.notEqual(v2.metadata.resourceVersion, v1.metadata.resourceVersion);
+  assert.equal(v2.metadata.uid, v1.metadata.uid);
+  await assert.rejects(rc.update({ ...v1, spec: { order: 30 } }), (e: Error) =>
+    e instanceof ResourceUpdateConflict && e.message.startsWith('update conflict: GlobalNetworkPolicy(p)') && e.message.includes(`'${v1.metadata.resourceVersion}' is out of date`));
+  await assert.rejects(rc.update({ ...gnp('nope'), metadata: { name: 'nope', resourceVersion: '3' } }), (e: Error) =>
+    e instanceof ResourceNotFound && e.message === 'resource does not exist: GlobalNetworkPolicy(nope)');
+  await assert.rejects(rc.update(gnp('p')), /Metadata.ResourceVersion/);
+  // without uid/creationTimestamp the stored ones are kept
+  const v3 = await rc.update({ ...gnp('p'), metadata: { name: 'p', resourceVersion: v2.metadata.resourceVersion! } });
+  assert.equal(v3.metadata.uid, v1.metadata.uid);
+  assert.equal(v3.metadata.creationTimestamp, v1.metadata.creationTimestamp);
+});
+
+void test('apply creates, then updates keeping uid and creationTimestamp; labels follow the input', async () => {
+  const { rc } = setup();
+  const a = await rc.apply(gnp('p', { a: '1' }));
+  const b = await rc.apply({ ...gnp('p', { b: '2' }), spec: { order: 5 } });
+  assert.equal(b.metadata.uid, a.metadata.uid);
+  assert.deepEqual(b.metadata.labels, { b: '2' });
+  assert.deepEqual(b.spec, { order: 5 });
+  const c = await rc.apply(gnp('p'));
+  assert.equal(c.metadata.labels, undefined);
+  await assert.rejects(rc.apply({ ...gnp('p'), metadata: { name: 'p', resourceVersion: a.metadata.resourceVersion! } }), ResourceUpdateConflict);
+});
+
+void test('list by namespace, across namespaces, and by label selector', async () => {
+  const { rc } = setup();
+  const np = (ns: string, name: string, labels: Record<string, string>): AnyResource => ({
+    apiVersion: 'projectcalico.org/v3', kind: 'NetworkPolicy', metadata: { name, namespace: ns, labels }, spec: {},
+  });
+  await rc.create(np('a', 'p1', { app: 'web' }));
+  await rc.create(np('a', 'p2', { app: 'db' }));
+  await rc.create(np('b', 'p3', { app: 'web', tier: 'x' }));
+  const names = (l: { items: AnyResource[] }) => l.items.map((r) => `${r.metadata.namespace}/${r.metadata.name}`);
+  assert.deepEqual(names(await rc.list('NetworkPolicy', { namespace: 'a' })), ['a/p1', 'a/p2']);
+  assert.deepEqual(names(await rc.list('networkpolicies')), ['a/p1', 'a/p2', 'b/p3']);
+  assert.deepEqual(names(await rc.list('policy', { selector: 'app == "web"' })), ['a/p1', 'b/p3']);
+  assert.deepEqual(names(await rc.list('policy', { selector: 'has(tier)' })), ['b/p3']);
+  await assert.rejects(rc.create(np('', 'p4', {})), /namespace/);
+  await assert.rejects(rc.get('NetworkPolicy', 'p1'), /namespace is not specified/);
+});
+
+void test('delete, optionally guarded by resourceVersion', async () => {
+  const { rc } = setup();
+  const v1 = await rc.create(gnp('p'));
+  const v2 = await rc.apply({ ...gnp('p'), spec: { order: 1 } });
+  await assert.rejects(rc.delete('GlobalNetworkPolicy', 'p', undefined, { resourceVersion: v1.metadata.resourceVersion! }), ResourceUpdateConflict);
+  const gone = await rc.delete('GlobalNetworkPolicy', 'p', undefined, { resourceVersion: v2.metadata.resourceVersion! });
+  assert.equal(gone.metadata.name, 'p');
+  await assert.rejects(rc.delete('GlobalNetworkPolicy', 'p'), (e: Error) => e instanceof ResourceNotFound && e.message === 'resource does not exist: GlobalNetworkPolicy(p)');
+});
+
+void test('watch from a revision gives added/modified/deleted with resources', async () => {
+  const { rc } = setup();
+  const v1 = await rc.create(gnp('p'));
+  await rc.apply({ ...gnp('p'), spec: { order: 2 } });
+  await rc.delete('gnp', 'p');
+  const events: ResourceWatchEvent[] = [];
+  const w = rc.watch('GlobalNetworkPolicy', { fromRevision: Number(v1.metadata.resourceVersion) }, { onEvents: (e) => events.push(...e), onError: (e) => assert.fail(e) });
+  await w.ready;
+  for (let i = 0; i < 100 && events.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  await w.cancel();
+  assert.deepEqual(events.map((e) => e.type), ['added', 'modified', 'deleted']);
+  assert.equal(events[1]?.resource?.spec?.order, 2);
+  assert.equal(events[2]?.resource?.metadata.name, 'p');
+});
+
+void test('corrupt stored values give a clear error naming the key', async () => {
+  const { kv, rc } = setup();
+  await kv.put('/calico/resources/v3/projectcalico.org/ippools/bad', '{not json');
+  await assert.rejects(rc.get('IPPool', 'bad'), (e: Error) => e instanceof DatastoreEntryCorrupt && e.message.includes('/ippools/bad'));
+  await assert.rejects(rc.get('NoSuchKind', 'x'), /resource type 'NoSuchKind' is not supported/);
+});

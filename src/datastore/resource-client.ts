@@ -1,0 +1,413 @@
+// ResourceClient: typed CRUD + watch for every projectcalico.org/v3 kind over a Kv, storing
+// resources as Calico's etcdv3 backend does (libcalico-go/lib/backend/etcdv3, lib/clientv3):
+//
+// - key: /calico/resources/v3/projectcalico.org/<plural>/[<namespace>/]<name> (model.keyFor)
+// - value: the resource as JSON (kind, apiVersion, metadata, spec[, status]) WITHOUT
+//   metadata.resourceVersion; on every read resourceVersion is set from the key's etcd
+//   mod_revision, as a decimal string.
+// - create fills metadata.uid (a random UUID) and metadata.creationTimestamp (RFC 3339 UTC,
+//   seconds) when absent, and succeeds only if the key does not exist (Txn on version == 0).
+// - update needs metadata.resourceVersion and succeeds only if the stored mod_revision still
+//   equals it (Txn on mod_revision): a stale resourceVersion is ResourceUpdateConflict.
+// - delete may be guarded by a resourceVersion the same way.
+// - the four policy kinds also store Calico's `projectcalico.org/metadata` annotation
+//   ({"name": ...}) and drop it again on read, so Calico's own tools read our data unchanged.
+
+import { randomUUID } from 'node:crypto';
+import {
+  API_VERSION,
+  POLICY_KINDS,
+  keyFor,
+  keyPrefix,
+  lookupKind,
+  parseKey,
+  type KindInfo,
+  type KindName,
+} from '../model/index.ts';
+import { parseSelector } from '../selector/index.ts';
+import {
+  DatastoreEntryCorrupt,
+  DatastoreRequestError,
+  ResourceAlreadyExists,
+  ResourceNotFound,
+  ResourceUpdateConflict,
+  resourceId,
+} from './errors.ts';
+import type { KeyValue, Kv, KvWatch } from './kv.ts';
+
+export const POLICY_METADATA_ANNOTATION = 'projectcalico.org/metadata';
+
+/** Object metadata as stored and returned (Kubernetes ObjectMeta fields Calico uses). */
+export interface ResourceMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  creationTimestamp?: string | null;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+/** Any projectcalico.org/v3 resource, loosely typed (the model has the precise types). */
+export interface AnyResource {
+  apiVersion: string;
+  kind: string;
+  metadata: ResourceMeta;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+
+export interface ResourceClientOptions {
+  /** Clock for creationTimestamp (tests). */
+  readonly now?: () => Date;
+  /** uid generator (tests). */
+  readonly uuid?: () => string;
+  /**
+   * Validate and default a resource before it is written (create/update/apply); throw to
+   * refuse it. calicoctl passes the model's validate + applyDefaults here.
+   */
+  readonly prepare?: (res: AnyResource) => AnyResource;
+}
+
+export interface ListOptions {
+  /** Namespaced kinds: one namespace; omit (or '') for all namespaces. */
+  readonly namespace?: string;
+  /** A Calico label selector on metadata.labels, e.g. `app == "web" && has(tier)`. */
+  readonly selector?: string;
+  /** Read at this revision. */
+  readonly revision?: number;
+}
+
+export interface ResourceList {
+  readonly kind: KindName;
+  readonly items: AnyResource[];
+  /** Store revision the list was read at (the List's metadata.resourceVersion). */
+  readonly revision: number;
+}
+
+export interface ResourceWatchEvent {
+  readonly type: 'added' | 'modified' | 'deleted';
+  /** The resource after the change; for 'deleted', the last value (when known). */
+  readonly resource: AnyResource | undefined;
+  readonly previous?: AnyResource;
+  readonly key: string;
+  readonly revision: number;
+}
+
+export interface ResourceWatchHandlers {
+  onEvents(events: readonly ResourceWatchEvent[]): void;
+  onError(err: Error): void;
+}
+
+/** RFC 3339 UTC with second precision, as Kubernetes' metav1.Time marshals. */
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function kindInfoOf(kind: string): KindInfo {
+  const info = lookupKind(kind);
+  if (!info) throw new DatastoreRequestError(`resource type '${kind}' is not supported`);
+  return info;
+}
+
+function idOf(info: KindInfo, name: string, namespace?: string): string {
+  return resourceId(info.kind, name, info.namespaced ? (namespace ?? '') : undefined);
+}
+
+function fieldError(name: string, value: unknown, reason: string): DatastoreRequestError {
+  return new DatastoreRequestError(`error with field ${name} = '${String(value ?? '')}' (${reason})`);
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+/** The JSON stored for a resource (no resourceVersion; Calico's policy-name annotation). */
+export function encodeStored(res: AnyResource): string {
+  const meta: Record<string, unknown> = { ...res.metadata };
+  delete meta.resourceVersion;
+  delete meta.selfLink;
+  if (POLICY_KINDS.has(res.kind as KindName)) {
+    meta.annotations = { ...(res.metadata.annotations ?? {}), [POLICY_METADATA_ANNOTATION]: JSON.stringify({ name: res.metadata.name }) };
+  }
+  const out: Record<string, unknown> = { kind: res.kind, apiVersion: API_VERSION, metadata: meta };
+  for (const [k, v] of Object.entries(res)) {
+    if (k !== 'kind' && k !== 'apiVersion' && k !== 'metadata' && v !== undefined) out[k] = v;
+  }
+  return JSON.stringify(out);
+}
+
+/** A stored value back into a resource, resourceVersion from the key's mod revision. */
+export function decodeStored(kv: KeyValue, expectedKind?: KindName): AnyResource {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(kv.value);
+  } catch (err) {
+    throw new DatastoreEntryCorrupt(kv.key, `value is not JSON: ${(err as Error).message}`);
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new DatastoreEntryCorrupt(kv.key, 'value is not a JSON object');
+  const res = obj as AnyResource;
+  let kind = expectedKind;
+  if (!kind) {
+    try {
+      kind = parseKey(kv.key).kind;
+    } catch (err) {
+      throw new DatastoreEntryCorrupt(kv.key, (err as Error).message);
+    }
+  }
+  if (res.kind !== undefined && res.kind !== kind) {
+    throw new DatastoreEntryCorrupt(kv.key, `value has kind ${String(res.kind)}, key is for ${kind}`);
+  }
+  res.kind = kind;
+  res.apiVersion = API_VERSION;
+  const meta = (res.metadata && typeof res.metadata === 'object' ? res.metadata : {}) as AnyResource['metadata'];
+  const annotations = meta.annotations;
+  if (annotations && POLICY_METADATA_ANNOTATION in annotations) {
+    try {
+      const stored = JSON.parse(annotations[POLICY_METADATA_ANNOTATION]!) as { name?: string };
+      if (stored.name) meta.name = stored.name;
+    } catch {
+      throw new DatastoreEntryCorrupt(kv.key, `annotation ${POLICY_METADATA_ANNOTATION} is not valid JSON`);
+    }
+    delete annotations[POLICY_METADATA_ANNOTATION];
+    if (Object.keys(annotations).length === 0) delete meta.annotations;
+  }
+  meta.resourceVersion = String(kv.modRevision);
+  // Field order as Calico prints it: apiVersion, kind, metadata, spec, status.
+  const { apiVersion, kind: k, metadata: _m, ...rest } = res;
+  return { apiVersion, kind: k, metadata: meta, ...rest } as AnyResource;
+}
+
+export class ResourceClient {
+  private readonly kv: Kv;
+  private readonly now: () => Date;
+  private readonly uuid: () => string;
+  private readonly prepare: (res: AnyResource) => AnyResource;
+
+  constructor(deps: { kv: Kv }, options: ResourceClientOptions = {}) {
+    this.kv = deps.kv;
+    this.now = options.now ?? (() => new Date());
+    this.uuid = options.uuid ?? randomUUID;
+    this.prepare = options.prepare ?? ((r) => r);
+  }
+
+  private keyOf(info: KindInfo, name: string | undefined, namespace: string | undefined): string {
+    if (!name) throw fieldError('Metadata.Name', name, 'field must be set');
+    if (info.namespaced && !namespace) {
+      throw fieldError('Metadata.Namespace', namespace, 'namespace is not specified on namespaced resource');
+    }
+    if (!info.namespaced && namespace) {
+      throw new DatastoreRequestError(`namespace should not be specified for a non-namespaced resource. ${info.kind} is not a namespaced resource`);
+    }
+    try {
+      return keyFor(info.kind, name, info.namespaced ? namespace : undefined);
+    } catch (err) {
+      throw new DatastoreRequestError((err as Error).message);
+    }
+  }
+
+  /** Creates a resource; ResourceAlreadyExists if its key exists. */
+  async create(input: AnyResource): Promise<AnyResource> {
+    const info = kindInfoOf(input.kind);
+    if (input.metadata?.resourceVersion) {
+      throw fieldError('Metadata.ResourceVersion', input.metadata.resourceVersion, 'field must not be set for a Create request');
+    }
+    const res = this.prepare(clone({ ...input, kind: info.kind, apiVersion: API_VERSION }) as AnyResource);
+    const meta = res.metadata;
+    const key = this.keyOf(info, meta.name, meta.namespace);
+    if (!meta.creationTimestamp) meta.creationTimestamp = rfc3339(this.now());
+    if (!meta.uid) meta.uid = this.uuid();
+    const value = encodeStored(res);
+    const r = await this.kv.txn({
+      compare: [{ key, target: 'version', op: '=', value: 0 }],
+      success: [{ type: 'put', key, value }],
+    });
+    if (!r.succeeded) throw new ResourceAlreadyExists(idOf(info, meta.name!, meta.namespace));
+    return decodeStored({ key, value, modRevision: r.revision, createRevision: r.revision, version: 1, lease: '0' }, info.kind);
+  }
+
+  /**
+   * Replaces a resource guarded by metadata.resourceVersion (required). uid and
+   * creationTimestamp are kept from the stored resource when the input lacks them.
+   */
+  async update(input: AnyResource): Promise<AnyResource> {
+    const info = kindInfoOf(input.kind);
+    const rv = input.metadata?.resourceVersion;
+    if (!rv) throw fieldError('Metadata.ResourceVersion', rv, 'field must be set for an Update request');
+    const rev = parseRevision(rv);
+    const res = this.prepare(clone({ ...input, kind: info.kind, apiVersion: API_VERSION }) as AnyResource);
+    const meta = res.metadata;
+    const key = this.keyOf(info, meta.name, meta.namespace);
+    const id = idOf(info, meta.name!, meta.namespace);
+    if (!meta.uid || !meta.creationTimestamp) {
+      const existing = await this.kv.get(key);
+      if (!existing) throw new ResourceNotFound(id);
+      if (existing.modRevision !== rev) throw conflict(id, rv, existing.modRevision);
+      const stored = decodeStored(existing, info.kind).metadata;
+      meta.uid ||= stored.uid;
+      meta.creationTimestamp ||= stored.creationTimestamp;
+    }
+    const value = encodeStored(res);
+    const r = await this.kv.txn({
+      compare: [{ key, target: 'mod', op: '=', value: rev }],
+      success: [{ type: 'put', key, value }],
+      failure: [{ type: 'get', key }],
+    });
+    if (!r.succeeded) {
+      const got = r.results[0];
+      const cur = got?.type === 'get' ? got.kvs[0] : undefined;
+      if (!cur) throw new ResourceNotFound(id);
+      throw conflict(id, rv, cur.modRevision);
+    }
+    return decodeStored({ key, value, modRevision: r.revision, createRevision: 0, version: 0, lease: '0' }, info.kind);
+  }
+
+  /**
+   * Creates the resource, or updates it if it exists (keeping the stored uid and
+   * creationTimestamp; labels and annotations come from the input). With a
+   * resourceVersion in the input, the update is guarded by it.
+   */
+  async apply(input: AnyResource): Promise<AnyResource> {
+    const info = kindInfoOf(input.kind);
+    const rv = input.metadata?.resourceVersion;
+    for (let attempt = 0; ; attempt++) {
+      const key = this.keyOf(info, input.metadata?.name, input.metadata?.namespace);
+      const existing = await this.kv.get(key);
+      if (!existing) {
+        if (rv) throw new ResourceNotFound(idOf(info, input.metadata.name!, input.metadata.namespace));
+        const fresh = clone(input);
+        delete fresh.metadata.uid;
+        delete fresh.metadata.creationTimestamp;
+        try {
+          return await this.create(fresh);
+        } catch (err) {
+          if (err instanceof ResourceAlreadyExists && attempt < 5) continue; // raced with a creator
+          throw err;
+        }
+      }
+      const stored = decodeStored(existing, info.kind);
+      if (rv && rv !== stored.metadata.resourceVersion) {
+        throw conflict(idOf(info, input.metadata.name!, input.metadata.namespace), rv, existing.modRevision);
+      }
+      const merged = clone(input);
+      merged.metadata = {
+        ...stored.metadata,
+        ...(input.metadata.labels ? { labels: input.metadata.labels } : {}),
+        ...(input.metadata.annotations ? { annotations: input.metadata.annotations } : {}),
+      };
+      if (!input.metadata.labels) delete merged.metadata.labels;
+      if (!input.metadata.annotations) delete merged.metadata.annotations;
+      try {
+        return await this.update(merged);
+      } catch (err) {
+        if (!rv && (err instanceof ResourceUpdateConflict || err instanceof ResourceNotFound) && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  async get(kind: string, name: string, namespace?: string, options?: { revision?: number }): Promise<AnyResource> {
+    const info = kindInfoOf(kind);
+    const key = this.keyOf(info, name, namespace);
+    const kv = await this.kv.get(key, options);
+    if (!kv) throw new ResourceNotFound(idOf(info, name, namespace));
+    return decodeStored(kv, info.kind);
+  }
+
+  async list(kind: string, options: ListOptions = {}): Promise<ResourceList> {
+    const info = kindInfoOf(kind);
+    const match = options.selector !== undefined && options.selector.trim() !== '' ? parseSelector(options.selector) : undefined;
+    const prefix = keyPrefix(info.kind, info.namespaced && options.namespace ? options.namespace : undefined);
+    const items: AnyResource[] = [];
+    let revision = options.revision ?? 0;
+    let fromKey: string | undefined;
+    for (;;) {
+      const page = await this.kv.range(prefix, {
+        limit: 1000,
+        ...(revision ? { revision } : {}),
+        ...(fromKey !== undefined ? { fromKey } : {}),
+      });
+      if (!revision) revision = page.revision;
+      for (const kv of page.kvs) {
+        const res = decodeStored(kv, info.kind);
+        if (match && !match.matches(res.metadata.labels ?? {})) continue;
+        items.push(res);
+      }
+      if (!page.more || page.kvs.length === 0) break;
+      fromKey = page.kvs[page.kvs.length - 1]!.key + '\0';
+    }
+    return { kind: info.kind, items, revision };
+  }
+
+  /** Deletes a resource, optionally only if it is still at `resourceVersion`. Returns the last value. */
+  async delete(kind: string, name: string, namespace?: string, options?: { resourceVersion?: string }): Promise<AnyResource> {
+    const info = kindInfoOf(kind);
+    const key = this.keyOf(info, name, namespace);
+    const id = idOf(info, name, namespace);
+    const rv = options?.resourceVersion;
+    const r = await this.kv.txn({
+      compare: rv ? [{ key, target: 'mod', op: '=', value: parseRevision(rv) }] : [],
+      success: [{ type: 'delete', key }],
+      failure: [{ type: 'get', key }],
+    });
+    const res = r.results[0];
+    if (!r.succeeded) {
+      const cur = res?.type === 'get' ? res.kvs[0] : undefined;
+      if (!cur) throw new ResourceNotFound(id);
+      throw conflict(id, rv!, cur.modRevision);
+    }
+    if (res?.type !== 'delete' || res.deleted === 0 || !res.prev[0]) throw new ResourceNotFound(id);
+    return decodeStored(res.prev[0], info.kind);
+  }
+
+  /** Watches one kind (optionally one namespace) from a revision (inclusive). */
+  watch(
+    kind: string,
+    options: { namespace?: string; fromRevision?: number },
+    handlers: ResourceWatchHandlers,
+  ): KvWatch {
+    const info = kindInfoOf(kind);
+    const prefix = keyPrefix(info.kind, info.namespaced && options.namespace ? options.namespace : undefined);
+    return this.kv.watch(
+      prefix,
+      { ...(options.fromRevision ? { fromRevision: options.fromRevision } : {}), prevKv: true },
+      {
+        onEvents: (events) => {
+          const out: ResourceWatchEvent[] = [];
+          try {
+            for (const ev of events) {
+              const previous = ev.prev ? decodeStored(ev.prev, info.kind) : undefined;
+              if (ev.type === 'delete') {
+                out.push({ type: 'deleted', resource: previous, ...(previous ? { previous } : {}), key: ev.kv.key, revision: ev.kv.modRevision });
+              } else {
+                const resource = decodeStored(ev.kv, info.kind);
+                out.push({
+                  type: ev.kv.version === 1 ? 'added' : 'modified',
+                  resource,
+                  ...(previous ? { previous } : {}),
+                  key: ev.kv.key,
+                  revision: ev.kv.modRevision,
+                });
+              }
+            }
+          } catch (err) {
+            handlers.onError(err as Error);
+            return;
+          }
+          if (out.length) handlers.onEvents(out);
+        },
+        onError: (err) => handlers.onError(err),
+      },
+    );
+  }
+}
+
+function parseRevision(rv: string): number {
+  if (!/^[0-9]+$/.test(rv)) throw fieldError('Metadata.ResourceVersion', rv, 'expected a decimal etcd revision');
+  return Number(rv);
+}
+
+function conflict(id: string, rv: string, latest: number): ResourceUpdateConflict {
+  return new ResourceUpdateConflict(id, `resource version '${rv}' is out of date (latest: ${latest})`);
+}
