@@ -22,6 +22,7 @@ import {
   type SyncStatus,
   type SyncUpdate,
 } from '../../src/datastore/index.ts';
+import type { AnyResource } from '../../src/model/index.ts';
 
 const ETCD = '/usr/bin/etcd';
 
@@ -189,7 +190,7 @@ void test('datastore client against real etcd', async (t) => {
     const kv = new EtcdKv({ endpoints: [etcd.endpoint] });
     const rc = new ResourceClient({ kv });
     try {
-      const pool = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pool-1' }, spec: { cidr: '198.18.0.0/16' } };
+      const pool: AnyResource = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pool-1' }, spec: { cidr: '198.18.0.0/16' } };
       const v1 = await rc.create(pool);
       const raw = await kv.get('/calico/resources/v3/projectcalico.org/ippools/pool-1');
       assert.ok(raw);

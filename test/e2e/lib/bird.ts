@@ -2,7 +2,7 @@
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { run, type Lab, type Daemon } from './netns.ts';
-import { waitFor } from './wait.ts';
+import { waitFor, WaitAbort } from './wait.ts';
 
 export interface Bird {
   name: string;
@@ -26,7 +26,7 @@ export async function startBird(lab: Lab, name: string, ns: string, conf: string
   const daemon = lab.spawn(name, ns, ['bird', '-f', '-c', confFile, '-s', ctl]);
   const birdc = async (cmd: string): Promise<string> => (await run(['birdc', '-s', ctl, ...cmd.split(' ')], { timeoutMs: 10_000 })).stdout;
   await waitFor(`${name} control socket`, async () => {
-    if (daemon.child.exitCode !== null) throw new Error(`bird exited: ${readFileSync(daemon.logFile, 'utf8')}`);
+    if (daemon.child.exitCode !== null) throw new WaitAbort(`bird exited: ${readFileSync(daemon.logFile, 'utf8')}`);
     return existsSync(ctl) && (await birdc('show status')).includes('Daemon is up');
   });
   return {

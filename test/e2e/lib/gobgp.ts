@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run, type Lab, type Daemon } from './netns.ts';
-import { waitFor } from './wait.ts';
+import { waitFor, WaitAbort } from './wait.ts';
 
 export interface Gobgp {
   ns: string;
@@ -48,7 +48,7 @@ export async function startGobgp(lab: Lab, name: string, ns: string, toml: strin
     },
   };
   await waitFor(`${name} API`, async () => {
-    if (daemon.child.exitCode !== null) throw new Error(`gobgpd exited: ${daemon.log()}`);
+    if (daemon.child.exitCode !== null) throw new WaitAbort(`gobgpd exited: ${daemon.log()}`);
     await cli(['global']);
     return true;
   });

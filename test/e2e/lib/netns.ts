@@ -60,6 +60,7 @@ export class Lab {
   private readonly daemons: Daemon[] = [];
   private readonly pidFiles: string[] = [];
   private cleaned = false;
+  private links = 0;
 
   constructor(tag = 't') {
     // Short: interface names are max 15 chars and include this prefix.
@@ -81,8 +82,9 @@ export class Lab {
    * fd00:198:18:1::1/64; IPv6 DAD is disabled so addresses are usable at once).
    */
   veth(a: { ns: string; ifname: string; addrs: string[] }, b: { ns: string; ifname: string; addrs: string[] }): void {
-    const tmpA = `${this.prefix}a${this.namespaces.length}`.slice(0, 15);
-    const tmpB = `${this.prefix}b${this.namespaces.length}`.slice(0, 15);
+    const n = this.links++;
+    const tmpA = `${this.prefix}a${n}`.slice(0, 15);
+    const tmpB = `${this.prefix}b${n}`.slice(0, 15);
     sh(['ip', 'link', 'add', tmpA, 'type', 'veth', 'peer', 'name', tmpB]);
     sh(['ip', 'link', 'set', tmpA, 'netns', a.ns]);
     sh(['ip', 'link', 'set', tmpB, 'netns', b.ns]);
@@ -92,6 +94,21 @@ export class Lab {
       for (const addr of end.addrs) sh(['ip', '-n', end.ns, 'addr', 'add', addr, 'dev', end.ifname, ...(addr.includes(':') ? ['nodad'] : [])]);
       sh(['ip', '-n', end.ns, 'link', 'set', end.ifname, 'up']);
     }
+  }
+
+  /**
+   * One L2 segment: a bridge in its own namespace (`<prefix>sw<n>`) and a veth from each host
+   * to it, like hosts on one subnet of a data centre fabric.
+   */
+  lan(hosts: Array<{ ns: string; ifname: string; addrs: string[] }>): string {
+    const sw = this.netns(`sw${this.namespaces.length}`);
+    sh(['ip', '-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
+    sh(['ip', '-n', sw, 'link', 'set', 'br0', 'up']);
+    hosts.forEach((h, i) => {
+      this.veth(h, { ns: sw, ifname: `p${i}`, addrs: [] });
+      sh(['ip', '-n', sw, 'link', 'set', `p${i}`, 'master', 'br0']);
+    });
+    return sw;
   }
 
   /** Enables IPv4/IPv6 forwarding in a namespace. */

@@ -3,7 +3,7 @@
 import { writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Lab, Daemon } from './netns.ts';
-import { waitFor } from './wait.ts';
+import { waitFor, WaitAbort } from './wait.ts';
 import { readStatus, type SpeakerStatus, type SpeakerConfigInput } from '../../../src/bgp/index.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '../../..');
@@ -36,7 +36,7 @@ export async function startSpeaker(lab: Lab, name: string, ns: string, cfg: Spea
     },
   };
   await waitFor(`${name} status socket`, async () => {
-    if (daemon.child.exitCode !== null) throw new Error(`calico-bgp exited ${daemon.child.exitCode}: ${daemon.log().slice(-2000)}`);
+    if (daemon.child.exitCode !== null) throw new WaitAbort(`calico-bgp exited ${daemon.child.exitCode}: ${daemon.log().slice(-2000)}`);
     return existsSync(statusSocket) && !!(await sp.status());
   }, { timeoutMs: 15_000 });
   return sp;

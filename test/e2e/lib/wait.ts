@@ -13,6 +13,15 @@ export class WaitTimeoutError extends Error {
   }
 }
 
+/** Thrown by a probe to stop waiting at once (e.g. the daemon being waited for has exited). */
+export class WaitAbort extends Error {
+  readonly code = 'e2e-wait-abort';
+  constructor(message: string) {
+    super(message);
+    this.name = 'WaitAbort';
+  }
+}
+
 /**
  * Calls `probe` until it returns a truthy value (returned) or the timeout passes. Exceptions
  * from the probe count as "not yet" (the last one is reported on timeout).
@@ -28,6 +37,7 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, opts
       if (v) return v as NonNullable<T>;
       last = v;
     } catch (err) {
+      if (err instanceof WaitAbort) throw err;
       last = err instanceof Error ? err.message : err;
     }
     if (Date.now() - t0 > timeout) {
