@@ -204,7 +204,9 @@ export function checkPort(errs: ErrorCollector, path: string, v: unknown): Parse
     if (min > max) return bad(`port range invalid: ${min} is greater than ${max}`);
     return { min, max };
   }
-  if (v === '' || v.includes(':')) return bad(`expected a port number, a range "min:max" or a port name, got ${JSON.stringify(v)}`);
+  if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(v)) {
+    return bad(`expected a port number, a range "min:max" or a port name (1-128 characters from [a-zA-Z0-9_.-]), got ${JSON.stringify(v)}`);
+  }
   return { min: 0, max: 0, name: v };
 }
 

@@ -75,3 +75,11 @@ void test('bad keys and arguments are ModelErrors with codes', () => {
   assert.throws(() => keyFor('IPPool', 'a/b'), /contains "\/"/);
   assert.throws(() => keyFor('BlockAffinity', 'x'), /node and CIDR/);
 });
+
+void test('policyNameFromStorage strips a legacy default. prefix only in the default tier', async () => {
+  const { policyNameFromStorage } = await import('./keys.ts');
+  assert.equal(policyNameFromStorage('default.allow', 'default'), 'allow');
+  assert.equal(policyNameFromStorage('default.allow', undefined), 'allow');
+  assert.equal(policyNameFromStorage('default.allow', 'security'), 'default.allow');
+  assert.equal(policyNameFromStorage('security.allow', 'security'), 'security.allow');
+});

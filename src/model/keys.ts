@@ -197,3 +197,11 @@ export function parseKey(key: string): ParsedKey {
 export function isNamespaced(kind: KindName): boolean {
   return KINDS[kind].namespaced;
 }
+
+/**
+ * The name Calico reports for a policy read from the datastore: a default-tier policy stored
+ * under a legacy `default.`-prefixed name is returned without the prefix.
+ */
+export function policyNameFromStorage(name: string, tier: string | undefined): string {
+  return !tier || tier === 'default' ? name.replace(/^default\./, '') : name;
+}

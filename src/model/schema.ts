@@ -241,7 +241,14 @@ function walkInner(schema: SchemaNode, value: unknown, path: string, errs: Error
         }
         if (opts.defaults) applyDefaultsHere(schema, value);
         for (const r of schema.required ?? []) {
-          if (value[r] === undefined) errs.add(joinPath(path, r), 'required', 'required field is missing');
+          if (value[r] !== undefined) continue;
+          const t = schema.properties[r]?.type;
+          // Go always serializes struct and bool fields, so Calico never sees these missing.
+          if (t === 'object' || t === 'boolean') {
+            if (opts.defaults) value[r] = t === 'object' ? {} : false;
+            continue;
+          }
+          errs.add(joinPath(path, r), 'required', 'required field is missing');
         }
       } else if (schema.additionalProperties) {
         for (const key of Object.keys(value)) {

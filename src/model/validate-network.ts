@@ -349,9 +349,14 @@ export function checkKubeControllers(errs: ErrorCollector, spec: Obj): void {
   const ctl = isObj(spec.controllers) ? spec.controllers : {};
   const node = isObj(ctl.node) ? ctl.node : {};
   const hep = isObj(node.hostEndpoint) ? node.hostEndpoint : {};
+  const seen = new Set<unknown>();
   arr(hep.templates).forEach((t, i) => {
     if (!isObj(t)) return;
     const p = `spec.controllers.node.hostEndpoint.templates[${i}]`;
+    if (!nonEmpty(t.generateName)) errs.add(`${p}.generateName`, 'required', 'template name must be specified');
+    else if (seen.has(t.generateName)) errs.add(`${p}.generateName`, 'duplicate', 'template name must be unique');
+    seen.add(t.generateName);
+    if (!nonEmpty(t.interfaceCIDRs) && !nonEmpty(t.interfacePattern)) errs.add(p, 'required', 'interfaceCIDRs or interfacePattern must be specified');
     checkName(errs, `${p}.generateName`, t.generateName);
     checkSelector(errs, `${p}.nodeSelector`, t.nodeSelector);
     checkLabels(errs, `${p}.labels`, t.labels);

@@ -252,3 +252,22 @@ void test('defaults: Tier, IPAMConfiguration, BGPConfiguration, FelixConfigurati
   const noSpec = applyDefaults({ apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 't' } } as AnyResource);
   assert.deepEqual(noSpec.spec, { defaultAction: 'Deny', order: 1000000 });
 });
+
+void test('defaults and checks: KubeControllersConfiguration', () => {
+  const d = applyDefaults(res('KubeControllersConfiguration', { controllers: { node: { hostEndpoint: { templates: [{ generateName: 't', interfaceCIDRs: ['10.0.0.0/8'] }] } } } }, 'default')).spec as Record<string, any>;
+  assert.equal(d.prometheusMetricsPort, 9094);
+  assert.equal(d.healthChecks, 'Enabled');
+  assert.equal(d.controllers.node.leakGracePeriod, '15m0s');
+  assert.equal(d.controllers.node.hostEndpoint.templates[0].nodeSelector, 'all()');
+  // controllers is a Go struct: never missing as far as Calico is concerned.
+  assert.deepEqual(validate(res('KubeControllersConfiguration', {}, 'default')), []);
+  const bad = validate(res('KubeControllersConfiguration', { controllers: { node: { hostEndpoint: { templates: [{ generateName: 't' }, { generateName: 't', interfacePattern: 'eth.*' }] } } } }, 'default'));
+  assert.ok(bad.some((e) => e.path === 'spec.controllers.node.hostEndpoint.templates[0]' && /interfaceCIDRs or interfacePattern/.test(e.message)), JSON.stringify(bad));
+  assert.ok(bad.some((e) => e.path === 'spec.controllers.node.hostEndpoint.templates[1].generateName' && /unique/.test(e.message)), JSON.stringify(bad));
+});
+
+void test('named ports follow numorstring rules', () => {
+  assert.deepEqual(validate(rule({ destination: { ports: ['http-alt', 'metrics.v2', 'A_b'] } })), []);
+  const errs = validate(rule({ destination: { ports: ['bad name', 'a:b'] } }));
+  assert.deepEqual(errs.map((e) => e.path), ['spec.ingress[0].destination.ports[0]', 'spec.ingress[0].destination.ports[1]']);
+});

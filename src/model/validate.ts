@@ -102,6 +102,19 @@ function applyGoDefaults(res: AnyResource): void {
       if (spec.order === undefined) spec.order = 1_000_000;
       if (spec.defaultAction === undefined) spec.defaultAction = 'Deny';
       break;
+    case 'KubeControllersConfiguration': {
+      if (spec.prometheusMetricsPort === undefined) spec.prometheusMetricsPort = 9094;
+      const ctl = isObj(spec.controllers) ? spec.controllers : undefined;
+      if (ctl && isObj(ctl.node)) {
+        if (ctl.node.leakGracePeriod === undefined) ctl.node.leakGracePeriod = '15m0s';
+        const hep = ctl.node.hostEndpoint;
+        if (isObj(hep) && Array.isArray(hep.templates)) {
+          for (const t of hep.templates) if (isObj(t) && !t.nodeSelector) t.nodeSelector = 'all()';
+        }
+      }
+      if (ctl && isObj(ctl.loadBalancer) && !ctl.loadBalancer.assignIPs) ctl.loadBalancer.assignIPs = 'AllServices';
+      break;
+    }
     case 'FelixConfiguration':
       if (spec.floatingIPs === undefined) spec.floatingIPs = 'Disabled';
       if (spec.bpfConnectTimeLoadBalancing === undefined) spec.bpfConnectTimeLoadBalancing = 'TCP';
