@@ -58,6 +58,9 @@ export function mergeAs4Path(asPath: readonly AsPathSegment[], as4Path: readonly
   if (n < m) return asPath.slice();
   let need = n - m;
   const out: AsPathSegment[] = [];
+  // True when the leading part ends inside an AS_SEQUENCE of AS_PATH: the first AS4_PATH
+  // sequence then continues that same wire segment and is joined to it.
+  let cut = false;
   for (const s of asPath) {
     if (isConfed(s.type)) {
       out.push(s);
@@ -70,32 +73,37 @@ export function mergeAs4Path(asPath: readonly AsPathSegment[], as4Path: readonly
     } else {
       const take = Math.min(need, s.asns.length);
       out.push(take === s.asns.length ? s : { type: s.type, asns: s.asns.slice(0, take) });
+      cut = take < s.asns.length;
       need -= take;
     }
   }
-  // Append AS4_PATH, joining AS_SEQUENCEs at the seam.
-  for (const s of as4) {
+  as4.forEach((s, i) => {
     const last = out[out.length - 1];
-    if (last && last.type === AS_PATH_SEGMENT.AS_SEQUENCE && s.type === AS_PATH_SEGMENT.AS_SEQUENCE) {
+    if (i === 0 && cut && last && last.type === AS_PATH_SEGMENT.AS_SEQUENCE && s.type === AS_PATH_SEGMENT.AS_SEQUENCE) {
       out[out.length - 1] = { type: AS_PATH_SEGMENT.AS_SEQUENCE, asns: [...last.asns, ...s.asns] };
     } else {
       out.push(s);
     }
-  }
+  });
   return out;
 }
 
 /**
- * RFC 6793 §4.2.3 for a whole attribute set received from a 2-octet peer: if AGGREGATOR carries
- * an AS other than AS_TRANS, AS4_AGGREGATOR and AS4_PATH are ignored; otherwise AS4_AGGREGATOR
- * replaces AGGREGATOR and AS4_PATH is merged into AS_PATH. Returns attributes without the AS4 fields.
+ * RFC 6793 §4.2.3 for a whole attribute set received from a 2-octet peer: when both AGGREGATOR
+ * and AS4_AGGREGATOR are present and AGGREGATOR carries an AS other than AS_TRANS, AS4_AGGREGATOR
+ * and AS4_PATH are ignored; otherwise AS4_AGGREGATOR (if any) replaces AGGREGATOR and AS4_PATH
+ * is merged into AS_PATH. Returns attributes without the AS4 fields.
  */
 export function mergeAs4Attributes(attrs: PathAttributes): PathAttributes {
   if (attrs.as4Path === undefined && attrs.as4Aggregator === undefined) return attrs;
   let out = without(attrs, ['as4Path', 'as4Aggregator']);
   const agg = attrs.aggregator;
-  if (agg && agg.asn !== AS_TRANS) return out;
-  if (agg && attrs.as4Aggregator) out = { ...out, aggregator: attrs.as4Aggregator };
+  if (agg && attrs.as4Aggregator) {
+    // Both received: an AGGREGATOR other than AS_TRANS means an OLD speaker aggregated after
+    // the AS4 information was formed, so AS4_AGGREGATOR and AS4_PATH are stale.
+    if (agg.asn !== AS_TRANS) return out;
+    out = { ...out, aggregator: attrs.as4Aggregator };
+  }
   if (attrs.as4Path && attrs.asPath) out = { ...out, asPath: mergeAs4Path(attrs.asPath, attrs.as4Path) };
   return out;
 }
