@@ -3,8 +3,12 @@
 // messages, and records what the other side answers.
 import net from 'node:net';
 import { withNetns } from '../../../src/lib/netlink/index.ts';
-import { connectTcp } from '../../../src/bgp/fsm/index.ts';
-import { FrameReader, decodeMessage, encodeMessage, KEEPALIVE_BYTES, type BgpMessage, type CodecContext } from '../../../src/bgp/packet/index.ts';
+import { fsm, packet } from '../../../src/bgp/index.ts';
+
+const { connectTcp } = fsm;
+const { FrameReader, decodeMessage, encodeMessage, KEEPALIVE_BYTES } = packet;
+type BgpMessage = packet.BgpMessage;
+type CodecContext = packet.CodecContext;
 
 export type Received = BgpMessage | { type: 'CLOSED' } | { type: 'UNDECODABLE'; error: string };
 
