@@ -137,3 +137,21 @@ void test('encode: field order, YAML and JSON round trips, List form', () => {
   assert.deepEqual(list.metadata, { resourceVersion: '42' });
   assert.deepEqual(decodeDocuments(JSON.stringify(list)), rs);
 });
+
+void test('YAML 1.1 booleans as Calico reads them; port ranges stay strings', () => {
+  const text = `apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: p, labels: {enabled: yes}}
+spec: {cidr: 10.0.0.0/16, natOutgoing: yes, disabled: off}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: g}
+spec:
+  ingress: [{action: Allow, protocol: TCP, destination: {ports: [80:90]}}]
+`;
+  const [pool, gnp] = decodeDocuments(text);
+  assert.deepEqual(pool!.spec, { cidr: '10.0.0.0/16', natOutgoing: true, disabled: false });
+  assert.deepEqual(pool!.metadata.labels, { enabled: 'true' });
+  assert.deepEqual((gnp!.spec as { ingress: { destination: { ports: unknown[] } }[] }).ingress[0]!.destination.ports, ['80:90']);
+});

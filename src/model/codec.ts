@@ -1,6 +1,6 @@
 // YAML/JSON codecs: multi-document YAML or JSON, Calico List kinds and plain arrays in,
 // typed resources out; encode back to YAML or JSON with a stable field order.
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments, stringify, type ScalarTag } from 'yaml';
 import { ModelError, ValidationError, type ErrorContext, type FieldError } from './errors.ts';
 import { API_VERSION, KINDS, isKindName, kindForList, lookupKind } from './kinds.ts';
 import type { AnyResource } from './types.ts';
@@ -33,6 +33,18 @@ export interface DecodeResult {
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * YAML 1.1 booleans (yes/no/on/off/y/n), as Calico's YAML decoder (go-yaml v2 under
+ * sigs.k8s.io/yaml) reads them; everything else follows YAML 1.2 (so `80:90` stays a string).
+ */
+const YAML11_BOOL: ScalarTag = {
+  identify: (v) => typeof v === 'boolean',
+  default: true,
+  tag: 'tag:yaml.org,2002:bool',
+  test: /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/,
+  resolve: (s: string) => /^(?:y|Y|yes|Yes|YES|on|On|ON)$/.test(s),
+};
 
 /** Kinds people put in Kubernetes manifests, to say clearly what they are. */
 const KNOWN_K8S_GROUPS: Readonly<Record<string, string>> = {
@@ -118,7 +130,7 @@ export function decodeDocumentsDetailed(text: string, opts: DecodeOptions = {}):
   const ctx: ErrorContext = { source: opts.source, action: opts.action };
   let docs;
   try {
-    docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+    docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, customTags: [YAML11_BOOL] });
   } catch (err) {
     out.errors.push(new ModelError('syntax', err instanceof Error ? err.message : String(err), ctx));
     return out;
@@ -185,7 +197,7 @@ function ordered(r: AnyResource): Obj {
 /** YAML, one document per resource separated by `---`. */
 export function encodeYAML(resources: AnyResource | readonly AnyResource[]): string {
   const list = Array.isArray(resources) ? resources : [resources as AnyResource];
-  return list.map((r) => stringify(ordered(r), { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+  return list.map((r) => stringify(ordered(r), { lineWidth: 0, aliasDuplicateObjects: false, customTags: [YAML11_BOOL] })).join('---\n');
 }
 
 /** JSON: an object for one resource, an array for several. */

@@ -34,7 +34,7 @@ export const nodeSchema: SchemaNode = {
         vxlanTunnelMACAddrV6: str,
         orchRefs: {
           type: 'array',
-          items: { type: 'object', properties: { nodeName: str, orchestrator: str }, required: ['orchestrator'] },
+          items: { type: 'object', properties: { nodeName: str, orchestrator: str } },
         },
         wireguard: { type: 'object', properties: { interfaceIPv4Address: str, interfaceIPv6Address: str } },
         addresses: {

@@ -236,6 +236,7 @@ function checkEndpointPort(errs: ErrorCollector, p: string, port: Obj, wep: bool
   checkProtocol(errs, `${p}.protocol`, port.protocol);
   if (port.protocol !== undefined && !protocolSupportsPorts(port.protocol)) errs.add(`${p}.protocol`, 'invalid', 'protocol does not support ports: expected TCP, UDP or SCTP');
   if (typeof port.port === 'number' && (port.port < 1 || port.port > 65535)) errs.add(`${p}.port`, 'range', `port must be between 1 and 65535, got ${port.port}`);
+  else if (wep && port.port === undefined) errs.add(`${p}.port`, 'required', 'port must be between 1 and 65535');
   if (wep) checkNet(errs, `${p}.hostIP`, port.hostIP, { masked: true });
 }
 

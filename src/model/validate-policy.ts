@@ -21,7 +21,6 @@ function checkEntity(errs: ErrorCollector, p: string, e: Obj): void {
   checkSelector(errs, `${p}.namespaceSelector`, e.namespaceSelector, { global: true });
   if (isObj(e.serviceAccounts)) {
     checkSelector(errs, `${p}.serviceAccounts.selector`, e.serviceAccounts.selector);
-    arr(e.serviceAccounts.names).forEach((n, i) => checkName(errs, `${p}.serviceAccounts.names[${i}]`, n));
   }
   if (isObj(e.services)) {
     const s = e.services;

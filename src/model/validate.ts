@@ -244,10 +244,11 @@ function checkSemantics(errs: ErrorCollector, res: AnyResource): void {
   }
 }
 
+/** One error per path and code: the schema and the semantic pass can both notice a bad CIDR. */
 function dedupe(errors: FieldError[]): FieldError[] {
   const seen = new Set<string>();
   return errors.filter((e) => {
-    const k = `${e.path}\u0000${e.message}`;
+    const k = `${e.path}\u0000${e.code}`;
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
