@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     only: { type: 'string', default: 'netlink,bird,gobgp,ours,mesh' },
     'mesh-nodes': { type: 'string', default: '20' },
     record: { type: 'boolean', default: false },
+    /** Write a V8 CPU profile of our speaker per run into this directory (node --cpu-prof). */
+    profile: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
@@ -96,7 +98,8 @@ protocol bgp sender { local ${R_IP} as ${R_AS}; neighbor ${S_IP} as ${S_AS}; pas
     peers: [{ address: S_IP, asNumber: S_AS, passive: true }],
     statusFile: path.join(dir, 'ours-status.json'),
   }, null, 2));
-  const proc = lab.start(ns, [path.join(ROOT, 'bin/calico-bgp'), '--config', conf]);
+  const env = args.profile ? { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(args.profile)}` } : process.env;
+  const proc = lab.start(ns, [path.join(ROOT, 'bin/calico-bgp'), '--config', conf], { env });
   // Ready when it listens on 179 in the netns.
   for (let i = 0; ; i++) {
     if (proc.exited) throw new Error(`calico-bgp exited: ${proc.stderr.join('').slice(-600)}`);
@@ -317,6 +320,14 @@ function record(date: string, lines: string[]): void {
   const section = [
     '## bgp', '',
     `Command: \`npm run bench -- bgp${process.argv.slice(2).filter((a) => a !== '--record').map((a) => ` ${a}`).join('')}\` (${date})`, '',
+    'Method: namespaces per run; the sender (bench/bgp/sender.ts, a minimal eBGP speaker) pre-encodes',
+    `${N} /32s from 198.18.16.0 up into full 4 KiB UPDATEs and writes them all the moment the receiver's`,
+    'KEEPALIVE arrives (t0 = Established, monotonic clock). Kernel receivers are done when the last prefix',
+    'answers a netlink `route get fibmatch` probe (every 2 ms) and fib_triestat counts all N; GoBGP is done',
+    'when its gRPC GetTable reports N destinations (a poller inside its netns, every 5 ms). RSS growth =',
+    'VmRSS after completion (max of now and +500 ms) minus VmRSS of the idle, configured receiver.',
+    'The machine is 2 shared cores with other jobs running: compare ratios from the same run.',
+    '',
     '```', ...lines, '```', '',
   ].join('\n');
   let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
