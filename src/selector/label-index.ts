@@ -21,6 +21,7 @@ import { compareUtf8 } from './ast.ts';
 import type { Labels, Matcher } from './compile.ts';
 import type { Selector } from './selector.ts';
 import { parseSelector } from './selector.ts';
+import { intern } from './tokenizer.ts';
 
 export interface LabelIndexCallbacks<S, I> {
   onMatchStarted?: (selectorId: S, itemId: I) => void;
@@ -47,7 +48,7 @@ export interface LabelIndexStats {
 
 type Bucket = 'value' | 'presence' | 'scan' | 'never';
 
-interface SelRec<S, I> {
+interface SelRec<S, _I> {
   readonly id: S;
   sel: Selector;
   match: Matcher<Labels>;
@@ -55,8 +56,14 @@ interface SelRec<S, I> {
   bucket: Bucket;
   idxKey: string;
   idxValues: readonly string[];
-  items: Set<ItemRec<S, I>>;
   stamp: number;
+}
+
+/** Where a selector is filed; its matching items are always among this filing's candidates. */
+interface Filing {
+  readonly bucket: Bucket;
+  readonly idxKey: string;
+  readonly idxValues: readonly string[];
 }
 
 interface ItemRec<S, I> {
@@ -104,8 +111,10 @@ export class LabelIndex<S = string, I = string> {
   updateSelector(id: S, selector: Selector | string): void {
     const sel = typeof selector === 'string' ? parseSelector(selector) : selector;
     let rec = this.sels.get(id);
+    let old: Filing | null = null;
     if (rec !== undefined) {
       if (rec.sel.uniqueId === sel.uniqueId) return;
+      old = { bucket: rec.bucket, idxKey: rec.idxKey, idxValues: rec.idxValues };
       this.unfileSelector(rec);
       rec.sel = sel;
       rec.match = sel.matches;
@@ -119,26 +128,21 @@ export class LabelIndex<S = string, I = string> {
         bucket: 'scan',
         idxKey: '',
         idxValues: [],
-        items: new Set(),
         stamp: 0,
       };
       this.sels.set(id, rec);
     }
     this.fileSelector(rec);
-    this.rescanSelector(rec);
+    this.rescanSelector(rec, old);
   }
 
   deleteSelector(id: S): void {
     const rec = this.sels.get(id);
     if (rec === undefined) return;
+    const filing: Filing = { bucket: rec.bucket, idxKey: rec.idxKey, idxValues: rec.idxValues };
     this.unfileSelector(rec);
     this.sels.delete(id);
-    for (const item of rec.items) {
-      item.sels.delete(rec);
-      this.matchCount--;
-      this.cb.onMatchStopped?.(rec.id, item.id);
-    }
-    rec.items.clear();
+    this.forEachCandidate(filing, (item) => this.setMatch(rec, item, false));
   }
 
   // ---- items -------------------------------------------------------------------------------
@@ -171,7 +175,6 @@ export class LabelIndex<S = string, I = string> {
     for (const p of rec.parents) this.detachParent(p, rec);
     this.reindexItem(rec, rec.eff, EMPTY);
     for (const s of rec.sels) {
-      s.items.delete(rec);
       this.matchCount--;
       this.cb.onMatchStopped?.(s.id, rec.id);
     }
@@ -197,10 +200,16 @@ export class LabelIndex<S = string, I = string> {
 
   // ---- queries -----------------------------------------------------------------------------
 
-  /** Ids of the items a selector matches now (a fresh array). */
+  /** Ids of the items a selector matches now (a fresh array; scans the selector's candidates). */
   itemsMatching(selectorId: S): I[] {
     const rec = this.sels.get(selectorId);
-    return rec === undefined ? [] : [...rec.items].map((i) => i.id);
+    const out: I[] = [];
+    if (rec !== undefined) {
+      this.forEachCandidate(rec, (item) => {
+        if (item.sels.has(rec)) out.push(item.id);
+      });
+    }
+    return out;
   }
 
   /** Ids of the selectors matching an item now (a fresh array). */
@@ -212,7 +221,7 @@ export class LabelIndex<S = string, I = string> {
   isMatch(selectorId: S, itemId: I): boolean {
     const s = this.sels.get(selectorId);
     const i = this.items.get(itemId);
-    return s !== undefined && i !== undefined && s.items.has(i);
+    return s !== undefined && i !== undefined && i.sels.has(s);
   }
 
   /** An item's effective labels (own over inherited), or undefined if unknown. */
@@ -316,32 +325,43 @@ export class LabelIndex<S = string, I = string> {
     rec.idxValues = [];
   }
 
-  /** Re-evaluate one selector against its candidate items. */
-  private rescanSelector(rec: SelRec<S, I>): void {
-    const op = ++this.stamp;
-    const visit = (item: ItemRec<S, I>): void => {
-      item.stamp = op;
-      this.evaluations++;
-      this.setMatch(rec, item, rec.match(item.eff));
-    };
-    switch (rec.bucket) {
+  /** Call fn for every item a selector filed this way could match. */
+  private forEachCandidate(f: Filing, fn: (item: ItemRec<S, I>) => void): void {
+    switch (f.bucket) {
       case 'scan':
-        for (const item of this.items.values()) visit(item);
+        this.items.forEach(fn);
         break;
       case 'value': {
-        const byVal = this.itemsByKV.get(rec.idxKey);
-        if (byVal) for (const v of rec.idxValues) byVal.get(v)?.forEach(visit);
+        const byVal = this.itemsByKV.get(f.idxKey);
+        if (byVal) for (const v of f.idxValues) byVal.get(v)?.forEach(fn);
         break;
       }
       case 'presence':
-        this.itemsByKV.get(rec.idxKey)?.forEach((set) => set.forEach(visit));
+        this.itemsByKV.get(f.idxKey)?.forEach((set) => set.forEach(fn));
         break;
       case 'never':
         break;
     }
-    // Items it used to match that are no longer candidates cannot match.
-    for (const item of rec.items) {
-      if (item.stamp !== op) this.setMatch(rec, item, false);
+  }
+
+  /**
+   * Evaluate a (new or changed) selector against its candidate items. The selector keeps no
+   * set of its own matches (that costs more than it saves): items it matched under its old
+   * filing that are not candidates now are found by scanning the old filing's candidates.
+   */
+  private rescanSelector(rec: SelRec<S, I>, old: Filing | null): void {
+    const op = ++this.stamp;
+    const fresh = old === null; // a new selector matches nothing yet: no stops to look for
+    this.forEachCandidate(rec, (item) => {
+      item.stamp = op;
+      this.evaluations++;
+      const m = rec.match(item.eff);
+      if (m || !fresh) this.setMatch(rec, item, m);
+    });
+    if (old !== null) {
+      this.forEachCandidate(old, (item) => {
+        if (item.stamp !== op) this.setMatch(rec, item, false);
+      });
     }
   }
 
@@ -451,14 +471,12 @@ export class LabelIndex<S = string, I = string> {
 
   private setMatch(s: SelRec<S, I>, item: ItemRec<S, I>, now: boolean): void {
     if (now) {
-      if (s.items.has(item)) return;
-      s.items.add(item);
+      if (item.sels.has(s)) return;
       item.sels.add(s);
       this.matchCount++;
       this.cb.onMatchStarted?.(s.id, item.id);
     } else {
-      if (!s.items.delete(item)) return;
-      item.sels.delete(s);
+      if (!item.sels.delete(s)) return;
       this.matchCount--;
       this.cb.onMatchStopped?.(s.id, item.id);
     }
@@ -516,8 +534,10 @@ function copyLabels(labels: Labels, owner: unknown): Labels {
     if (typeof v !== 'string') {
       throw new TypeError(`label ${JSON.stringify(k)} of ${String(owner)} must be a string, got ${typeof v}`);
     }
-    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-    else out[k] = v;
+    // Interned values: a selector's `==` then compares pointers, not the (cold) string bytes.
+    const iv = intern(v);
+    if (k === '__proto__') Object.defineProperty(out, k, { value: iv, enumerable: true, writable: true, configurable: true });
+    else out[k] = iv;
   }
   return out;
 }
