@@ -6,7 +6,7 @@
 // Also: our netlink writer vs `ip -batch` for N routes, and a 20-node full mesh of our speakers.
 // Prefixes: /32s counted up from 198.18.16.0 (N=100k ends at 198.19.150.159); the sender-receiver
 // link is 198.19.255.0/30, outside that block.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { NetlinkRoutes, countIPv4Routes } from '../../src/lib/netlink/index.ts';
@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     record: { type: 'boolean', default: false },
     /** Write a V8 CPU profile of our speaker per run into this directory (node --cpu-prof). */
     profile: { type: 'string' },
+    /** Take a V8 heap snapshot of our speaker after each run into this directory. */
+    'heap-snapshot': { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
@@ -98,7 +100,11 @@ protocol bgp sender { local ${R_IP} as ${R_AS}; neighbor ${S_IP} as ${S_AS}; pas
     peers: [{ address: S_IP, asNumber: S_AS, passive: true }],
     statusFile: path.join(dir, 'ours-status.json'),
   }, null, 2));
-  const env = args.profile ? { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(args.profile)}` } : process.env;
+  const nodeOptions = [
+    ...(args.profile ? [`--cpu-prof --cpu-prof-dir=${path.resolve(args.profile)}`] : []),
+    ...(args['heap-snapshot'] ? [`--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${path.resolve(args['heap-snapshot'])}`] : []),
+  ];
+  const env = nodeOptions.length ? { ...process.env, NODE_OPTIONS: nodeOptions.join(' ') } : process.env;
   const proc = lab.start(ns, [path.join(ROOT, 'bin/calico-bgp'), '--config', conf], { env });
   // Ready when it listens on 179 in the netns.
   for (let i = 0; ; i++) {
@@ -174,6 +180,16 @@ async function runOnce(kind: Receiver, run: number): Promise<RunResult> {
     await sleep(500);
     const rss2 = rssKiB(rx.proc.pid);
     const growth = Math.max(rss1, rss2) - baseRss;
+    if (kind === 'ours' && args['heap-snapshot']) {
+      const dir = path.resolve(args['heap-snapshot']);
+      const before = new Set(readdirSync(dir));
+      process.kill(rx.proc.pid, 'SIGUSR2');
+      for (let i = 0; i < 600; i++) {
+        await sleep(100);
+        const f = readdirSync(dir).find((x) => !before.has(x) && x.endsWith('.heapsnapshot'));
+        if (f && statSync(path.join(dir, f)).size > 0 && i > 20) { await sleep(2000); break; }
+      }
+    }
     log(`  ${kind} run ${run}: ${ms.toFixed(0)} ms, RSS ${baseRss >> 10} -> ${Math.max(rss1, rss2) >> 10} MiB (+${(growth / 1024).toFixed(1)} MiB)`);
     return { ms, rssGrowthKiB: growth, baseRssKiB: baseRss, ok: true };
   } finally {
