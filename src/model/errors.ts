@@ -33,6 +33,7 @@ export const MODEL_ERROR_CODES = [
   'unknown-kind', // a kind nobody knows
   'invalid-resource', // one or more FieldErrors
   'invalid-key', // a datastore key that does not parse
+  'invalid-stored-value', // a datastore value that does not parse
   'invalid-argument', // bad arguments to an API call (e.g. keyFor without a namespace)
 ] as const;
 export type ModelErrorCode = (typeof MODEL_ERROR_CODES)[number];

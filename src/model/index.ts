@@ -14,3 +14,7 @@ export {
 export { overlappingPools } from './validate-network.ts';
 export { PROTOCOL_NAMES, protocolNumber, protocolSupportsPorts, asNumberValue, isSubdomainName, isLabelName } from './checks.ts';
 export { RESERVED_TIERS } from './validate-policy.ts';
+export {
+  toStorage, fromStorage, stampCreate, checkCreateMetadata, checkUpdateMetadata, userMetadata, formatTimestamp,
+  POLICY_NAME_ANNOTATION, type StoredKV,
+} from './storage.ts';
