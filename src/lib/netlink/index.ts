@@ -15,3 +15,6 @@ export { NetlinkLinks } from './links.ts';
 export type { ConnectedSubnet, VethOptions } from './links.ts';
 export { countIPv4Routes, parseFibTrieStat, fibTableName } from './route-count.ts';
 export * as rtnl from './constants.ts';
+export { NetlinkMonitor } from './monitor.ts';
+export type { NetlinkEvent, MonitorOptions } from './monitor.ts';
+export { readSysctl, writeSysctl, sysctlPath } from './sysctl.ts';
