@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryKv } from './memory-kv.ts';
-import { ResourceClient, POLICY_METADATA_ANNOTATION, type AnyResource, type ResourceWatchEvent } from './resource-client.ts';
+import type { AnyResource } from '../model/index.ts';
+import { ResourceClient, POLICY_METADATA_ANNOTATION, type ResourceWatchEvent } from './resource-client.ts';
 import { ResourceAlreadyExists, ResourceNotFound, ResourceUpdateConflict, DatastoreRequestError, DatastoreEntryCorrupt } from './errors.ts';
 
 function setup() {

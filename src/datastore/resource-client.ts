@@ -21,6 +21,7 @@ import {
   keyPrefix,
   lookupKind,
   parseKey,
+  type AnyResource,
   type KindInfo,
   type KindName,
 } from '../model/index.ts';
@@ -36,27 +37,6 @@ import {
 import type { KeyValue, Kv, KvWatch } from './kv.ts';
 
 export const POLICY_METADATA_ANNOTATION = 'projectcalico.org/metadata';
-
-/** Object metadata as stored and returned (Kubernetes ObjectMeta fields Calico uses). */
-export interface ResourceMeta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  creationTimestamp?: string | null;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  [field: string]: unknown;
-}
-
-/** Any projectcalico.org/v3 resource, loosely typed (the model has the precise types). */
-export interface AnyResource {
-  apiVersion: string;
-  kind: string;
-  metadata: ResourceMeta;
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
-}
 
 export interface ResourceClientOptions {
   /** Clock for creationTimestamp (tests). */
@@ -269,13 +249,25 @@ export class ResourceClient {
    * resourceVersion in the input, the update is guarded by it.
    */
   async apply(input: AnyResource): Promise<AnyResource> {
+    return this.upsert(input, true);
+  }
+
+  /**
+   * Replaces an existing resource the way calicoctl replace does: like apply, but a missing
+   * resource is ResourceNotFound; with a resourceVersion it must be the current one.
+   */
+  async replace(input: AnyResource): Promise<AnyResource> {
+    return this.upsert(input, false);
+  }
+
+  private async upsert(input: AnyResource, allowCreate: boolean): Promise<AnyResource> {
     const info = kindInfoOf(input.kind);
     const rv = input.metadata?.resourceVersion;
     for (let attempt = 0; ; attempt++) {
       const key = this.keyOf(info, input.metadata?.name, input.metadata?.namespace);
       const existing = await this.kv.get(key);
       if (!existing) {
-        if (rv) throw new ResourceNotFound(idOf(info, input.metadata.name!, input.metadata.namespace));
+        if (rv || !allowCreate) throw new ResourceNotFound(idOf(info, input.metadata.name!, input.metadata.namespace));
         const fresh = clone(input);
         delete fresh.metadata.uid;
         delete fresh.metadata.creationTimestamp;
@@ -303,6 +295,43 @@ export class ResourceClient {
       } catch (err) {
         if (!rv && (err instanceof ResourceUpdateConflict || err instanceof ResourceNotFound) && attempt < 5) continue;
         throw err;
+      }
+    }
+  }
+
+  /**
+   * What Calico's client does before writes (clientv3 EnsureInitialized): make sure the
+   * ClusterInformation "default" exists (clusterGUID, datastoreReady) and the default,
+   * kube-admin and kube-baseline tiers exist. Existing resources are left alone.
+   */
+  async ensureInitialized(options: { calicoVersion?: string; clusterType?: string } = {}): Promise<void> {
+    const wanted: AnyResource[] = [
+      {
+        apiVersion: API_VERSION,
+        kind: 'ClusterInformation',
+        metadata: { name: 'default' },
+        spec: {
+          clusterGUID: randomUUID().replaceAll('-', ''),
+          datastoreReady: true,
+          ...(options.calicoVersion ? { calicoVersion: options.calicoVersion } : {}),
+          ...(options.clusterType ? { clusterType: options.clusterType } : {}),
+        },
+      },
+      { apiVersion: API_VERSION, kind: 'Tier', metadata: { name: 'default' }, spec: { order: 1_000_000, defaultAction: 'Deny' } },
+      { apiVersion: API_VERSION, kind: 'Tier', metadata: { name: 'kube-admin' }, spec: { order: 1_000, defaultAction: 'Pass' } },
+      { apiVersion: API_VERSION, kind: 'Tier', metadata: { name: 'kube-baseline' }, spec: { order: 10_000_000, defaultAction: 'Pass' } },
+    ];
+    const keys = wanted.map((r) => keyFor(r.kind, r.metadata.name!));
+    const r = await this.kv.txn({ compare: [], success: keys.map((key) => ({ type: 'get' as const, key })) });
+    const missing = wanted.filter((_, i) => {
+      const res = r.results[i];
+      return res?.type === 'get' && res.kvs.length === 0;
+    });
+    for (const res of missing) {
+      try {
+        await this.create(res);
+      } catch (err) {
+        if (!(err instanceof ResourceAlreadyExists)) throw err;
       }
     }
   }

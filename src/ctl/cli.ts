@@ -1,0 +1,191 @@
+// calicoctl's command line (commander): Calico's commands, flags and messages. runCalicoctl
+// is the whole program as a function — argv in, exit code out — so tests run it in-process
+// with their own IO and datastore.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { connectDatastore } from '../datastore/index.ts';
+import { applyDefaults, type AnyResource } from '../model/index.ts';
+import {
+  CommandFailed,
+  calicoctlKinds,
+  runDelete,
+  runGet,
+  runLabel,
+  runPatch,
+  runVersion,
+  runWrite,
+  type CtlDeps,
+  type CtlIO,
+} from './commands.ts';
+import { DEFAULT_CONFIG_PATH } from './config.ts';
+
+/** How long a datastore request may take before calicoctl reports it unreachable. */
+export const CALICOCTL_CALL_TIMEOUT_MS = 4_000;
+
+function readVersion(): { version: string; gitCommit: string } {
+  const root = path.resolve(import.meta.dirname, '../..');
+  let version = 'unknown';
+  let gitCommit = 'unknown';
+  try {
+    version = `v${(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version}`;
+  } catch {
+    /* not in a checkout */
+  }
+  try {
+    const head = readFileSync(path.join(root, '.git/HEAD'), 'utf8').trim();
+    gitCommit = head.startsWith('ref: ') ? readFileSync(path.join(root, '.git', head.slice(5)), 'utf8').trim() : head;
+    gitCommit = gitCommit.slice(0, 12);
+  } catch {
+    /* no git metadata */
+  }
+  return { version, gitCommit };
+}
+
+export function defaultDeps(): CtlDeps {
+  return {
+    connect: (config) =>
+      connectDatastore(
+        { ...config, callTimeoutMs: config.callTimeoutMs ?? CALICOCTL_CALL_TIMEOUT_MS },
+        { prepare: (r: AnyResource) => applyDefaults(r) },
+      ),
+    defaultConfigPath: DEFAULT_CONFIG_PATH,
+    version: readVersion(),
+  };
+}
+
+export function processIO(): CtlIO {
+  return {
+    out: (s) => void process.stdout.write(s),
+    err: (s) => void process.stderr.write(s),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    env: process.env,
+  };
+}
+
+type Opts = Record<string, unknown>;
+
+function crudFlags(cmd: Command): Command {
+  return cmd
+    .option('-f, --filename <filename>', "Filename to use to create/apply/replace/delete the resource. Use '-' for stdin.")
+    .option('-R, --recursive', 'Process the filename specified in -f recursively.')
+    .option('--skip-empty', 'Do not error if files contain no data.')
+    .option('-c, --config <config>', 'Path to the file containing connection configuration in YAML or JSON format.', DEFAULT_CONFIG_PATH)
+    .option('-n, --namespace <namespace>', 'Namespace of the resource.');
+}
+
+function common(o: Opts): { filename?: string; recursive?: boolean; skipEmpty?: boolean; config?: string; namespace?: string } {
+  return {
+    ...(typeof o.filename === 'string' ? { filename: o.filename } : {}),
+    ...(o.recursive ? { recursive: true } : {}),
+    ...(o.skipEmpty ? { skipEmpty: true } : {}),
+    ...(typeof o.config === 'string' && o.config !== DEFAULT_CONFIG_PATH ? { config: o.config } : {}),
+    ...(typeof o.namespace === 'string' && o.namespace ? { namespace: o.namespace } : {}),
+  };
+}
+
+/** Runs calicoctl with `argv` (without the program name); resolves to the exit code. */
+export async function runCalicoctl(argv: readonly string[], io: CtlIO = processIO(), deps: CtlDeps = defaultDeps()): Promise<number> {
+  const program = new Command('calicoctl')
+    .description(
+      'The calicoctl command line tool is used to manage Calico network and security policy, to view and manage endpoint configuration.\n' +
+        `Resource types: ${calicoctlKinds().join(', ')} (singular, plural or short names).`,
+    )
+    .option('-l, --log-level <level>', 'Set the log level (panic, fatal, error, warn, info, debug)', 'panic')
+    .option('--context <context>', 'The name of the kubeconfig context to use (ignored: calico-ts uses etcd v3)')
+    .option('--allow-version-mismatch', 'Allow client and cluster versions mismatch')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError(false);
+
+  const cfg = (c: Command) => c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+
+  cfg(crudFlags(program.command('create').description('Create a resource by file, directory or stdin'))
+    .option('--skip-exists', 'Skip over resources that already exist.'))
+    .action(async (o: Opts) => runWrite(io, deps, 'create', { ...common(o), ...(o.skipExists ? { skipExists: true } : {}) }));
+
+  cfg(crudFlags(program.command('apply').description('Apply a resource by file, directory or stdin')))
+    .action(async (o: Opts) => runWrite(io, deps, 'apply', common(o)));
+
+  cfg(crudFlags(program.command('replace').description('Replace a resource by file, directory or stdin')))
+    .action(async (o: Opts) => runWrite(io, deps, 'replace', common(o)));
+
+  cfg(crudFlags(program.command('delete').description('Delete a resource by file, directory, stdin, or type and name'))
+    .argument('[kind]', 'resource type, e.g. ippool')
+    .argument('[names...]', 'resource names')
+    .option('-s, --skip-not-exists', 'Skip over resources that do not exist.'))
+    .action(async (kind: string | undefined, names: string[], o: Opts) =>
+      runDelete(io, deps, kind, names, { ...common(o), ...(o.skipNotExists ? { skipNotExists: true } : {}) }));
+
+  cfg(crudFlags(program.command('get').description('Get a resource by file, directory, stdin, or type and name'))
+    .argument('[kind]', 'resource type, e.g. ippools')
+    .argument('[names...]', 'resource names')
+    .option('-o, --output <output>', 'Output format: yaml, json, ps, wide, custom-columns=..., go-template=..., go-template-file=...', 'ps')
+    .option('-A, --all-namespaces', 'List the requested object(s) across all namespaces.')
+    .addOption(new Option('-a, --all-namespaces-a', 'Alias for --all-namespaces.').hideHelp())
+    .option('--export', 'Strip cluster-specific information from the output.'))
+    .action(async (kind: string | undefined, names: string[], o: Opts) =>
+      runGet(io, deps, kind, names, {
+        ...common(o),
+        output: String(o.output ?? 'ps'),
+        ...(o.allNamespaces || o.allNamespacesA ? { allNamespaces: true } : {}),
+        ...(o.export ? { export: true } : {}),
+      }));
+
+  cfg(program.command('patch').description('Patch a pre-existing resource in place'))
+    .argument('<kind>', 'resource type')
+    .argument('<name>', 'resource name')
+    .option('-c, --config <config>', 'Path to the file containing connection configuration in YAML or JSON format.', DEFAULT_CONFIG_PATH)
+    .option('-n, --namespace <namespace>', 'Namespace of the resource.')
+    .option('-p, --patch <patch>', 'Spec to use to patch the resource (a JSON merge patch).')
+    .option('-t, --type <type>', 'Format of patch type: strategic or merge (the same for Calico resources).', 'strategic')
+    .action(async (kind: string, name: string, o: Opts) =>
+      runPatch(io, deps, kind, name, {
+        ...common(o),
+        ...(typeof o.patch === 'string' ? { patch: o.patch } : {}),
+        ...(typeof o.type === 'string' ? { type: o.type } : {}),
+      }));
+
+  cfg(program.command('label').description('Add or update labels of resources'))
+    .argument('<kind>', 'resource type')
+    .argument('<name>', 'resource name')
+    .argument('<label>', 'key=value to set, or key with --remove')
+    .option('-c, --config <config>', 'Path to the file containing connection configuration in YAML or JSON format.', DEFAULT_CONFIG_PATH)
+    .option('-n, --namespace <namespace>', 'Namespace of the resource.')
+    .option('--overwrite', 'Overwrite the value when the key is already present in labels.')
+    .option('--remove', 'Remove the specified key from labels.')
+    .action(async (kind: string, name: string, label: string, o: Opts) =>
+      runLabel(io, deps, kind, name, label, {
+        ...common(o),
+        ...(o.overwrite ? { overwrite: true } : {}),
+        ...(o.remove ? { remove: true } : {}),
+      }));
+
+  cfg(program.command('version').description('Display the version of this binary'))
+    .option('-c, --config <config>', 'Path to the file containing connection configuration.')
+    .option('--client', 'Display the client version only.')
+    .action(async (o: Opts) =>
+      runVersion(io, deps, { ...(typeof o.config === 'string' ? { config: o.config } : {}), ...(o.client ? { client: true } : {}) }));
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its message (or the help text)
+      return err.exitCode === 0 ? 0 : 1;
+    }
+    if (err instanceof CommandFailed) {
+      io.err(err.message.endsWith('\n') ? err.message : err.message + '\n');
+      return 1;
+    }
+    const e = err as Error;
+    io.err(`calicoctl: ${e?.message ?? String(err)}\n`);
+    return 1;
+  }
+}

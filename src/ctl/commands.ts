@@ -1,0 +1,612 @@
+// calicoctl's resource commands — create, apply, replace, delete, get, patch, label, version —
+// with calicoctl's semantics and messages (calicoctl/commands/{crud_commands,get_command,
+// label_command,version}.go, commands/common/resources.go):
+//
+// - Input from -f (a file, a directory's *.yaml/*.yml/*.json, or '-' for stdin) is decoded
+//   completely before anything is written: a malformed document, an unknown or non-Calico kind
+//   or an unknown field fails the whole command ("failed to execute command: ...") and writes
+//   nothing.
+// - Resources are then processed one by one, each in one datastore transaction, so a failing
+//   document leaves the datastore as it was; the others still happen. Results are reported as
+//   calicoctl does: "Successfully applied 3 'IPPool' resource(s)", "Partial success: applied
+//   the first 2 out of 3 resources:" then "hit error: [...]".
+// - A datastore that cannot be reached stops the command at once with one line naming it.
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import {
+  KINDS,
+  ModelError,
+  applyDefaults,
+  assertValid,
+  decodeDocumentsDetailed,
+  lookupKind,
+  toList,
+  type AnyResource,
+  type ErrorContext,
+  type KindInfo,
+} from '../model/index.ts';
+import {
+  DatastoreUnavailable,
+  ResourceAlreadyExists,
+  ResourceNotFound,
+  type DatastoreClient,
+  type DatastoreConfig,
+} from '../datastore/index.ts';
+import { loadClientConfig } from './config.ts';
+import { changeLabels, parsePatch, patchResource } from './patch.ts';
+import { renderTable, needsAsNumber } from './table.ts';
+import { compileTemplate } from './template.ts';
+import { encodeOutput } from './output.ts';
+
+/** Where output goes and where input comes from (a process, or a test). */
+export interface CtlIO {
+  out(s: string): void;
+  err(s: string): void;
+  readStdin(): Promise<string>;
+  readonly env: Record<string, string | undefined>;
+}
+
+export interface CtlDeps {
+  /** Opens the datastore (the real one by default; tests may pass an in-memory one). */
+  connect(config: DatastoreConfig): DatastoreClient;
+  /** Where the default calicoctl.cfg lives (tests point it elsewhere). */
+  readonly defaultConfigPath?: string;
+  readonly version?: { version: string; gitCommit: string };
+}
+
+/** A command failed: print the message on stderr, exit 1. */
+export class CommandFailed extends Error {
+  readonly code = 'CALICOCTL_COMMAND_FAILED';
+}
+
+export interface CommonOptions {
+  filename?: string;
+  recursive?: boolean;
+  skipEmpty?: boolean;
+  config?: string;
+  namespace?: string;
+  allNamespaces?: boolean;
+}
+
+interface Target {
+  res: AnyResource;
+  ctx: ErrorContext;
+}
+
+type Action = 'create' | 'apply' | 'replace' | 'delete' | 'get';
+
+const SOURCE_EXT = new Set(['.yaml', '.yml', '.json']);
+
+function listFiles(dir: string, recursive: boolean): string[] {
+  const out: string[] = [];
+  const walk = (d: string, top: boolean): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = path.join(d, name);
+      const st = statSync(p);
+      if (st.isDirectory()) {
+        if (recursive || top) {
+          if (recursive) walk(p, false);
+        }
+        continue;
+      }
+      if (SOURCE_EXT.has(path.extname(name).toLowerCase())) out.push(p);
+    }
+  };
+  walk(dir, true);
+  return out;
+}
+
+/** Go's %v of a []error: "[e1 e2]". */
+function errList(errs: readonly Error[]): string {
+  return `[${errs.map((e) => e.message).join(' ')}]`;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, '; ');
+}
+
+/** Reads and decodes every input file first; any problem fails the whole command. */
+async function loadFromFiles(io: CtlIO, opts: CommonOptions, action: string, validate: boolean): Promise<Target[]> {
+  const f = opts.filename!;
+  let files: string[];
+  let isDir = false;
+  if (f === '-') files = ['-'];
+  else {
+    let st;
+    try {
+      st = statSync(f);
+    } catch {
+      throw new CommandFailed(`failed to execute command: open ${f}: no such file or directory`);
+    }
+    isDir = st.isDirectory();
+    files = isDir ? listFiles(f, opts.recursive ?? false) : [f];
+  }
+  const targets: Target[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = file === '-' ? await io.readStdin() : readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new CommandFailed(`failed to execute command: ${(err as Error).message}`);
+    }
+    const source = file === '-' ? 'stdin' : file;
+    const r = decodeDocumentsDetailed(text, { source, action, validate });
+    if (r.errors.length) {
+      const first = r.errors[0]!;
+      const more = r.errors.length > 1 ? ` (and ${r.errors.length - 1} more error${r.errors.length > 2 ? 's' : ''} in ${source})` : '';
+      throw new CommandFailed(`failed to execute command: ${oneLine(first.message)}${more}`);
+    }
+    if (r.resources.length === 0 && !opts.skipEmpty && !isDir) {
+      throw new CommandFailed(`no resources specified in file ${source}`);
+    }
+    for (const d of r.resources) {
+      const m = d.resource.metadata ?? {};
+      targets.push({
+        res: d.resource,
+        ctx: {
+          source,
+          document: d.document,
+          kind: d.resource.kind,
+          ...(m.name ? { name: m.name } : {}),
+          ...(m.namespace ? { namespace: m.namespace } : {}),
+          action,
+        },
+      });
+    }
+  }
+  if (targets.length === 0 && isDir && !opts.skipEmpty) throw new CommandFailed(`no resources specified in directory ${f}`);
+  return targets;
+}
+
+function fromArgs(kindArg: string | undefined, names: readonly string[], namespace: string | undefined, listIfNoName: boolean): Target[] {
+  if (!kindArg) throw new CommandFailed('no resources specified: give a resource type (e.g. ippools) and optionally names, or -f FILE');
+  const info = lookupKind(kindArg);
+  if (!info || !info.calicoctl) throw new CommandFailed(`resource type '${kindArg}' is not supported`);
+  const list = names.length ? names : listIfNoName ? [''] : [];
+  if (list.some((n) => n === '') && names.length) throw new CommandFailed('resource name may not be empty');
+  return list.map((name) => ({
+    res: {
+      apiVersion: 'projectcalico.org/v3',
+      kind: info.kind,
+      metadata: { ...(name ? { name } : {}), ...(info.namespaced && namespace ? { namespace } : {}) },
+    } as AnyResource,
+    ctx: { kind: info.kind, ...(name ? { name } : {}) },
+  }));
+}
+
+/** calicoctl's handleNamespace: fills or checks metadata.namespace against -n / -A. */
+function handleNamespace(t: Target, info: KindInfo, opts: CommonOptions): void {
+  const allNs = opts.allNamespaces ?? false;
+  const cliNs = opts.namespace ?? '';
+  const resNs = t.res.metadata.namespace ?? '';
+  if (info.namespaced) {
+    if (allNs && cliNs) throw new CommandFailed('cannot use both --namespace and --all-namespaces flags at the same time');
+    if (!resNs && cliNs) t.res.metadata.namespace = cliNs;
+    else if (resNs && allNs) delete t.res.metadata.namespace;
+    else if (!resNs && allNs) { /* list across namespaces */ }
+    else if (!resNs && !cliNs) t.res.metadata.namespace = 'default';
+    else if (resNs && cliNs && resNs !== cliNs) {
+      throw new Error(`resource namespace does not match client namespace. ${resNs} != ${cliNs}`);
+    }
+  } else if (resNs) {
+    throw new Error(`namespace should not be specified for a non-namespaced resource. ${info.kind} is not a namespaced resource`);
+  } else if (allNs || cliNs) {
+    throw new Error(`${info.kind} is not namespaced`);
+  }
+}
+
+/** prepareMetadataForCreate: only name, namespace, resourceVersion, labels, annotations. */
+function forCreate(res: AnyResource): AnyResource {
+  const m = res.metadata;
+  return {
+    ...res,
+    metadata: {
+      ...(m.name !== undefined ? { name: m.name } : {}),
+      ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
+      ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
+      ...(m.labels ? { labels: m.labels } : {}),
+      ...(m.annotations ? { annotations: m.annotations } : {}),
+    },
+  };
+}
+
+/** A datastore session for one command: config, connection, cleanup. */
+class Session {
+  private client: DatastoreClient | undefined;
+  private readonly io: CtlIO;
+  private readonly deps: CtlDeps;
+  private readonly configPath: string | undefined;
+  config: DatastoreConfig | undefined;
+  constructor(io: CtlIO, deps: CtlDeps, configPath: string | undefined) {
+    this.io = io;
+    this.deps = deps;
+    this.configPath = configPath;
+  }
+  open(): DatastoreClient {
+    if (this.client) return this.client;
+    try {
+      this.config = loadClientConfig(this.configPath, this.io.env, this.deps.defaultConfigPath);
+    } catch (err) {
+      throw new CommandFailed((err as Error).message);
+    }
+    try {
+      this.client = this.deps.connect(this.config);
+    } catch (err) {
+      throw new CommandFailed(`Failed to create Calico API client: ${(err as Error).message}`);
+    }
+    return this.client;
+  }
+  async close(): Promise<void> {
+    await this.client?.close();
+  }
+}
+
+function unavailable(err: unknown): CommandFailed | undefined {
+  if (err instanceof DatastoreUnavailable) {
+    return new CommandFailed(`${err.message} (check the datastore is running, and ETCD_ENDPOINTS or --config)`);
+  }
+  return undefined;
+}
+
+async function withSession<T>(io: CtlIO, deps: CtlDeps, configPath: string | undefined, fn: (s: Session) => Promise<T>): Promise<T> {
+  const s = new Session(io, deps, configPath);
+  try {
+    return await fn(s);
+  } catch (err) {
+    throw unavailable(err) ?? err;
+  } finally {
+    await s.close();
+  }
+}
+
+const PAST: Record<string, string> = { create: 'created', apply: 'applied', replace: 'replaced', delete: 'deleted' };
+
+function singleKind(targets: readonly Target[], fromArgs: boolean): string {
+  const kinds = new Set(targets.map((t) => t.res.kind));
+  return kinds.size === 1 || fromArgs ? (targets[0]?.res.kind ?? '') : '';
+}
+
+function validated(res: AnyResource, ctx: ErrorContext): AnyResource {
+  try {
+    assertValid(res, ctx);
+  } catch (err) {
+    if (err instanceof ModelError) throw new Error(oneLine(err.message));
+    throw err;
+  }
+  return res;
+}
+
+/** create / apply / replace. */
+export async function runWrite(io: CtlIO, deps: CtlDeps, action: 'create' | 'apply' | 'replace', opts: CommonOptions & { skipExists?: boolean }): Promise<void> {
+  if (!opts.filename) throw new CommandFailed(`no resources specified: calicoctl ${action} needs -f FILENAME (a file, a directory or - for stdin)`);
+  const targets = await loadFromFiles(io, opts, action, false);
+  if (targets.length === 0) {
+    io.out('No resources specified\n');
+    return;
+  }
+  await withSession(io, deps, opts.config, async (session) => {
+    const ds = session.open();
+    const kind = singleKind(targets, false);
+    try {
+      await ds.resources.ensureInitialized();
+    } catch (err) {
+      const u = unavailable(err);
+      if (u) throw u;
+      // like calicoctl: a failure to initialise does not fail the user's command
+    }
+    const errs: Error[] = [];
+    let handled = 0;
+    for (const t of targets) {
+      const info = lookupKind(t.res.kind)!;
+      try {
+        handleNamespace(t, info, opts);
+        if (info.kind === 'ClusterInformation') {
+          throw new Error(`operation ${action === 'replace' ? 'apply or replace' : 'create or apply'} is not supported on ClusterInformation: resource is readonly`);
+        }
+        const res = validated(t.res, { ...t.ctx, namespace: t.res.metadata.namespace });
+        if (action === 'create') await ds.resources.create(forCreate(res));
+        else if (action === 'apply') await ds.resources.apply(res);
+        else await ds.resources.replace(res);
+        handled++;
+      } catch (err) {
+        const u = unavailable(err);
+        if (u) throw u;
+        if (err instanceof ResourceAlreadyExists && opts.skipExists) {
+          handled++;
+          continue;
+        }
+        errs.push(err as Error);
+        if (action === 'replace') break; // replace stops at the first error
+      }
+    }
+    report(io, action, targets.length, handled, errs, kind);
+  });
+}
+
+function report(io: CtlIO, action: string, total: number, handled: number, errs: Error[], kind: string): void {
+  const past = PAST[action]!;
+  if (handled === 0) {
+    if (total === 1) throw new CommandFailed(`failed to ${action} '${kind}' resource: ${action === 'replace' ? errs[0]!.message : errList(errs)}`);
+    if (kind) throw new CommandFailed(`failed to ${action} any '${kind}' resources: ${action === 'replace' ? errs[0]!.message : errList(errs)}`);
+    throw new CommandFailed(`failed to ${action} any resources: ${action === 'replace' ? errs[0]!.message : errList(errs)}`);
+  }
+  if (errs.length === 0) {
+    io.out(kind ? `Successfully ${past} ${handled} '${kind}' resource(s)\n` : `Successfully ${past} ${handled} resource(s)\n`);
+    return;
+  }
+  io.out(kind ? `Partial success: ${past} the first ${handled} out of ${total} '${kind}' resources:\n` : `Partial success: ${past} the first ${handled} out of ${total} resources:\n`);
+  throw new CommandFailed(`hit error: ${action === 'replace' ? errs[0]!.message : errList(errs)}`);
+}
+
+/** delete by file or by kind and names. */
+export async function runDelete(io: CtlIO, deps: CtlDeps, kindArg: string | undefined, names: string[], opts: CommonOptions & { skipNotExists?: boolean }): Promise<void> {
+  const fromFile = !!opts.filename;
+  const targets = fromFile ? await loadFromFiles(io, opts, 'delete', false) : fromArgs(kindArg, names, undefined, false);
+  if (targets.length === 0) throw new CommandFailed('no resources specified');
+  await withSession(io, deps, opts.config, async (session) => {
+    const ds = session.open();
+    const kind = singleKind(targets, !fromFile);
+    const errs: Error[] = [];
+    let handled = 0;
+    for (const t of targets) {
+      const info = lookupKind(t.res.kind)!;
+      try {
+        handleNamespace(t, info, opts);
+        if (info.kind === 'ClusterInformation') throw new Error('operation delete is not supported on ClusterInformation');
+        const m = t.res.metadata;
+        await ds.resources.delete(info.kind, m.name ?? '', m.namespace, m.resourceVersion ? { resourceVersion: m.resourceVersion } : undefined);
+        handled++;
+      } catch (err) {
+        const u = unavailable(err);
+        if (u) throw u;
+        if (err instanceof ResourceNotFound && opts.skipNotExists) {
+          handled++;
+          continue;
+        }
+        errs.push(err as Error);
+      }
+    }
+    if (handled > 0) io.out(kind ? `Successfully deleted ${handled} '${kind}' resource(s)\n` : `Successfully deleted ${handled} resource(s)\n`);
+    if (errs.length) {
+      throw new CommandFailed(errs.map((e) => (kind ? `Failed to delete '${kind}' resource: ${e.message}` : `Failed to delete resource: ${e.message}`)).join('\n'));
+    }
+  });
+}
+
+export interface GetOptions extends CommonOptions {
+  output?: string;
+  export?: boolean;
+}
+
+type Printed = { list: true; kind: string; items: AnyResource[]; revision: number } | { list: false; res: AnyResource };
+
+/** Parses -o before touching the datastore (calicoctl's buildResourcePrinter). */
+export function parseOutput(output: string): { type: 'yaml' | 'json' | 'ps' | 'wide' | 'custom' | 'template'; columns?: string[]; template?: string } {
+  switch (output) {
+    case 'yaml':
+    case 'yml':
+      return { type: 'yaml' };
+    case 'json':
+      return { type: 'json' };
+    case 'ps':
+      return { type: 'ps' };
+    case 'wide':
+      return { type: 'wide' };
+  }
+  const eq = output.indexOf('=');
+  const key = eq < 0 ? output : output.slice(0, eq);
+  const value = eq < 0 ? '' : output.slice(eq + 1);
+  switch (key) {
+    case 'go-template':
+      if (!value) throw new CommandFailed('need to specify a template');
+      return { type: 'template', template: value };
+    case 'go-template-file': {
+      if (!value) throw new CommandFailed('need to specify a template file');
+      try {
+        return { type: 'template', template: readFileSync(value, 'utf8') };
+      } catch (err) {
+        throw new CommandFailed((err as Error).message);
+      }
+    }
+    case 'custom-columns':
+      if (!value) throw new CommandFailed('need to specify at least one column');
+      return { type: 'custom', columns: value.split(',') };
+  }
+  throw new CommandFailed(`unrecognized output format '${output}'`);
+}
+
+function exportStrip(res: AnyResource): AnyResource {
+  const m = { ...res.metadata };
+  delete m.namespace;
+  delete m.uid;
+  delete m.resourceVersion;
+  delete m.creationTimestamp;
+  delete m.deletionTimestamp;
+  delete m.deletionGracePeriodSeconds;
+  return { ...res, metadata: m };
+}
+
+export async function runGet(io: CtlIO, deps: CtlDeps, kindArg: string | undefined, names: string[], opts: GetOptions): Promise<void> {
+  const fmt = parseOutput(opts.output ?? 'ps');
+  let tpl: ((data: unknown) => string) | undefined;
+  if (fmt.type === 'template') {
+    try {
+      tpl = compileTemplate(fmt.template!);
+    } catch (err) {
+      throw new CommandFailed(`template: ${(err as Error).message}`);
+    }
+  }
+  const fromFile = !!opts.filename;
+  const targets = fromFile ? await loadFromFiles(io, opts, 'get', false) : fromArgs(kindArg, names, undefined, true);
+  const printNamespace = (opts.allNamespaces ?? false) || !!opts.namespace;
+  await withSession(io, deps, opts.config, async (session) => {
+    const ds = session.open();
+    const printed: Printed[] = [];
+    const errs: Error[] = [];
+    for (const t of targets) {
+      const info = lookupKind(t.res.kind)!;
+      try {
+        handleNamespace(t, info, opts);
+        const m = t.res.metadata;
+        if (m.name) {
+          if (info.namespaced && !m.namespace) throw new Error('cannot use --all-namespace flag for getting a single resource');
+          const res = await ds.resources.get(info.kind, m.name, m.namespace);
+          printed.push({ list: false, res: opts.export && names.length ? exportStrip(res) : res });
+        } else {
+          const l = await ds.resources.list(info.kind, m.namespace ? { namespace: m.namespace } : {});
+          printed.push({ list: true, kind: info.kind, items: l.items, revision: l.revision });
+        }
+      } catch (err) {
+        const u = unavailable(err);
+        if (u) throw u;
+        errs.push(err as Error);
+      }
+    }
+    const asObjects = (): unknown[] => printed.map((p) => (p.list ? toList(p.kind, p.items, String(p.revision)) : p.res));
+    if (fmt.type === 'yaml' || fmt.type === 'json') {
+      const objs = asObjects();
+      if (objs.length) io.out(encodeOutput(objs.length === 1 ? objs[0] : objs, fmt.type));
+    } else if (fmt.type === 'template') {
+      try {
+        io.out(tpl!(asObjects()));
+      } catch (err) {
+        throw new CommandFailed(`template: ${(err as Error).message}`);
+      }
+    } else {
+      const tableOpts = {
+        wide: fmt.type === 'wide',
+        ...(fmt.columns ? { columns: fmt.columns } : {}),
+        printNamespace: fmt.type !== 'custom' && printNamespace,
+      };
+      let asn: string | undefined;
+      if (printed.some((p) => needsAsNumber(p.list ? p.kind : p.res.kind, tableOpts))) {
+        try {
+          const bgp = await ds.resources.get('BGPConfiguration', 'default');
+          asn = bgp.spec?.asNumber !== undefined ? String(bgp.spec.asNumber) : '64512';
+        } catch (err) {
+          asn = err instanceof ResourceNotFound ? '64512' : 'unknown';
+        }
+      }
+      const ctx = { asNumber: () => asn ?? '64512' };
+      let text = '';
+      try {
+        for (const p of printed) text += p.list ? renderTable(p.kind, p.items, tableOpts, ctx) : renderTable(p.res.kind, [p.res], tableOpts, ctx);
+      } catch (err) {
+        throw new CommandFailed((err as Error).message);
+      }
+      io.out(text);
+    }
+    if (errs.length) throw new CommandFailed(errs.map((e) => e.message).join('\n'));
+  });
+}
+
+/** calicoctl patch KIND NAME -p PATCH. */
+export async function runPatch(io: CtlIO, deps: CtlDeps, kindArg: string, name: string, opts: CommonOptions & { patch?: string; type?: string }): Promise<void> {
+  const [target] = fromArgs(kindArg, [name], undefined, false);
+  if (!opts.patch) throw new CommandFailed('no patch specified: use -p/--patch with a JSON merge patch, e.g. -p \'{"spec":{"natOutgoing":true}}\'');
+  const type = opts.type ?? 'strategic';
+  if (!['strategic', 'merge'].includes(type)) {
+    throw new CommandFailed(`unsupported patch type '${type}': calico-ts applies merge patches (--type merge or strategic, which are the same for Calico resources)`);
+  }
+  let patch;
+  try {
+    patch = parsePatch(opts.patch);
+  } catch (err) {
+    throw new CommandFailed(`hit error: ${(err as Error).message}`);
+  }
+  const kind = target!.res.kind;
+  await withSession(io, deps, opts.config, async (session) => {
+    const ds = session.open();
+    const info = lookupKind(kind)!;
+    try {
+      handleNamespace(target!, info, opts);
+      const current = await ds.resources.get(kind, name, target!.res.metadata.namespace);
+      const patched = patchResource(current, patch);
+      validated(patched, { kind, name, action: 'patch', ...(patched.metadata.namespace ? { namespace: patched.metadata.namespace } : {}) });
+      try {
+        await ds.resources.update(patched);
+      } catch (err) {
+        if (err instanceof DatastoreUnavailable) throw err;
+        throw new Error(`updating existing resource: ${(err as Error).message}`);
+      }
+    } catch (err) {
+      const u = unavailable(err);
+      if (u) throw u;
+      throw new CommandFailed(`hit error: ${(err as Error).message}`);
+    }
+    io.out(`Successfully patched 1 '${kind}' resource\n`);
+  });
+}
+
+/** calicoctl label KIND NAME key=value | key --remove [--overwrite]. */
+export async function runLabel(
+  io: CtlIO,
+  deps: CtlDeps,
+  kindArg: string,
+  name: string,
+  labelArg: string,
+  opts: CommonOptions & { overwrite?: boolean; remove?: boolean },
+): Promise<void> {
+  const [target] = fromArgs(kindArg, [name], undefined, false);
+  const kind = target!.res.kind;
+  await withSession(io, deps, opts.config, async (session) => {
+    const ds = session.open();
+    const info = lookupKind(kind)!;
+    let current: AnyResource;
+    try {
+      handleNamespace(target!, info, opts);
+      current = await ds.resources.get(kind, name, target!.res.metadata.namespace);
+    } catch (err) {
+      const u = unavailable(err);
+      if (u) throw u;
+      throw new CommandFailed(`failed to get ${kindArg} ${name}, error ${(err as Error).message}`);
+    }
+    let change;
+    try {
+      change = changeLabels(current.metadata.labels, labelArg, { kind: kindArg, name, ...(opts.remove ? { remove: true } : {}), ...(opts.overwrite ? { overwrite: true } : {}) });
+    } catch (err) {
+      throw new CommandFailed((err as Error).message);
+    }
+    const updated: AnyResource = { ...current, metadata: { ...current.metadata, labels: change.labels } };
+    if (Object.keys(change.labels).length === 0) delete updated.metadata.labels;
+    try {
+      validated(updated, { kind, name, action: 'label' });
+      await ds.resources.update(updated);
+    } catch (err) {
+      const u = unavailable(err);
+      if (u) throw u;
+      throw new CommandFailed(`failed to update ${kindArg} ${name}, label not changed: ${(err as Error).message}`);
+    }
+    if (change.outcome === 'removed') io.out(`Successfully removed label ${change.key} from ${kindArg} ${name}\n`);
+    else if (change.outcome === 'updated') io.out(`Successfully updated label ${change.key} on ${kindArg} ${name}\n`);
+    else io.out(`Successfully set label ${change.key} on ${kindArg} ${name}\n`);
+  });
+}
+
+/** calicoctl version [--client]. */
+export async function runVersion(io: CtlIO, deps: CtlDeps, opts: { config?: string; client?: boolean }): Promise<void> {
+  const v = deps.version ?? { version: 'unknown', gitCommit: 'unknown' };
+  io.out(`Client Version:    ${v.version}\n`);
+  io.out(`Git commit:        ${v.gitCommit}\n`);
+  if (opts.client) return;
+  await withSession(io, deps, opts.config, async (session) => {
+    const ds = session.open();
+    try {
+      const ci = await ds.resources.get('ClusterInformation', 'default');
+      io.out(`Cluster Version:   ${String(ci.spec?.calicoVersion || 'unknown')}\n`);
+      io.out(`Cluster Type:      ${String(ci.spec?.clusterType || 'unknown')}\n`);
+    } catch (err) {
+      throw new CommandFailed(`unable to retrieve Cluster Version or Type: ${(err as Error).message}`);
+    }
+  });
+}
+
+/** Every kind calicoctl manages, for help text. */
+export function calicoctlKinds(): string[] {
+  return Object.values(KINDS).filter((k) => k.calicoctl).map((k) => k.kind);
+}
+
+// applyDefaults is what the resource client applies before writing (see cli.ts).
+export { applyDefaults };
+export type { Action };

@@ -1,0 +1,42 @@
+// -o yaml / -o json as calicoctl prints them. calicoctl marshals YAML through JSON
+// (sigs.k8s.io/yaml), so every mapping's keys come out sorted and lists are not indented
+// under their key; JSON keeps the Go struct order (kind, apiVersion, metadata, spec, ...),
+// indented by two spaces.
+import { stringify } from 'yaml';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function sortDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortDeep);
+  if (!isObj(v)) return v;
+  const out: Obj = {};
+  for (const k of Object.keys(v).sort()) if (v[k] !== undefined) out[k] = sortDeep(v[k]);
+  return out;
+}
+
+const META_ORDER = ['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp'];
+
+function goOrder(v: unknown, depth = 0): unknown {
+  if (Array.isArray(v)) return v.map((x) => goOrder(x, depth + 1));
+  if (!isObj(v)) return v;
+  const out: Obj = {};
+  const keys = Object.keys(v);
+  const first = depth === 0 || 'apiVersion' in v ? ['kind', 'apiVersion', 'metadata'] : [];
+  for (const k of first) if (k in v && v[k] !== undefined) out[k] = k === 'metadata' ? orderMeta(v[k]) : v[k];
+  for (const k of keys) if (!(k in out) && v[k] !== undefined) out[k] = goOrder(v[k], depth + 1);
+  return out;
+}
+
+function orderMeta(m: unknown): unknown {
+  if (!isObj(m)) return m;
+  const out: Obj = {};
+  for (const k of META_ORDER) if (m[k] !== undefined) out[k] = m[k];
+  for (const k of Object.keys(m)) if (!(k in out) && m[k] !== undefined) out[k] = m[k];
+  return out;
+}
+
+export function encodeOutput(value: unknown, format: 'yaml' | 'json'): string {
+  if (format === 'json') return JSON.stringify(goOrder(value), null, 2) + '\n';
+  return stringify(sortDeep(value), { indentSeq: false, lineWidth: 0, aliasDuplicateObjects: false });
+}
