@@ -78,6 +78,7 @@ void test('bad routes are refused with a reason and write nothing', () => {
     [{ dst: '198.19.0.0/24', multipath: [] }, /non-empty/],
     [{ dst: '198.19.0.0/24', multipath: [{ gateway: '198.18.0.1', weight: 0 }] }, /weight 0/],
     [{ dst: 42 }, /expected a CIDR string/],
+    [{ dst: '198.19.0.0/24', multipath: [null] }, /multipath\[0\]: expected an object/],
   ];
   for (const [r, re] of cases) {
     const w = new NlWriter(16);

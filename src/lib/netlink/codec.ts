@@ -465,7 +465,8 @@ export function encodeRoute(w: NlWriter, op: RouteOp, r: Route, seq: number, ext
     if (!Array.isArray(r.multipath) || r.multipath.length === 0) return fail('multipath: expected a non-empty list of next hops');
     const mp = w.beginNested(C.RTA_MULTIPATH);
     for (let i = 0; i < r.multipath.length; i++) {
-      const nh = r.multipath[i]!;
+      const nh = r.multipath[i];
+      if (nh === null || typeof nh !== 'object') return fail(`multipath[${i}]: expected an object with gateway/ifindex`);
       w.ensure(C.RTNH_LEN);
       const nhAt = w.pos;
       const weight = nh.weight ?? 1;

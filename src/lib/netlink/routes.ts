@@ -97,8 +97,9 @@ export class NetlinkRoutes {
     const missing = new Set<string>();
     const scan = (rs: readonly Route[] | undefined) => {
       for (const r of rs ?? []) {
+        if (r === null || typeof r !== 'object') continue;
         if (r.dev !== undefined && r.ifindex === undefined && !this.ifindexByName.has(r.dev)) missing.add(r.dev);
-        for (const nh of r.multipath ?? []) if (nh.dev !== undefined && nh.ifindex === undefined && !this.ifindexByName.has(nh.dev)) missing.add(nh.dev);
+        for (const nh of Array.isArray(r.multipath) ? r.multipath : []) if (nh?.dev !== undefined && nh.ifindex === undefined && !this.ifindexByName.has(nh.dev)) missing.add(nh.dev);
       }
     };
     scan(batch.del); scan(batch.add); scan(batch.replace);
@@ -135,10 +136,10 @@ export class NetlinkRoutes {
       if (idx === undefined) return `dev "${r.dev}": no such interface`;
       out = { ...r, ifindex: idx };
     }
-    if (r.multipath?.some((nh) => nh.dev !== undefined && nh.ifindex === undefined)) {
+    if (Array.isArray(r.multipath) && r.multipath.some((nh) => nh?.dev !== undefined && nh.ifindex === undefined)) {
       const hops = [];
       for (const nh of r.multipath) {
-        if (nh.dev !== undefined && nh.ifindex === undefined) {
+        if (nh?.dev !== undefined && nh.ifindex === undefined) {
           const idx = this.ifindexByName.get(nh.dev);
           if (idx === undefined) return `multipath dev "${nh.dev}": no such interface`;
           hops.push({ ...nh, ifindex: idx });
