@@ -128,6 +128,24 @@ function decodeOne(raw: unknown, ctx: ErrorContext, opts: DecodeOptions, out: De
 export function decodeDocumentsDetailed(text: string, opts: DecodeOptions = {}): DecodeResult {
   const out: DecodeResult = { resources: [], errors: [] };
   const ctx: ErrorContext = { source: opts.source, action: opts.action };
+  // Fast path for JSON (one value: a resource, a List or an array); anything JSON.parse
+  // rejects goes through the YAML parser, which also reports the error position.
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let value: unknown;
+    let ok = false;
+    try {
+      value = JSON.parse(text);
+      ok = true;
+    } catch {
+      // fall through to YAML
+    }
+    if (ok) {
+      if (Array.isArray(value)) value.forEach((v, j) => decodeOne(v, ctx, opts, out, 1, j + 1));
+      else decodeOne(value, ctx, opts, out, 1);
+      return out;
+    }
+  }
   let docs;
   try {
     docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, customTags: [YAML11_BOOL] });

@@ -6,7 +6,7 @@ export * from './errors.ts';
 export type * from './types.ts';
 export type { SchemaNode } from './schema.ts';
 export { SCHEMAS, SCHEMA_OVERRIDES } from './registry.ts';
-export { validate, assertValid, applyDefaults, TIER_LABEL, METADATA_SCHEMA } from './validate.ts';
+export { validate, assertValid, applyDefaults, isKind, TIER_LABEL, METADATA_SCHEMA } from './validate.ts';
 export {
   decodeDocuments, decodeDocumentsDetailed, decodeResource, encodeYAML, encodeJSON, toList, DecodeErrors,
   type DecodeOptions, type DecodeResult, type DecodedResource,

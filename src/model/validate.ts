@@ -5,7 +5,7 @@ import { ErrorCollector, ValidationError, type ErrorContext, type FieldError } f
 import { KINDS, isKindName, type KindName } from './kinds.ts';
 import { SCHEMAS } from './registry.ts';
 import { walk, type SchemaNode } from './schema.ts';
-import type { AnyResource } from './types.ts';
+import type { AnyResource, ResourceByKind } from './types.ts';
 import { checkAnnotations, checkLabels, isSubdomainName, isLabelName } from './checks.ts';
 import { checkPolicyName, checkPolicySpec, checkProfile, checkStagedDelete, checkTier } from './validate-policy.ts';
 import {
@@ -279,4 +279,9 @@ export function assertValid(res: AnyResource, ctx: ErrorContext = {}): void {
   if (errors.length) {
     throw new ValidationError(errors, { kind: res.kind, name: res.metadata?.name, namespace: res.metadata?.namespace, ...ctx });
   }
+}
+
+/** Type guard: narrow a decoded resource to its kind's type. */
+export function isKind<K extends KindName>(res: { kind: string }, kind: K): res is ResourceByKind[K] {
+  return res.kind === kind;
 }
