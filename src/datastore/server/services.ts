@@ -1,0 +1,335 @@
+// gRPC handlers for etcd's KV, Watch, Lease, Maintenance, Cluster and Auth services: thin
+// shells that validate, then hand reads and writes to the committer and store.
+import * as grpc from '@grpc/grpc-js';
+import { Committer, toEtcdError } from './committer.ts';
+import { EtcdError, Errors, GrpcCode } from './errors.ts';
+import type { Lessor } from './lessor.ts';
+import { serviceDefinition } from './proto.ts';
+import type { DeleteRangeRequest, Header, PutRequest, RangeRequest, RequestOp, TxnRequest } from './proto.ts';
+import { MAX_LEASE_TTL, MIN_LEASE_TTL, MvccStore } from './store.ts';
+import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnIntervals, checkTxnRequest } from './validate.ts';
+import { WatchSession, type WatchHub, type WatchRequest } from './watch-hub.ts';
+
+/** The API version reported by Maintenance.Status: the etcd release whose API we follow. */
+export const ETCD_API_VERSION = '3.4.23';
+const SIZE = Symbol('requestBytes');
+const NOSPACE = 1;
+const KV_OVERHEAD = 256;
+const LEASE_OVERHEAD = 64;
+
+export interface ServiceEnv {
+  store: MvccStore;
+  committer: Committer;
+  hub: WatchHub;
+  lessor: Lessor;
+  name: string;
+  clientUrls: () => string[];
+  maxRequestBytes: number;
+  quotaBackendBytes: number;
+  maxTxnOps: number;
+  log: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
+}
+
+type Cb = (err: grpc.ServiceError | null | Partial<grpc.StatusObject>, res?: unknown) => void;
+
+function statusOf(e: unknown): Partial<grpc.StatusObject> {
+  const err = e instanceof EtcdError ? e : toEtcdError(e);
+  return { code: err.code as number as grpc.status, details: err.details };
+}
+
+export function makeHeader(store: MvccStore, rev: number): Header {
+  return { cluster_id: store.clusterId, member_id: store.memberId, revision: rev, raft_term: '2' };
+}
+
+/** Service definition whose request decoder records each request's wire size. */
+function sizedDefinition(name: string): grpc.ServiceDefinition {
+  const def = serviceDefinition(name);
+  const out: Record<string, grpc.MethodDefinition<object, object>> = {};
+  for (const [m, d] of Object.entries(def)) {
+    const md = d as grpc.MethodDefinition<object, object>;
+    const orig = md.requestDeserialize;
+    out[m] = {
+      ...md,
+      requestDeserialize: (buf: Buffer) => {
+        const o = orig(buf) as Record<symbol, number>;
+        o[SIZE] = buf.length;
+        return o;
+      },
+    };
+  }
+  return out as grpc.ServiceDefinition;
+}
+
+const sizeOf = (req: object): number => (req as Record<symbol, number>)[SIZE] ?? 0;
+
+function costTxn(t: TxnRequest): number {
+  let c = 0;
+  const op = (u: RequestOp) => {
+    if (u.request_put) c += KV_OVERHEAD + u.request_put.key.length + u.request_put.value.length;
+    else if (u.request_txn) c += costTxn(u.request_txn);
+  };
+  t.success.forEach(op);
+  t.failure.forEach(op);
+  return c;
+}
+
+export function addServices(server: grpc.Server, env: ServiceEnv): void {
+  const { store, committer, hub, lessor } = env;
+  const header = (rev: number = store.rev) => makeHeader(store, rev);
+
+  const checkSize = (req: object) => {
+    if (sizeOf(req) > env.maxRequestBytes) throw Errors.requestTooLarge();
+  };
+  const checkQuota = (cost: number) => {
+    if (cost === 0) return;
+    if (store.alarms.has(NOSPACE)) throw Errors.noSpace();
+    if (env.quotaBackendBytes > 0 && store.dbSize() + cost >= env.quotaBackendBytes) {
+      env.log('warn', 'backend quota exceeded: raising NOSPACE alarm', { dbSize: store.dbSize(), quota: env.quotaBackendBytes });
+      committer.write(
+        () => {
+          store.alarms.add(NOSPACE);
+          store.persistAlarms();
+        },
+        () => {},
+      );
+      throw Errors.noSpace();
+    }
+  };
+
+  /** Runs a write through the committer and answers with the full header. */
+  const write = <T extends { header: Header }>(cb: Cb, fn: (ctx: Parameters<Parameters<Committer['write']>[0]>[0]) => T) => {
+    committer.write(fn, (err, res) => {
+      if (err) cb(statusOf(err));
+      else {
+        res!.header = header(res!.header.revision);
+        cb(null, res);
+      }
+    });
+  };
+  const read = (cb: Cb, fn: () => unknown) => {
+    committer.read(() => {
+      let res: unknown;
+      try {
+        res = fn();
+      } catch (e) {
+        cb(statusOf(e));
+        return;
+      }
+      cb(null, res);
+    });
+  };
+  const guard = (cb: Cb, fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      cb(statusOf(e));
+    }
+  };
+
+  // ---------------------------------------------------------------- KV
+  server.addService(sizedDefinition('KV'), {
+    Range: (call: grpc.ServerUnaryCall<RangeRequest, unknown>, cb: Cb) =>
+      guard(cb, () => {
+        checkRangeRequest(call.request);
+        read(cb, () => {
+          const r = store.range(call.request);
+          r.header = header(r.header.revision);
+          return r;
+        });
+      }),
+    Put: (call: grpc.ServerUnaryCall<PutRequest, unknown>, cb: Cb) =>
+      guard(cb, () => {
+        const p = call.request;
+        checkPutRequest(p);
+        checkSize(p);
+        checkQuota(KV_OVERHEAD + p.key.length + p.value.length);
+        write(cb, (ctx) => {
+          store.checkPut(p);
+          return store.put(ctx, p);
+        });
+      }),
+    DeleteRange: (call: grpc.ServerUnaryCall<DeleteRangeRequest, unknown>, cb: Cb) =>
+      guard(cb, () => {
+        checkDeleteRequest(call.request);
+        checkSize(call.request);
+        write(cb, (ctx) => store.deleteRange(ctx, call.request));
+      }),
+    Txn: (call: grpc.ServerUnaryCall<TxnRequest, unknown>, cb: Cb) =>
+      guard(cb, () => {
+        const t = call.request;
+        checkTxnRequest(t, env.maxTxnOps);
+        checkTxnIntervals(t);
+        if (!MvccStore.txnWrites(t)) {
+          read(cb, () => {
+            const r = store.txn(store.beginWrite(), t);
+            r.header = header(r.header.revision);
+            return r;
+          });
+          return;
+        }
+        checkSize(t);
+        checkQuota(costTxn(t));
+        write(cb, (ctx) => store.txn(ctx, t));
+      }),
+    Compact: (call: grpc.ServerUnaryCall<{ revision: string; physical: boolean }, unknown>, cb: Cb) =>
+      guard(cb, () => {
+        const rev = Number(call.request.revision);
+        write(cb, () => {
+          store.compact(rev);
+          return { header: { revision: store.rev } };
+        });
+      }),
+  });
+
+  // ---------------------------------------------------------------- Watch
+  server.addService(sizedDefinition('Watch'), {
+    Watch: (call: grpc.ServerDuplexStream<WatchRequest, unknown>) => {
+      const session = new WatchSession(hub, call);
+      call.on('data', (req: WatchRequest) => session.handle(req));
+      const end = () => {
+        session.close();
+      };
+      call.on('end', () => {
+        end();
+        call.end();
+      });
+      call.on('error', end);
+      call.on('cancelled', end);
+      call.on('close', end);
+    },
+  });
+
+  // ---------------------------------------------------------------- Lease
+  server.addService(sizedDefinition('Lease'), {
+    LeaseGrant: (call: grpc.ServerUnaryCall<{ TTL: string; ID: string }, unknown>, cb: Cb) =>
+      guard(cb, () => {
+        checkQuota(LEASE_OVERHEAD);
+        const reqId = BigInt(call.request.ID);
+        const ttlReq = Number(call.request.TTL);
+        write(cb, () => {
+          if (ttlReq > MAX_LEASE_TTL) throw Errors.leaseTTLTooLarge();
+          let id: string;
+          if (reqId === 0n) id = lessor.newId();
+          else {
+            id = reqId.toString();
+            if (store.leases.has(id)) throw Errors.leaseExist();
+          }
+          const ttl = Math.max(ttlReq, MIN_LEASE_TTL);
+          store.grantLease(id, ttl);
+          lessor.track(id, ttl);
+          return { header: { revision: store.rev }, ID: id, TTL: ttl, error: '' };
+        });
+      }),
+    LeaseRevoke: (call: grpc.ServerUnaryCall<{ ID: string }, unknown>, cb: Cb) =>
+      guard(cb, () => {
+        const id = BigInt(call.request.ID).toString();
+        write(cb, (ctx) => {
+          if (!store.leases.has(id)) throw Errors.leaseNotFound();
+          store.revokeLease(ctx, id);
+          lessor.forget(id);
+          return { header: { revision: store.viewRev(ctx) } };
+        });
+      }),
+    LeaseKeepAlive: (call: grpc.ServerDuplexStream<{ ID: string }, unknown>) => {
+      let open = true;
+      call.on('data', (req: { ID: string }) => {
+        const id = BigInt(req.ID).toString();
+        committer.read(() => {
+          if (!open) return;
+          const ttl = lessor.renew(id);
+          call.write({ header: header(), ID: id, TTL: ttl });
+        });
+      });
+      const end = () => {
+        open = false;
+      };
+      call.on('end', () => {
+        end();
+        call.end();
+      });
+      call.on('error', end);
+      call.on('cancelled', end);
+    },
+    LeaseTimeToLive: (call: grpc.ServerUnaryCall<{ ID: string; keys: boolean }, unknown>, cb: Cb) =>
+      read(cb, () => {
+        const id = BigInt(call.request.ID).toString();
+        const granted = store.leases.get(id);
+        if (granted === undefined) return { header: header(), ID: id, TTL: -1, grantedTTL: 0, keys: [] };
+        return {
+          header: header(),
+          ID: id,
+          TTL: lessor.remaining(id),
+          grantedTTL: granted,
+          keys: call.request.keys ? store.leaseKeys(id) : [],
+        };
+      }),
+    LeaseLeases: (_call: grpc.ServerUnaryCall<object, unknown>, cb: Cb) =>
+      read(cb, () => ({ header: header(), leases: [...store.leases.keys()].map((ID) => ({ ID })) })),
+  });
+
+  // ---------------------------------------------------------------- Cluster
+  const unimpl = (what: string) => (_call: unknown, cb: Cb) => cb(statusOf(Errors.unimplemented(what)));
+  const members = () => [{ ID: store.memberId, name: env.name, peerURLs: [], clientURLs: env.clientUrls(), isLearner: false }];
+  server.addService(sizedDefinition('Cluster'), {
+    MemberList: (_call: unknown, cb: Cb) => read(cb, () => ({ header: header(), members: members() })),
+    MemberAdd: unimpl('MemberAdd (calico-datastore is a single member; use etcd for clusters)'),
+    MemberRemove: unimpl('MemberRemove (single member)'),
+    MemberUpdate: unimpl('MemberUpdate (single member)'),
+    MemberPromote: unimpl('MemberPromote (single member)'),
+  });
+
+  // ---------------------------------------------------------------- Maintenance
+  const alarmList = () => [...store.alarms].map((alarm) => ({ memberID: store.memberId, alarm }));
+  server.addService(sizedDefinition('Maintenance'), {
+    Status: (_call: unknown, cb: Cb) =>
+      read(cb, () => ({
+        header: header(),
+        version: ETCD_API_VERSION,
+        dbSize: store.dbSize(),
+        leader: store.memberId,
+        raftIndex: store.rev,
+        raftTerm: 2,
+        raftAppliedIndex: store.rev,
+        errors: [...store.alarms].map((a) => `memberID:${store.memberId} alarm:${a === NOSPACE ? 'NOSPACE' : a === 2 ? 'CORRUPT' : a}`),
+        dbSizeInUse: store.dbSizeInUse(),
+        isLearner: false,
+      })),
+    Alarm: (call: grpc.ServerUnaryCall<{ action: number; memberID: string; alarm: number }, unknown>, cb: Cb) =>
+      guard(cb, () => {
+        const { action, alarm } = call.request;
+        if (action === 0) {
+          read(cb, () => ({ header: header(), alarms: alarmList() }));
+          return;
+        }
+        write(cb, () => {
+          const before = alarmList();
+          if (action === 1 && alarm !== 0) store.alarms.add(alarm);
+          else if (action === 2) store.alarms.delete(alarm);
+          store.persistAlarms();
+          return { header: { revision: store.rev }, alarms: action === 2 ? before.filter((a) => a.alarm === alarm) : alarmList() };
+        });
+      }),
+    Defragment: (_call: unknown, cb: Cb) =>
+      read(cb, () => {
+        store.db.exec('VACUUM');
+        return { header: header() };
+      }),
+    Hash: unimpl('Hash'),
+    HashKV: unimpl('HashKV'),
+    Snapshot: (call: grpc.ServerWritableStream<object, unknown>) => {
+      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'calico-datastore: Snapshot is not implemented (copy the data directory while stopped)' });
+    },
+    MoveLeader: unimpl('MoveLeader (single member)'),
+    Downgrade: unimpl('Downgrade'),
+  });
+
+  // ---------------------------------------------------------------- Auth (not supported: disabled)
+  const authDef = serviceDefinition('Auth');
+  const authImpl: Record<string, unknown> = {};
+  for (const m of Object.keys(authDef)) authImpl[m] = (_call: unknown, cb: Cb) => cb(statusOf(Errors.authNotEnabled()));
+  authImpl['AuthStatus'] = (_call: unknown, cb: Cb) => cb(null, { header: header(), enabled: false, authRevision: 0 });
+  authImpl['AuthDisable'] = (_call: unknown, cb: Cb) => cb(null, { header: header() });
+  authImpl['AuthEnable'] = (_call: unknown, cb: Cb) =>
+    cb({ code: GrpcCode.UNIMPLEMENTED as number as grpc.status, details: 'calico-datastore: authentication is not supported; use TLS client certificates (--client-cert-auth)' });
+  server.addService(authDef, authImpl as grpc.UntypedServiceImplementation);
+}

@@ -1,0 +1,619 @@
+// The MVCC key-value store over node:sqlite. Synchronous and single-threaded: the committer
+// (committer.ts) opens one SQLite transaction per event-loop turn and calls the write methods
+// here inside it; nothing in this file commits.
+//
+// Every table is WITHOUT ROWID, so node:sqlite's run() never reports a rowid above 2^53
+// (lease ids are 63-bit). Tables:
+//   history(rev, sub, key, create_rev, version, value, lease, tomb) — every change, the MVCC log;
+//           (rev, sub) orders events; tomb=1 rows are deletions. Range-at-revision and
+//           watch-from-revision read it.
+//   live(key, rev, sub, create_rev, version, lease) — the latest live version of each key,
+//           pointing at its history row (value stored once).
+//   leases(id, ttl), meta(k, v) — lease grants; revision, compact revision, ids, alarm.
+import { randomBytes } from 'node:crypto';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DataDirError, Errors } from './errors.ts';
+import type {
+  Compare,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  Event,
+  KeyValue,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  RequestOp,
+  ResponseOp,
+  TxnRequest,
+  TxnResponse,
+} from './proto.ts';
+
+const APPLICATION_ID = 0x43445331; // 'CDS1': marks the file as a calico-datastore database
+const SCHEMA_VERSION = 1;
+const EMPTY = Buffer.alloc(0);
+
+/** etcd's minimum lease TTL with default election settings: ceil(1.5 s). */
+export const MIN_LEASE_TTL = 2;
+export const MAX_LEASE_TTL = 9_000_000_000;
+
+export interface WriteCtx {
+  /** The revision this write will get if it changes anything (current + 1). */
+  readonly rev: number;
+  /** Next sub-revision; > 0 means something changed. */
+  sub: number;
+  readonly events: Event[];
+}
+
+interface LiveRow {
+  key: Uint8Array;
+  rev: number;
+  create_rev: number;
+  version: number;
+  lease: string;
+  value?: Uint8Array | null;
+}
+
+interface HistRow extends LiveRow {
+  sub: number;
+  tomb: number;
+}
+
+const asBuf = (u: Uint8Array | null | undefined): Buffer =>
+  u == null ? EMPTY : Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+function toKv(r: LiveRow, withValue: boolean): KeyValue {
+  return {
+    key: asBuf(r.key),
+    create_revision: r.create_rev,
+    mod_revision: r.rev,
+    version: r.version,
+    value: withValue ? asBuf(r.value) : EMPTY,
+    lease: r.lease,
+  };
+}
+
+/** How a [key, range_end) pair selects keys (etcd's conventions). */
+export type KeySel = { kind: 'one'; key: Buffer } | { kind: 'from'; key: Buffer } | { kind: 'range'; key: Buffer; end: Buffer };
+
+export function keySel(key: Buffer, rangeEnd: Buffer | undefined | null): KeySel {
+  if (!rangeEnd || rangeEnd.length === 0) return { kind: 'one', key };
+  if (rangeEnd.length === 1 && rangeEnd[0] === 0) return { kind: 'from', key };
+  return { kind: 'range', key, end: rangeEnd };
+}
+
+function selSql(sel: KeySel, col: string): string {
+  switch (sel.kind) {
+    case 'one':
+      return `${col} = ?`;
+    case 'from':
+      return `${col} >= ?`;
+    case 'range':
+      return `${col} >= ? AND ${col} < ?`;
+  }
+}
+function selParams(sel: KeySel): Buffer[] {
+  return sel.kind === 'range' ? [sel.key, sel.end] : [sel.key];
+}
+
+/** True if `key` falls in the selection. */
+export function selContains(sel: KeySel, key: Buffer): boolean {
+  switch (sel.kind) {
+    case 'one':
+      return key.equals(sel.key);
+    case 'from':
+      return Buffer.compare(key, sel.key) >= 0;
+    case 'range':
+      return Buffer.compare(key, sel.key) >= 0 && Buffer.compare(key, sel.end) < 0;
+  }
+}
+
+const num = (v: string | number | undefined | null): number => (v == null ? 0 : Number(v));
+const leaseStr = (v: string | number | undefined | null): string => (v == null ? '0' : BigInt(v).toString());
+
+export interface StoreOptions {
+  /** Path of the SQLite file. */
+  file: string;
+}
+
+export class MvccStore {
+  readonly db: DatabaseSync;
+  readonly file: string;
+  /** Current (committed or being-written) revision. */
+  rev = 1;
+  compactRev = 0;
+  clusterId = '0';
+  memberId = '0';
+  /** Persisted lease grants: id (decimal string) → granted TTL in seconds. */
+  readonly leases = new Map<string, number>();
+  /** Active alarms (etcd AlarmType numbers); 1 = NOSPACE. Persisted. */
+  alarms = new Set<number>();
+  private readonly cache = new Map<string, StatementSync>();
+  private readonly s: Record<string, StatementSync>;
+  private pageSize = 4096;
+
+  constructor(opts: StoreOptions) {
+    this.file = opts.file;
+    try {
+      this.db = new DatabaseSync(opts.file, { timeout: 0 });
+    } catch (e) {
+      throw new DataDirError('open', `cannot open database ${opts.file}: ${(e as Error).message}`);
+    }
+    try {
+      this.init();
+    } catch (e) {
+      try {
+        this.db.close();
+      } catch {
+        /* already failing */
+      }
+      if (e instanceof DataDirError) throw e;
+      const msg = (e as Error).message;
+      if (/locked|busy/i.test(msg)) {
+        throw new DataDirError('locked', `database ${opts.file} is in use by another process (${msg}); stop the other calico-datastore first`);
+      }
+      throw new DataDirError(
+        'corrupt',
+        `database ${opts.file} is not a usable calico-datastore database (${msg}); restore it from a backup, or move it away to start empty`,
+      );
+    }
+    const q = (sql: string) => this.db.prepare(sql);
+    this.s = {
+      liveGet: q('SELECT key, rev, create_rev, version, CAST(lease AS TEXT) AS lease FROM live WHERE key = ?'),
+      liveGetV: q(
+        'SELECT l.key, l.rev, l.create_rev, l.version, CAST(l.lease AS TEXT) AS lease, h.value FROM live l JOIN history h ON h.rev = l.rev AND h.sub = l.sub WHERE l.key = ?',
+      ),
+      histIns: q('INSERT INTO history (rev, sub, key, create_rev, version, value, lease, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      liveUpsert: q('INSERT OR REPLACE INTO live (key, rev, sub, create_rev, version, lease) VALUES (?, ?, ?, ?, ?, ?)'),
+      liveDel: q('DELETE FROM live WHERE key = ?'),
+      prevOf: q(
+        'SELECT key, rev, create_rev, version, CAST(lease AS TEXT) AS lease, value, tomb FROM history WHERE key = ? AND rev < ? ORDER BY rev DESC, sub DESC LIMIT 1',
+      ),
+      leaseKeys: q('SELECT key FROM live WHERE lease = ? ORDER BY key'),
+      leaseIns: q('INSERT INTO leases (id, ttl) VALUES (?, ?)'),
+      leaseDel: q('DELETE FROM leases WHERE id = ?'),
+      metaSet: q('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)'),
+      pageCount: q('PRAGMA page_count'),
+      freeCount: q('PRAGMA freelist_count'),
+    };
+
+  }
+
+  private init(): void {
+    const db = this.db;
+    // Exclusive locking before WAL: no shared-memory index, and a second process is refused.
+    db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    const jm = db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string };
+    if (jm.journal_mode !== 'wal') throw new Error(`cannot enable WAL (journal_mode=${jm.journal_mode})`);
+    db.exec('PRAGMA synchronous = FULL');
+    db.exec('PRAGMA foreign_keys = OFF');
+    // Take the write lock now: fails at once if another process holds the file.
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('COMMIT');
+    const appId = (db.prepare('PRAGMA application_id').get() as { application_id: number }).application_id;
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+    if (tables.length === 0) {
+      this.createSchema();
+    } else if (appId !== APPLICATION_ID) {
+      throw new DataDirError(
+        'foreign',
+        `database ${this.file} is an SQLite file but not a calico-datastore database (application_id ${appId}); point --data-dir at an empty or calico-datastore directory`,
+      );
+    }
+    const check = db.prepare('PRAGMA quick_check').all() as { quick_check: string }[];
+    if (check.length !== 1 || check[0]!.quick_check !== 'ok') {
+      throw new Error(`integrity check failed: ${check.map((r) => r.quick_check).slice(0, 5).join('; ')}`);
+    }
+    const meta = new Map<string, string>();
+    for (const r of db.prepare('SELECT k, CAST(v AS TEXT) AS v FROM meta').all() as { k: string; v: string }[]) meta.set(r.k, r.v);
+    const schema = Number(meta.get('schema'));
+    if (schema !== SCHEMA_VERSION) {
+      throw new DataDirError('schema', `database ${this.file} has schema version ${meta.get('schema')}, this calico-datastore understands ${SCHEMA_VERSION}`);
+    }
+    this.loadState(meta);
+    const maxHist = (db.prepare('SELECT max(rev) AS m FROM history').get() as { m: number | null }).m ?? 0;
+    if (maxHist > this.rev) {
+      throw new Error(`history holds revision ${maxHist} beyond the recorded revision ${this.rev}`);
+    }
+    this.pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
+  }
+
+  private createSchema(): void {
+    const db = this.db;
+    db.exec('BEGIN');
+    db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+    db.exec(`
+      CREATE TABLE meta (k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+      CREATE TABLE history (
+        rev INTEGER NOT NULL, sub INTEGER NOT NULL, key BLOB NOT NULL,
+        create_rev INTEGER NOT NULL, version INTEGER NOT NULL, value BLOB,
+        lease INTEGER NOT NULL, tomb INTEGER NOT NULL,
+        PRIMARY KEY (rev, sub)) WITHOUT ROWID;
+      CREATE INDEX history_key ON history (key, rev);
+      CREATE TABLE live (
+        key BLOB PRIMARY KEY, rev INTEGER NOT NULL, sub INTEGER NOT NULL,
+        create_rev INTEGER NOT NULL, version INTEGER NOT NULL, lease INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX live_lease ON live (lease) WHERE lease != 0;
+      CREATE TABLE leases (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL) WITHOUT ROWID;
+    `);
+    const ins = db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)');
+    const id = () => (randomBytes(8).readBigUInt64BE() >> 1n).toString();
+    ins.run('schema', String(SCHEMA_VERSION));
+    ins.run('rev', '1');
+    ins.run('compact_rev', '0');
+    ins.run('cluster_id', id());
+    ins.run('member_id', id());
+    ins.run('alarms', '');
+    db.exec('COMMIT');
+  }
+
+  private loadState(meta: Map<string, string>): void {
+    this.rev = Number(meta.get('rev'));
+    this.compactRev = Number(meta.get('compact_rev'));
+    this.clusterId = meta.get('cluster_id') ?? '0';
+    this.memberId = meta.get('member_id') ?? '0';
+    this.alarms = new Set((meta.get('alarms') ?? '').split(',').filter(Boolean).map(Number));
+    if (!Number.isSafeInteger(this.rev) || this.rev < 1) throw new Error(`bad recorded revision ${meta.get('rev')}`);
+    this.leases.clear();
+    for (const r of this.db.prepare('SELECT CAST(id AS TEXT) AS id, ttl FROM leases').all() as { id: string; ttl: number }[]) {
+      this.leases.set(r.id, r.ttl);
+    }
+  }
+
+  /** Re-read in-memory state from disk after a rolled-back batch. */
+  reload(): void {
+    const meta = new Map<string, string>();
+    for (const r of this.db.prepare('SELECT k, CAST(v AS TEXT) AS v FROM meta').all() as { k: string; v: string }[]) meta.set(r.k, r.v);
+    this.loadState(meta);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---------------------------------------------------------------- size / meta
+
+  dbSize(): number {
+    return (this.s.pageCount!.get() as { page_count: number }).page_count * this.pageSize;
+  }
+  dbSizeInUse(): number {
+    const free = (this.s.freeCount!.get() as { freelist_count: number }).freelist_count;
+    return this.dbSize() - free * this.pageSize;
+  }
+
+  /** Called by the committer inside the open transaction, before COMMIT. */
+  persistRev(): void {
+    this.s.metaSet!.run('rev', String(this.rev));
+  }
+  persistAlarms(): void {
+    this.s.metaSet!.run('alarms', [...this.alarms].join(','));
+  }
+
+  private stmt(sql: string): StatementSync {
+    let st = this.cache.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.cache.set(sql, st);
+    }
+    return st;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** Rows of the latest state (or the state at `atRev`) in a selection, ordered by key. */
+  private select(sel: KeySel, atRev: number | null, withValue: boolean, limit: number): LiveRow[] {
+    if (atRev == null) {
+      const sql = withValue
+        ? `SELECT l.key, l.rev, l.create_rev, l.version, CAST(l.lease AS TEXT) AS lease, h.value FROM live l JOIN history h ON h.rev = l.rev AND h.sub = l.sub WHERE ${selSql(sel, 'l.key')} ORDER BY l.key LIMIT ?`
+        : `SELECT key, rev, create_rev, version, CAST(lease AS TEXT) AS lease FROM live WHERE ${selSql(sel, 'key')} ORDER BY key LIMIT ?`;
+      return this.stmt(sql).all(...selParams(sel), limit) as unknown as LiveRow[];
+    }
+    const sql = `SELECT * FROM (SELECT key, max(rev) AS rev, create_rev, version, CAST(lease AS TEXT) AS lease${withValue ? ', value' : ''}, tomb FROM history WHERE ${selSql(sel, 'key')} AND rev <= ? GROUP BY key) WHERE tomb = 0 ORDER BY key LIMIT ?`;
+    return this.stmt(sql).all(...selParams(sel), atRev, limit) as unknown as LiveRow[];
+  }
+
+  private count(sel: KeySel, atRev: number | null): number {
+    if (atRev == null) {
+      return (this.stmt(`SELECT count(*) AS n FROM live WHERE ${selSql(sel, 'key')}`).get(...selParams(sel)) as { n: number }).n;
+    }
+    const sql = `SELECT count(*) AS n FROM (SELECT max(rev), tomb FROM history WHERE ${selSql(sel, 'key')} AND rev <= ? GROUP BY key) WHERE tomb = 0`;
+    return (this.stmt(sql).get(...selParams(sel), atRev) as { n: number }).n;
+  }
+
+  /** The revision reads see: the pending write's revision if it changed anything. */
+  viewRev(ctx: WriteCtx | null): number {
+    return ctx && ctx.sub > 0 ? ctx.rev : this.rev;
+  }
+
+  /** Validates a range's revision against the view (etcd's checkRange). */
+  checkRangeRev(r: RangeRequest, view: number): void {
+    const rev = num(r.revision);
+    if (rev === 0) return;
+    if (rev > view) throw Errors.futureRev();
+    if (rev < this.compactRev) throw Errors.compacted();
+  }
+
+  range(r: RangeRequest, ctx: WriteCtx | null = null): RangeResponse {
+    const view = this.viewRev(ctx);
+    let rev = num(r.revision);
+    if (rev > view) throw Errors.futureRev();
+    if (rev <= 0) rev = view;
+    if (rev < this.compactRev) throw Errors.compacted();
+    const atRev = rev === view ? null : rev;
+    const sel = keySel(r.key, r.range_end);
+    const header = { revision: view };
+    if (r.count_only) return { header, kvs: [], more: false, count: this.count(sel, atRev) };
+
+    const limit = num(r.limit);
+    const sortOrder = r.sort_order;
+    const sortTarget = r.sort_target;
+    const defaultOrder = sortOrder === 0 || (sortTarget === 0 && sortOrder === 1);
+    const minMod = num(r.min_mod_revision);
+    const maxMod = num(r.max_mod_revision);
+    const minCreate = num(r.min_create_revision);
+    const maxCreate = num(r.max_create_revision);
+    const filters = minMod !== 0 || maxMod !== 0 || minCreate !== 0 || maxCreate !== 0;
+    const sqlLimit = !defaultOrder || filters || limit <= 0 ? -1 : limit + 1;
+    const withValue = !r.keys_only || sortTarget === 4;
+    let rows = this.select(sel, atRev, withValue, sqlLimit);
+    const count = sqlLimit === -1 || rows.length < sqlLimit ? rows.length : this.count(sel, atRev);
+    if (filters) {
+      rows = rows.filter(
+        (x) =>
+          !(maxMod !== 0 && x.rev > maxMod) &&
+          !(minMod !== 0 && x.rev < minMod) &&
+          !(maxCreate !== 0 && x.create_rev > maxCreate) &&
+          !(minCreate !== 0 && x.create_rev < minCreate),
+      );
+    }
+    let order = sortOrder;
+    if (sortTarget !== 0 && order === 0) order = 1;
+    if (!(order === 0 || (sortTarget === 0 && order === 1))) {
+      const cmp = comparator(sortTarget);
+      rows.sort(order === 2 ? (a, b) => cmp(b, a) : cmp);
+    }
+    let more = false;
+    if (limit > 0 && rows.length > limit) {
+      rows = rows.slice(0, limit);
+      more = true;
+    }
+    const kvs = rows.map((x) => toKv(x, !r.keys_only));
+    return { header, kvs, more, count };
+  }
+
+  /** The latest live version of one key, or null. */
+  get(key: Buffer, withValue: boolean): KeyValue | null {
+    const row = (withValue ? this.s.liveGetV! : this.s.liveGet!).get(key) as LiveRow | undefined;
+    return row ? toKv(row, withValue) : null;
+  }
+
+  /** The version of `key` just before revision `rev` (for watch prev_kv), or null. */
+  prevKv(key: Buffer, rev: number): KeyValue | null {
+    const row = this.s.prevOf!.get(key, rev) as HistRow | undefined;
+    if (!row || row.tomb) return null;
+    return toKv(row, true);
+  }
+
+  /**
+   * History events for keys in `sel` from position (rev, sub) inclusive up to revision `to`,
+   * at most `max`, in order; `next` is the position to continue from (null when done).
+   */
+  historyChunk(sel: KeySel, rev: number, sub: number, to: number, max: number): { events: Event[]; next: [number, number] | null } {
+    const sql = `SELECT key, rev, sub, create_rev, version, CAST(lease AS TEXT) AS lease, value, tomb FROM history WHERE (rev, sub) >= (?, ?) AND rev <= ? AND ${selSql(sel, 'key')} ORDER BY rev, sub LIMIT ?`;
+    const rows = this.stmt(sql).all(rev, sub, to, ...selParams(sel), max) as unknown as HistRow[];
+    const last = rows[rows.length - 1];
+    return { events: rows.map(rowToEvent), next: rows.length === max && last ? [last.rev, last.sub + 1] : null };
+  }
+
+  leaseKeys(id: string): Buffer[] {
+    return (this.s.leaseKeys!.all(BigInt(id)) as { key: Uint8Array }[]).map((r) => asBuf(r.key));
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  beginWrite(): WriteCtx {
+    return { rev: this.rev + 1, sub: 0, events: [] };
+  }
+
+  /** Ends a successful write: the revision advances if it changed anything. */
+  endWrite(ctx: WriteCtx): void {
+    if (ctx.sub > 0) this.rev = ctx.rev;
+  }
+
+  /** etcd's checkPut: lease exists; ignore_value/ignore_lease need an existing key. */
+  checkPut(p: PutRequest): void {
+    const lease = leaseStr(p.lease);
+    if (lease !== '0' && !this.leases.has(lease)) throw Errors.leaseNotFound();
+    if ((p.ignore_value || p.ignore_lease) && !this.s.liveGet!.get(p.key)) throw Errors.keyNotFound();
+  }
+
+  put(ctx: WriteCtx, p: PutRequest): PutResponse {
+    const needValue = p.prev_kv || p.ignore_value;
+    const prev = (needValue ? this.s.liveGetV! : this.s.liveGet!).get(p.key) as LiveRow | undefined;
+    const value = p.ignore_value ? asBuf(prev?.value) : p.value;
+    const lease = p.ignore_lease ? (prev?.lease ?? '0') : leaseStr(p.lease);
+    const rev = ctx.rev;
+    const sub = ctx.sub++;
+    const create = prev ? prev.create_rev : rev;
+    const version = prev ? prev.version + 1 : 1;
+    const leaseBig = BigInt(lease);
+    this.s.histIns!.run(rev, sub, p.key, create, version, value, leaseBig, 0);
+    this.s.liveUpsert!.run(p.key, rev, sub, create, version, leaseBig);
+    ctx.events.push({ type: 0, kv: { key: p.key, create_revision: create, mod_revision: rev, version, value, lease } });
+    return { header: { revision: rev }, prev_kv: p.prev_kv && prev ? toKv(prev, true) : null };
+  }
+
+  deleteRange(ctx: WriteCtx, d: DeleteRangeRequest): DeleteRangeResponse {
+    const sel = keySel(d.key, d.range_end);
+    const rows = this.select(sel, null, d.prev_kv, -1);
+    this.deleteRows(ctx, rows);
+    return {
+      header: { revision: this.viewRev(ctx) },
+      deleted: rows.length,
+      prev_kvs: d.prev_kv ? rows.map((x) => toKv(x, true)) : [],
+    };
+  }
+
+  private deleteRows(ctx: WriteCtx, rows: { key: Uint8Array }[]): void {
+    const rev = ctx.rev;
+    for (const row of rows) {
+      const key = asBuf(row.key);
+      this.s.histIns!.run(rev, ctx.sub++, key, 0, 0, null, 0, 1);
+      this.s.liveDel!.run(key);
+      ctx.events.push({ type: 1, kv: { key, create_revision: 0, mod_revision: rev, version: 0, value: EMPTY, lease: '0' } });
+    }
+  }
+
+  // ---- txn
+
+  /** Evaluates all compares (including nested txns on the taken path) against the current state. */
+  private comparePath(t: TxnRequest): boolean[] {
+    const ok = t.compare.every((c) => this.applyCompare(c));
+    const path = [ok];
+    for (const op of ok ? t.success : t.failure) {
+      if (op.request_txn) path.push(...this.comparePath(op.request_txn));
+    }
+    return path;
+  }
+
+  private applyCompare(c: Compare): boolean {
+    const sel = keySel(c.key, c.range_end);
+    const rows = this.select(sel, null, c.target === 3, -1);
+    if (rows.length === 0) {
+      if (c.target === 3) return false;
+      return compareKv(c, null);
+    }
+    return rows.every((r) => compareKv(c, r));
+  }
+
+  /** etcd's checkTxn on the taken path: lease existence, range revisions, ignore_* keys. */
+  private checkTxn(t: TxnRequest, path: boolean[], i: number): number {
+    const ops = path[i] ? t.success : t.failure;
+    let next = i + 1;
+    for (const op of ops) {
+      if (op.request_range) this.checkRangeRev(op.request_range, this.rev);
+      else if (op.request_put) this.checkPut(op.request_put);
+      else if (op.request_txn) next = this.checkTxn(op.request_txn, path, next);
+    }
+    return next;
+  }
+
+  /** Runs a txn; read-only txns should pass ctx with no intent to change (they will not). */
+  txn(ctx: WriteCtx, t: TxnRequest): TxnResponse {
+    const path = this.comparePath(t);
+    this.checkTxn(t, path, 0);
+    const resp = this.execTxn(ctx, t, path, { i: 0 });
+    resp.header = { revision: this.viewRev(ctx) };
+    return resp;
+  }
+
+  private execTxn(ctx: WriteCtx, t: TxnRequest, path: boolean[], pos: { i: number }): TxnResponse {
+    const succeeded = path[pos.i++]!;
+    const ops = succeeded ? t.success : t.failure;
+    const responses: ResponseOp[] = [];
+    for (const op of ops) responses.push(this.execOp(ctx, op, path, pos));
+    return { header: { revision: this.viewRev(ctx) }, succeeded, responses };
+  }
+
+  private execOp(ctx: WriteCtx, op: RequestOp, path: boolean[], pos: { i: number }): ResponseOp {
+    if (op.request_range) return { response_range: this.range(op.request_range, ctx) };
+    if (op.request_put) return { response_put: this.put(ctx, op.request_put) };
+    if (op.request_delete_range) return { response_delete_range: this.deleteRange(ctx, op.request_delete_range) };
+    if (op.request_txn) return { response_txn: this.execTxn(ctx, op.request_txn, path, pos) };
+    return {};
+  }
+
+  /** True if the txn has any put/delete on any branch (etcd's !IsTxnReadonly). */
+  static txnWrites(t: TxnRequest): boolean {
+    const w = (op: RequestOp): boolean => op.request_range == null || !!op.request_txn;
+    return t.success.some(w) || t.failure.some(w);
+  }
+
+  // ---- compaction
+
+  compact(revision: number): void {
+    if (revision <= this.compactRev) throw Errors.compacted();
+    if (revision > this.rev) throw Errors.futureRev();
+    // Keep, per key, the newest row at or below the compaction revision unless it is a
+    // deletion older than it; everything older goes. Events at `revision` stay (watchable).
+    this.stmt(
+      `DELETE FROM history WHERE rev < ?1 AND (tomb = 1 OR EXISTS (SELECT 1 FROM history h2 WHERE h2.key = history.key AND h2.rev > history.rev AND h2.rev <= ?1))`,
+    ).run(revision);
+    this.compactRev = revision;
+    this.s.metaSet!.run('compact_rev', String(revision));
+  }
+
+  // ---- leases
+
+  grantLease(id: string, ttl: number): void {
+    this.s.leaseIns!.run(BigInt(id), ttl);
+    this.leases.set(id, ttl);
+  }
+
+  /** Deletes the lease and every key attached to it, as one revision. */
+  revokeLease(ctx: WriteCtx, id: string): void {
+    const keys = this.s.leaseKeys!.all(BigInt(id)) as { key: Uint8Array }[];
+    this.deleteRows(ctx, keys);
+    this.s.leaseDel!.run(BigInt(id));
+    this.leases.delete(id);
+  }
+}
+
+function rowToEvent(r: HistRow): Event {
+  if (r.tomb) {
+    return { type: 1, kv: { key: asBuf(r.key), create_revision: 0, mod_revision: r.rev, version: 0, value: EMPTY, lease: '0' } };
+  }
+  return { type: 0, kv: toKv(r, true) };
+}
+
+function comparator(target: number): (a: LiveRow, b: LiveRow) => number {
+  switch (target) {
+    case 1:
+      return (a, b) => a.version - b.version;
+    case 2:
+      return (a, b) => a.create_rev - b.create_rev;
+    case 3:
+      return (a, b) => a.rev - b.rev;
+    case 4:
+      return (a, b) => Buffer.compare(asBuf(a.value), asBuf(b.value));
+    default:
+      return (a, b) => Buffer.compare(asBuf(a.key), asBuf(b.key));
+  }
+}
+
+function compareKv(c: Compare, r: LiveRow | null): boolean {
+  let result: number;
+  switch (c.target) {
+    case 3: {
+      const v = c.value ?? EMPTY;
+      result = Buffer.compare(asBuf(r?.value), v);
+      break;
+    }
+    case 1:
+      result = Math.sign((r?.create_rev ?? 0) - num(c.create_revision));
+      break;
+    case 2:
+      result = Math.sign((r?.rev ?? 0) - num(c.mod_revision));
+      break;
+    case 4: {
+      const a = BigInt(r?.lease ?? '0');
+      const b = BigInt(c.lease ?? 0);
+      result = a < b ? -1 : a > b ? 1 : 0;
+      break;
+    }
+    default:
+      result = Math.sign((r?.version ?? 0) - num(c.version));
+  }
+  switch (c.result) {
+    case 0:
+      return result === 0;
+    case 3:
+      return result !== 0;
+    case 1:
+      return result > 0;
+    case 2:
+      return result < 0;
+    default:
+      return true;
+  }
+}
