@@ -220,6 +220,7 @@ void test('withdraw: falls back to the next best path and tells peers and kernel
   rib.update('E1', { announced: keys(P), attrs: attrs({ asPath: [seq(65001)], nextHop: '198.18.0.11' }) });
   rib.update('E2', { announced: keys(P), attrs: attrs({ asPath: [seq(65002, 65003)], nextHop: '198.18.0.12' }) });
   assert.equal(rib.best(P)?.from, 'E1');
+  assert.equal(routes(rib.takeKernelChanges()).length, 1);
   assert.equal((drain(rib, 'I').get(P) as RouteAttrs).nextHop, '198.18.0.11');
   assert.ok(drain(rib, 'E2').get(P));
   rib.update('E1', { withdrawn: keys(P) });
@@ -232,8 +233,11 @@ void test('withdraw: falls back to the next best path and tells peers and kernel
   assert.equal(rib.best(P), undefined);
   assert.equal(drain(rib, 'I').get(P), 'withdrawn');
   assert.equal(drain(rib, 'E1').get(P), 'withdrawn');
-  const k = rib.takeKernelChanges().filter((c) => c.kind !== 'synced');
+  const k = rib.takeKernelChanges();
   assert.deepEqual(k, [{ kind: 'withdraw', prefix: P, family: 'ipv4' }], 'kernel changes are coalesced to the final state');
+  rib.update('E1', { announced: keys(P), attrs: attrs({ asPath: [seq(65001)], nextHop: '198.18.0.11' }) });
+  rib.update('E1', { withdrawn: keys(P) });
+  assert.deepEqual(rib.takeKernelChanges(), [], 'added and removed between drains: nothing for the kernel');
   assert.equal(rib.prefixCount, 0);
   // Withdrawing an unknown prefix is harmless.
   rib.update('E2', { withdrawn: keys('10.99.0.0/24') });

@@ -187,6 +187,11 @@ export interface PeerStats {
 
 // ---------------------------------------------------------------------------------------------
 // Internal state
+//
+// Per-prefix state lives in one Dest object: its candidate paths (the Adj-RIB-In entries of every
+// peer for that prefix), the best path, the kernel route, and per-peer Adj-RIB-Out slots indexed
+// by a small integer per peer. This keeps the hot path to one Map lookup per prefix; per-peer
+// Maps of 100k entries cost far more (hash-table growth) than array slots.
 // ---------------------------------------------------------------------------------------------
 
 const LOCAL_ID = 'local';
@@ -202,17 +207,19 @@ class Path implements CandidatePath {
   readonly src: PeerState | LocalSource;
   readonly pathId: number;
   readonly dest: Dest;
-  readonly key: string;
   readonly local: LocalInfo | undefined;
-  constructor(dest: Dest, key: string, src: PeerState | LocalSource, attrs: AttrSet, pathId: number, local?: LocalInfo) {
+  constructor(dest: Dest, src: PeerState | LocalSource, attrs: AttrSet, pathId: number, local?: LocalInfo) {
     this.dest = dest;
-    this.key = key;
     this.src = src;
     this.attrs = attrs;
     this.pathId = pathId;
     this.local = local;
   }
 }
+
+/** Marks a queued Adj-RIB-Out entry whose peer state is unknown (route refresh): always send. */
+const UNKNOWN: unique symbol = Symbol('unknown');
+type Held = AttrSet | null | typeof UNKNOWN;
 
 class Dest {
   readonly prefix: string;
@@ -221,8 +228,17 @@ class Dest {
   best: Path | undefined = undefined;
   bestAttrs: AttrSet | undefined = undefined;
   step: DecisionStep = 'none';
-  /** Desired kernel route (as last queued). */
+  /** Desired kernel route. */
   kernel: KernelRoute | null = null;
+  /** What the kernel writer was last given (null: nothing). */
+  kernelSent: KernelRoute | null = null;
+  kernelQueued = false;
+  /** Adj-RIB-Out by peer slot. */
+  out: (AttrSet | undefined)[] | null = null;
+  /** Queued for a peer (by slot): what the peer held when first queued. undefined = not queued. */
+  held: (Held | undefined)[] | null = null;
+  /** Queues (peers + kernel) holding this Dest: it stays in the map until drained. */
+  queued = 0;
   constructor(prefix: string, family: Family) {
     this.prefix = prefix;
     this.family = family;
@@ -247,6 +263,7 @@ class LocalSource implements PathSource {
 class PeerState implements PathSource, PolicyPeer {
   readonly local = false;
   readonly id: string;
+  readonly slot: number;
   readonly address: string;
   readonly addressKey: string;
   readonly peerAs: number;
@@ -266,22 +283,28 @@ class PeerState implements PathSource, PolicyPeer {
   established = false;
   session: SessionInfo | undefined = undefined;
   families = new Set<Family>();
-  readonly adjIn = new Map<string, Path>();
-  readonly adjOut = new Map<string, AttrSet>();
-  /** Prefixes to (re)send -> what the peer held when first queued (null: nothing; undefined: unknown, send anyway). */
-  readonly pending = new Map<string, AttrSet | null | undefined>();
+  /** Paths received (Adj-RIB-In size). */
+  received = 0;
+  /** Prefixes in the Adj-RIB-Out. */
+  advertised = 0;
+  /** Dests queued for this peer. */
+  pending: Dest[] = [];
   readonly pendingEor = new Set<Family>();
   readonly eorReceived = new Set<Family>();
   /** Outbound attribute rewrite cache: source -> (inbound AttrSet id * 2 + family bit) -> outbound AttrSet (null: not sendable). */
   outCache = new Map<PathSource, Map<number, AttrSet | null>>();
+  memoSrc: PathSource | undefined = undefined;
+  memoKey = -1;
+  memoOut: AttrSet | null = null;
   // Graceful restart helper state.
   readonly staleFamilies = new Set<Family>();
   staleCount = 0;
   grDeadline: number | undefined = undefined;
   staleDeadline: number | undefined = undefined;
 
-  constructor(cfg: PeerConfig, ribLocalAs: number) {
+  constructor(cfg: PeerConfig, ribLocalAs: number, slot: number) {
     this.id = cfg.id;
+    this.slot = slot;
     this.address = cfg.address;
     this.addressKey = addressOrderKey(cfg.address, `peer ${cfg.id}: address`);
     this.peerAs = cfg.peerAs;
@@ -303,7 +326,9 @@ function isAsn(n: unknown): boolean {
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
 }
 
-function sameNextHops(a: KernelRoute, b: KernelRoute): boolean {
+function sameRoute(a: KernelRoute | null, b: KernelRoute | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
   if (a.type !== b.type || a.metric !== b.metric || a.tunnel !== b.tunnel || a.nextHops.length !== b.nextHops.length) return false;
   for (let i = 0; i < a.nextHops.length; i++) {
     const x = a.nextHops[i]!;
@@ -330,11 +355,15 @@ export class Rib {
   private sweepAt = 4096;
   private readonly localSrc: LocalSource;
   private readonly peers = new Map<string, PeerState>();
+  private readonly slots: (PeerState | undefined)[] = [];
   private readonly established = new Set<PeerState>();
   private readonly dests = new Map<string, Dest>();
+  private bestCount = 0;
   private readonly localPaths = new Map<string, Path>();
-  private readonly kernelPending = new Map<string, KernelRoute | null>();
+  private kernelQueue: Dest[] = [];
   private readonly kernelCache = new Map<string, KernelRoute>();
+  /** Single-path kernel routes without tunnel, by best AttrSet. */
+  private readonly kernelByAttrs = new Map<AttrSet, KernelRoute>();
   private connected: NumPrefix[] = [];
   private readonly connectedCache = new Map<string, boolean>();
   private syncedSent = false;
@@ -366,8 +395,11 @@ export class Rib {
     if (this.peers.has(cfg.id)) throw new RibError(RIB_ERROR.DUPLICATE_PEER, `peer ${cfg.id} is already configured`);
     if (!isAsn(cfg.peerAs)) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${cfg.id}: peerAs ${JSON.stringify(cfg.peerAs)} is not an AS number 1-4294967295`);
     if (cfg.localAs !== undefined && !isAsn(cfg.localAs)) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${cfg.id}: localAs ${JSON.stringify(cfg.localAs)} is not an AS number`);
-    const p = new PeerState(cfg, this.localAs);
+    let slot = this.slots.indexOf(undefined);
+    if (slot < 0) slot = this.slots.length;
+    const p = new PeerState(cfg, this.localAs, slot);
     if (p.rrClient && p.ebgp) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${cfg.id}: a route-reflector client must be an iBGP peer (peerAs ${p.peerAs}, local AS ${p.localAs})`);
+    this.slots[slot] = p;
     this.peers.set(cfg.id, p);
   }
 
@@ -389,7 +421,7 @@ export class Rib {
     if (pol.exportPolicies !== undefined) p.exportPolicies = pol.exportPolicies;
     if (pol.exportDefault !== undefined) p.exportDefault = pol.exportDefault;
     if (pol.exportPolicies !== undefined || pol.exportDefault !== undefined) {
-      p.outCache.clear();
+      this.clearOutCache(p);
       if (p.established && !this.deferring) for (const d of this.dests.values()) this.exportTo(p, d);
     }
     return { routeRefreshNeeded: importChanged && p.established };
@@ -400,7 +432,11 @@ export class Rib {
     this.dropSession(p);
     this.removePaths(p, () => true);
     this.peers.delete(id);
-    for (const q of this.peers.values()) q.outCache.delete(p);
+    this.slots[p.slot] = undefined;
+    for (const q of this.peers.values()) {
+      q.outCache.delete(p);
+      q.memoSrc = undefined;
+    }
     this.checkDeferral();
   }
 
@@ -422,8 +458,11 @@ export class Rib {
     p.eorReceived.clear();
     p.grDeadline = undefined;
     this.established.add(p);
-    for (const q of this.peers.values()) q.outCache.delete(p);
-    p.outCache.clear();
+    for (const q of this.peers.values()) {
+      q.outCache.delete(p);
+      q.memoSrc = undefined;
+    }
+    this.clearOutCache(p);
     // RFC 4724 §4.2: stale routes of families the peer no longer preserves go now.
     if (p.staleFamilies.size > 0) {
       const gr = session.gracefulRestart;
@@ -459,9 +498,12 @@ export class Rib {
     this.removePaths(p, (path) => !keep.has(path.dest.family));
     for (const f of keep) p.staleFamilies.add(f);
     p.staleCount = 0;
-    for (const path of p.adjIn.values()) {
-      path.stale = true;
-      p.staleCount++;
+    for (const d of this.dests.values()) {
+      for (const path of d.paths) {
+        if (path.src !== p) continue;
+        path.stale = true;
+        p.staleCount++;
+      }
     }
     if (p.staleCount === 0) p.staleFamilies.clear();
     p.grDeadline = p.staleFamilies.size > 0 ? now + time * 1000 : undefined;
@@ -474,33 +516,34 @@ export class Rib {
   update(id: string, upd: PeerUpdate): void {
     const p = this.peer(id);
     if (!p.established) throw new RibError(RIB_ERROR.PEER_NOT_ESTABLISHED, `peer ${id}: routes received while the session is not established`);
-    if (upd.withdrawn) for (const r of upd.withdrawn) this.removePathKey(p, r.pathId ? `${r.key}#${r.pathId}` : r.key);
+    if (upd.withdrawn) for (const r of upd.withdrawn) this.removePathOf(p, r.key, r.pathId ?? 0);
     const ann = upd.announced;
     if (ann && ann.length > 0) {
       if (!upd.attrs) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${id}: announced prefixes without attributes`);
       const base = this.importAttrs(p, upd.attrs);
       if (base === null) {
         // Loop or RR check failed: treat as withdraw.
-        for (const r of ann) this.removePathKey(p, r.pathId ? `${r.key}#${r.pathId}` : r.key);
+        for (const r of ann) this.removePathOf(p, r.key, r.pathId ?? 0);
       } else {
         const pols = p.importPolicies;
         const withPolicy = pols.length > 0 || p.importDefault === 'reject';
         const source: RouteSource = p.ibgp ? 'ibgp' : 'ebgp';
+        const fams = p.families;
         for (const r of ann) {
           const prefix = r.key;
-          const family = familyOf(prefix);
-          const k = r.pathId ? `${prefix}#${r.pathId}` : prefix;
-          if (!p.families.has(family)) continue;
+          const family: Family = prefix.includes(':') ? 'ipv6' : 'ipv4';
+          if (!fams.has(family)) continue;
+          const pathId = r.pathId ?? 0;
           let a = base;
           if (withPolicy) {
             const out = runPolicies(pols, { prefix, family, attrs: base.attrs, source }, p, p.importDefault);
             if (out === null) {
-              this.removePathKey(p, k);
+              this.removePathOf(p, prefix, pathId);
               continue;
             }
             if (out !== base.attrs) a = this.attrTable.intern(out);
           }
-          this.upsertPath(p, k, prefix, family, a, r.pathId ?? 0);
+          this.upsertPath(p, prefix, family, a, pathId);
         }
       }
     }
@@ -519,7 +562,11 @@ export class Rib {
   routeRefresh(id: string, family: Family): void {
     const p = this.peer(id);
     if (!p.established || this.deferring) return;
-    for (const prefix of p.adjOut.keys()) if (familyOf(prefix) === family) p.pending.set(prefix, undefined);
+    const s = p.slot;
+    for (const d of this.dests.values()) {
+      if (d.family !== family || !d.out || d.out[s] === undefined) continue;
+      this.queueFor(p, d, UNKNOWN, true);
+    }
   }
 
   // ------------------------------------------------------------------ local routes
@@ -544,12 +591,8 @@ export class Rib {
       if (cur.attrs === set && cur.local!.blackhole === local.blackhole && cur.local!.iface === local.iface) return;
       this.removeLocal(key);
     }
-    let dest = this.dests.get(key);
-    if (!dest) {
-      dest = new Dest(key, family);
-      this.dests.set(key, dest);
-    }
-    const path = new Path(dest, key, this.localSrc, set, 0, local);
+    const dest = this.destFor(key, family);
+    const path = new Path(dest, this.localSrc, set, 0, local);
     dest.paths.push(path);
     this.localPaths.set(key, path);
     this.recompute(dest);
@@ -613,37 +656,43 @@ export class Rib {
   /** Peers with UPDATE work queued. */
   peersWithPendingUpdates(): string[] {
     const out: string[] = [];
-    for (const p of this.established) if (p.pending.size > 0 || p.pendingEor.size > 0) out.push(p.id);
+    for (const p of this.established) if (p.pending.length > 0 || p.pendingEor.size > 0) out.push(p.id);
     return out;
   }
 
   /**
    * Drain a peer's queued UPDATE work: withdrawals, then announcements grouped by identical
-   * attributes, then End-of-RIB markers. Coalesced: a prefix appears once, with its latest state.
+   * attributes, then End-of-RIB markers. Coalesced: a prefix appears once, with its latest state,
+   * and not at all when it is back to what the peer already has.
    */
   takeUpdates(id: string): OutboundUpdate[] {
     const p = this.peer(id);
     const out: OutboundUpdate[] = [];
-    if (!p.established) {
-      p.pending.clear();
-      p.pendingEor.clear();
-      return out;
-    }
+    const s = p.slot;
+    const pending = p.pending;
+    p.pending = [];
     const withdraw4: string[] = [];
     const withdraw6: string[] = [];
     const groups = new Map<AttrSet, string[]>();
-    for (const [prefix, held] of p.pending) {
-      const a = p.adjOut.get(prefix);
-      if (held !== undefined && a === (held ?? undefined)) continue; // back where the peer already is
+    for (const d of pending) {
+      const held = d.held![s];
+      d.held![s] = undefined;
+      d.queued--;
+      const a = d.out ? d.out[s] : undefined;
+      if (d.queued === 0 && d.paths.length === 0) this.forget(d);
+      if (held !== UNKNOWN && a === (held ?? undefined)) continue; // back where the peer already is
       if (a === undefined) {
-        (prefix.includes(':') ? withdraw6 : withdraw4).push(prefix);
+        (d.family === 'ipv6' ? withdraw6 : withdraw4).push(d.prefix);
       } else {
         const g = groups.get(a);
-        if (g) g.push(prefix);
-        else groups.set(a, [prefix]);
+        if (g) g.push(d.prefix);
+        else groups.set(a, [d.prefix]);
       }
     }
-    p.pending.clear();
+    if (!p.established) {
+      p.pendingEor.clear();
+      return [];
+    }
     if (withdraw4.length) out.push({ kind: 'withdraw', family: 'ipv4', prefixes: withdraw4 });
     if (withdraw6.length) out.push({ kind: 'withdraw', family: 'ipv6', prefixes: withdraw6 });
     for (const [a, prefixes] of groups) {
@@ -661,11 +710,18 @@ export class Rib {
   takeKernelChanges(): KernelChange[] {
     if (this.deferring) return [];
     const out: KernelChange[] = [];
-    for (const [prefix, route] of this.kernelPending) {
-      const family = familyOf(prefix);
-      out.push(route ? { kind: 'route', prefix, family, route } : { kind: 'withdraw', prefix, family });
+    const q = this.kernelQueue;
+    this.kernelQueue = [];
+    for (const d of q) {
+      d.kernelQueued = false;
+      d.queued--;
+      const r = d.kernel;
+      if (!sameRoute(r, d.kernelSent)) {
+        d.kernelSent = r;
+        out.push(r ? { kind: 'route', prefix: d.prefix, family: d.family, route: r } : { kind: 'withdraw', prefix: d.prefix, family: d.family });
+      }
+      if (d.queued === 0 && d.paths.length === 0) this.forget(d);
     }
-    this.kernelPending.clear();
     if (!this.syncedSent) {
       this.syncedSent = true;
       out.push({ kind: 'synced' });
@@ -700,15 +756,22 @@ export class Rib {
 
   /** Adj-RIB-In of a peer (post-policy): prefix key (with #pathId under add-path) -> attributes. */
   adjRibIn(id: string): Map<string, { attrs: RouteAttrs; stale: boolean }> {
+    const p = this.peer(id);
     const out = new Map<string, { attrs: RouteAttrs; stale: boolean }>();
-    for (const [k, path] of this.peer(id).adjIn) out.set(k, { attrs: path.attrs.attrs, stale: path.stale });
+    for (const d of this.dests.values()) {
+      for (const path of d.paths) if (path.src === p) out.set(path.pathId ? `${d.prefix}#${path.pathId}` : d.prefix, { attrs: path.attrs.attrs, stale: path.stale });
+    }
     return out;
   }
 
   /** Adj-RIB-Out of a peer: what it has been (or is about to be) sent. */
   adjRibOut(id: string): Map<string, RouteAttrs> {
+    const s = this.peer(id).slot;
     const out = new Map<string, RouteAttrs>();
-    for (const [k, a] of this.peer(id).adjOut) out.set(k, a.attrs);
+    for (const d of this.dests.values()) {
+      const a = d.out ? d.out[s] : undefined;
+      if (a) out.set(d.prefix, a.attrs);
+    }
     return out;
   }
 
@@ -721,11 +784,12 @@ export class Rib {
 
   peerStats(id: string): PeerStats {
     const p = this.peer(id);
-    return { established: p.established, received: p.adjIn.size, advertised: p.adjOut.size, stale: p.staleCount, pendingUpdates: p.pending.size };
+    return { established: p.established, received: p.received, advertised: p.advertised, stale: p.staleCount, pendingUpdates: p.pending.length };
   }
 
+  /** Prefixes with a best path. */
   get prefixCount(): number {
-    return this.dests.size;
+    return this.bestCount;
   }
 
   get attrSetCount(): number {
@@ -761,53 +825,72 @@ export class Rib {
     return this.attrTable.intern(a);
   }
 
-  private upsertPath(p: PeerState, k: string, prefix: string, family: Family, a: AttrSet, pathId: number): void {
-    const path = p.adjIn.get(k);
-    if (path) {
+  private destFor(prefix: string, family: Family): Dest {
+    let dest = this.dests.get(prefix);
+    if (!dest) {
+      dest = new Dest(prefix, family);
+      this.dests.set(prefix, dest);
+    }
+    return dest;
+  }
+
+  /** Drop an empty, unqueued Dest from the map. */
+  private forget(d: Dest): void {
+    if (this.dests.get(d.prefix) === d) this.dests.delete(d.prefix);
+  }
+
+  private upsertPath(p: PeerState, prefix: string, family: Family, a: AttrSet, pathId: number): void {
+    const dest = this.destFor(prefix, family);
+    const paths = dest.paths;
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
+      if (path.src !== p || path.pathId !== pathId) continue;
       if (path.stale) {
         path.stale = false;
         p.staleCount--;
         if (path.attrs === a) return;
       } else if (path.attrs === a) return;
       path.attrs = a;
-      this.recompute(path.dest);
+      this.recompute(dest);
       return;
     }
-    let dest = this.dests.get(prefix);
-    if (!dest) {
-      dest = new Dest(prefix, family);
-      this.dests.set(prefix, dest);
-    }
-    const np = new Path(dest, k, p, a, pathId);
-    dest.paths.push(np);
-    p.adjIn.set(k, np);
+    paths.push(new Path(dest, p, a, pathId));
+    p.received++;
     this.recompute(dest);
   }
 
-  private removePathKey(p: PeerState, k: string): void {
-    const path = p.adjIn.get(k);
-    if (!path) return;
-    p.adjIn.delete(k);
-    if (path.stale) p.staleCount--;
-    this.detach(path);
+  private removePathOf(p: PeerState, prefix: string, pathId: number): void {
+    const dest = this.dests.get(prefix);
+    if (!dest) return;
+    const paths = dest.paths;
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
+      if (path.src !== p || path.pathId !== pathId) continue;
+      this.detach(path, i);
+      return;
+    }
   }
 
-  private detach(path: Path): void {
+  /** Remove a path from its Dest (index i in dest.paths) and re-run selection. */
+  private detach(path: Path, i: number): void {
     const dest = path.dest;
-    const i = dest.paths.indexOf(path);
-    if (i >= 0) {
-      const last = dest.paths.pop()!;
-      if (last !== path) dest.paths[i] = last;
+    const last = dest.paths.pop()!;
+    if (last !== path) dest.paths[i] = last;
+    const src = path.src;
+    if (!src.local) {
+      (src as PeerState).received--;
+      if (path.stale) (src as PeerState).staleCount--;
     }
     this.recompute(dest);
   }
 
   private removePaths(p: PeerState, pred: (path: Path) => boolean): void {
-    for (const [k, path] of p.adjIn) {
-      if (!pred(path)) continue;
-      p.adjIn.delete(k);
-      if (path.stale) p.staleCount--;
-      this.detach(path);
+    for (const d of this.dests.values()) {
+      const paths = d.paths;
+      for (let i = paths.length - 1; i >= 0; i--) {
+        const path = paths[i]!;
+        if (path.src === p && pred(path)) this.detach(path, i);
+      }
     }
   }
 
@@ -815,7 +898,8 @@ export class Rib {
     const path = this.localPaths.get(key);
     if (!path) return;
     this.localPaths.delete(key);
-    this.detach(path);
+    const i = path.dest.paths.indexOf(path);
+    if (i >= 0) this.detach(path, i);
   }
 
   private sweepStale(p: PeerState, family: Family): void {
@@ -830,27 +914,53 @@ export class Rib {
   private dropSession(p: PeerState): void {
     p.established = false;
     this.established.delete(p);
-    p.adjOut.clear();
-    p.pending.clear();
+    const s = p.slot;
+    for (const d of p.pending) {
+      d.held![s] = undefined;
+      d.queued--;
+      if (d.queued === 0 && d.paths.length === 0) this.forget(d);
+    }
+    p.pending = [];
+    if (p.advertised > 0) {
+      for (const d of this.dests.values()) if (d.out && d.out[s] !== undefined) d.out[s] = undefined;
+    }
+    p.advertised = 0;
     p.pendingEor.clear();
+    this.clearOutCache(p);
+  }
+
+  private clearOutCache(p: PeerState): void {
     p.outCache.clear();
+    p.memoSrc = undefined;
   }
 
   // ------------------------------------------------------------------ internals: Loc-RIB
 
   private recompute(dest: Dest): void {
-    const d = decide(dest.paths, this.decision);
-    const best = d.best;
+    const paths = dest.paths;
+    let best: Path | undefined;
+    let equalCost: readonly Path[];
+    if (paths.length <= 1) {
+      best = paths[0];
+      equalCost = paths;
+      dest.step = best ? 'only-path' : 'none';
+    } else {
+      const d = decide(paths, this.decision);
+      best = d.best;
+      equalCost = d.equalCost;
+      dest.step = d.step;
+    }
     const prevBest = dest.best;
     const prevAttrs = dest.bestAttrs;
+    if (prevBest === undefined && best !== undefined) this.bestCount++;
+    else if (prevBest !== undefined && best === undefined) this.bestCount--;
     dest.best = best;
     dest.bestAttrs = best?.attrs;
-    dest.step = d.step;
-    this.updateKernel(dest, d.equalCost);
-    if (best !== prevBest || best?.attrs !== prevAttrs) {
-      if (!this.deferring) for (const q of this.established) this.exportTo(q, dest);
+    this.updateKernel(dest, equalCost);
+    if ((best !== prevBest || best?.attrs !== prevAttrs) && !this.deferring) {
+      for (const q of this.established) this.exportTo(q, dest);
     }
-    if (!best && dest.paths.length === 0) this.dests.delete(dest.prefix);
+    if (paths.length === 0 && dest.queued === 0) this.forget(dest);
   }
 
   // ------------------------------------------------------------------ internals: kernel
@@ -882,21 +992,27 @@ export class Rib {
     }
     const a = best.attrs.attrs;
     if (a.nextHop === undefined) return null;
-    const source: RouteSource = (best.src as PeerState).ibgp ? 'ibgp' : 'ebgp';
-    const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source, nextHop: a.nextHop }) : KERNEL_INSTALL;
+    const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source: (best.src as PeerState).ibgp ? 'ibgp' : 'ebgp', nextHop: a.nextHop }) : KERNEL_INSTALL;
     if (!v.install) return null;
+    const single = !this.multipath || equalCost.length <= 1;
+    if (single && v.tunnel === undefined) {
+      const hit = this.kernelByAttrs.get(best.attrs);
+      if (hit) return hit;
+    }
     const lp = a.localPref;
     let metric = lp === undefined ? this.normalPriority : BIRD_INT_MAX - lp;
     if (metric < 0) metric = 0;
     const hops: KernelNextHop[] = [];
-    const paths = this.multipath ? equalCost : [best];
+    const paths = single ? [best] : equalCost;
     for (const path of paths) {
       const nh = path.attrs.attrs.nextHop;
       if (nh === undefined || hops.some((h) => h.address === nh)) continue;
       const ll = path.attrs.attrs.linkLocalNextHop;
       hops.push(ll ? { address: nh, directlyConnected: this.isConnected(nh), linkLocal: ll } : { address: nh, directlyConnected: this.isConnected(nh) });
     }
-    return this.internKernel({ type: 'unicast', nextHops: hops, metric, elevated: metric < this.normalPriority, tunnel: v.tunnel });
+    const r = this.internKernel({ type: 'unicast', nextHops: hops, metric, elevated: metric < this.normalPriority, tunnel: v.tunnel });
+    if (single && v.tunnel === undefined) this.kernelByAttrs.set(best.attrs, r);
+    return r;
   }
 
   private internKernel(r: KernelRoute): KernelRoute {
@@ -912,16 +1028,20 @@ export class Rib {
 
   private updateKernel(dest: Dest, equalCost: readonly Path[]): void {
     const r = this.kernelRouteFor(dest, equalCost);
-    const cur = dest.kernel;
-    if (r === cur || (r !== null && cur !== null && sameNextHops(r, cur))) return;
+    if (r === dest.kernel || sameRoute(r, dest.kernel)) return;
     dest.kernel = r;
-    this.kernelPending.set(dest.prefix, r);
+    if (!dest.kernelQueued) {
+      dest.kernelQueued = true;
+      dest.queued++;
+      this.kernelQueue.push(dest);
+    }
   }
 
   private refreshKernel(): void {
     this.kernelCache.clear();
+    this.kernelByAttrs.clear();
     for (const d of this.dests.values()) {
-      const eq = d.best ? decide(d.paths, this.decision).equalCost : [];
+      const eq = d.paths.length > 1 ? decide(d.paths, this.decision).equalCost : d.paths;
       this.updateKernel(d, eq);
     }
   }
@@ -933,13 +1053,32 @@ export class Rib {
     for (const f of p.families) p.pendingEor.add(f);
   }
 
+  /** Queue a Dest for a peer, remembering what the peer held (unless already queued). */
+  private queueFor(q: PeerState, d: Dest, held: Held, force = false): void {
+    const s = q.slot;
+    let h = d.held;
+    if (!h) h = d.held = [];
+    if (h[s] === undefined) {
+      h[s] = held;
+      d.queued++;
+      q.pending.push(d);
+    } else if (force) h[s] = held;
+  }
+
   private exportTo(q: PeerState, dest: Dest): void {
     const out = this.computeOut(q, dest);
-    const prev = q.adjOut.get(dest.prefix);
+    const s = q.slot;
+    let arr = dest.out;
+    if (!arr) {
+      if (out === undefined) return;
+      arr = dest.out = [];
+    }
+    const prev = arr[s];
     if (out === prev) return;
-    if (out) q.adjOut.set(dest.prefix, out);
-    else q.adjOut.delete(dest.prefix);
-    if (!q.pending.has(dest.prefix)) q.pending.set(dest.prefix, prev ?? null);
+    arr[s] = out;
+    if (prev === undefined) q.advertised++;
+    else if (out === undefined) q.advertised--;
+    this.queueFor(q, dest, prev ?? null);
   }
 
   /** What `q` should hold for this prefix (undefined: nothing). */
@@ -967,17 +1106,22 @@ export class Rib {
       if (r === null) return undefined;
       if (r !== a) attrsIn = this.attrTable.intern(r);
     }
+    const ck = dest.family === 'ipv4' ? attrsIn.id * 2 : attrsIn.id * 2 + 1;
+    // One-entry memo in front of the cache: consecutive prefixes usually share source and attributes.
+    if (q.memoSrc === src && q.memoKey === ck) return q.memoOut ?? undefined;
     let bySrc = q.outCache.get(src);
     if (!bySrc) {
       bySrc = new Map();
       q.outCache.set(src, bySrc);
     }
-    const ck = dest.family === 'ipv4' ? attrsIn.id * 2 : attrsIn.id * 2 + 1;
     let o = bySrc.get(ck);
     if (o === undefined) {
       o = this.rewrite(q, src, attrsIn.attrs, reflect, dest.family);
       bySrc.set(ck, o);
     }
+    q.memoSrc = src;
+    q.memoKey = ck;
+    q.memoOut = o;
     return o ?? undefined;
   }
 
@@ -1041,11 +1185,12 @@ export class Rib {
   private maybeSweepAttrs(): void {
     if (this.attrTable.size < this.sweepAt) return;
     const live = new Set<AttrSet>();
-    for (const d of this.dests.values()) for (const path of d.paths) live.add(path.attrs);
-    for (const p of this.peers.values()) {
-      for (const a of p.adjOut.values()) live.add(a);
-      p.outCache.clear();
+    for (const d of this.dests.values()) {
+      for (const path of d.paths) live.add(path.attrs);
+      if (d.out) for (const a of d.out) if (a) live.add(a);
     }
+    for (const p of this.peers.values()) this.clearOutCache(p);
+    this.kernelByAttrs.clear();
     this.attrTable.sweep(live);
     this.sweepAt = Math.max(4096, 2 * this.attrTable.size);
   }
