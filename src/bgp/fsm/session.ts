@@ -393,7 +393,8 @@ export class Session {
       let loser: Connection;
       if (conn.dir === other.dir) loser = conn === this.secondary ? this.primary : this.secondary!; // keep the newer
       else loser = conn.dir === winDir ? other : conn;
-      this.log('info', `connection collision with ${open.bgpId}: keeping the ${loser === conn ? other.dir : conn.dir}going connection`);
+      const kept = loser === conn ? other : conn;
+      this.log('info', `connection collision with ${open.bgpId}: keeping the ${kept.dir === 'in' ? 'incoming' : 'outgoing'} connection`);
       loser.discarded = true;
       this.queue.unshift({ conn: loser, ev: { type: 'OpenCollisionDump' } });
       if (loser === this.primary) this.promoteSecondary();

@@ -1,0 +1,121 @@
+// In-process speakers talking BGP over loopback (no namespaces, no kernel: MemoryKernel).
+// Covers connection collision, route exchange, OPEN rejection and live reconfiguration.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Speaker } from './speaker.ts';
+import { parseConfig, type SpeakerConfigInput } from './config.ts';
+import { MemoryKernel } from './kernel.ts';
+
+const base = 20000 + (process.pid % 20000);
+let nextPort = base;
+const port = (): number => nextPort++;
+
+async function until(what: string, f: () => boolean, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!f()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function speaker(cfg: SpeakerConfigInput): { sp: Speaker; kernel: MemoryKernel; logs: string[] } {
+  const kernel = new MemoryKernel();
+  const logs: string[] = [];
+  const log = (m: string): void => void logs.push(m);
+  const sp = new Speaker(parseConfig({ connectRetryTime: 0.2, idleHoldTime: 0.2, holdTime: 9, ...cfg }), {
+    kernel,
+    connectedSubnets: async () => ['127.0.0.0/8'],
+    logger: { debug: log, info: log, warn: log, error: log },
+  });
+  return { sp, kernel, logs };
+}
+
+void test('two speakers, both active: one session survives the collision and routes flow both ways', async () => {
+  const pa = port();
+  const pb = port();
+  const A = speaker({
+    routerId: '10.0.0.1',
+    listenAddress: '127.0.0.1',
+    listenPort: pa,
+    prefixes: ['198.19.1.0/26'],
+    peers: [{ address: '127.0.0.1', asNumber: 64512, port: pb }],
+  });
+  const B = speaker({
+    routerId: '10.0.0.2',
+    listenAddress: '127.0.0.1',
+    listenPort: pb,
+    prefixes: ['198.19.2.0/26'],
+    peers: [{ address: '127.0.0.1', asNumber: 64512, port: pa }],
+  });
+  try {
+    await Promise.all([A.sp.start(), B.sp.start()]);
+    const est = (s: Speaker): boolean => s.status().peers[0]?.state === 'Established';
+    await until('both Established', () => est(A.sp) && est(B.sp));
+    await until('routes in both kernels', () => A.kernel.routes.has('198.19.2.0/26') && B.kernel.routes.has('198.19.1.0/26'));
+    assert.deepEqual(A.kernel.routes.get('198.19.2.0/26')?.nextHops, [{ gateway: '127.0.0.1' }]);
+    // Stable: still one Established session a little later (no flapping between connections).
+    const since = A.sp.status().peers[0]!.since;
+    await new Promise((r) => setTimeout(r, 600));
+    assert.ok(est(A.sp) && est(B.sp));
+    assert.equal(A.sp.status().peers[0]!.since, since);
+    assert.equal(A.sp.status().peers[0]!.prefixesReceived, 1);
+    assert.equal(A.sp.status().peers[0]!.prefixesAdvertised, 1);
+    // Both sides connected at once; each resolved the collision the same way (RFC 4271 §6.8):
+    // the connection opened by 10.0.0.2 (the higher id) is the one kept.
+    const collisions = [...A.logs, ...B.logs].filter((l) => l.includes('connection collision'));
+    console.log(`# ${collisions.length} collision(s) resolved`);
+    if (collisions.length) {
+      assert.ok(A.logs.filter((l) => l.includes('connection collision')).every((l) => l.includes('keeping the incoming')), A.logs.join('\n'));
+      assert.ok(B.logs.filter((l) => l.includes('connection collision')).every((l) => l.includes('keeping the outgoing')), B.logs.join('\n'));
+    }
+
+    // Live reconfiguration: B stops originating its block; A's kernel loses it, session untouched.
+    B.sp.reconfigure(parseConfig({ ...B.sp.config, prefixes: [] }));
+    await until('withdrawn at A', () => !A.kernel.routes.has('198.19.2.0/26'));
+    assert.equal(A.sp.status().peers[0]!.since, since);
+  } finally {
+    await Promise.all([A.sp.stop(), B.sp.stop()]);
+  }
+  // A normal stop removes what we installed.
+  assert.equal(A.kernel.routes.size, 0);
+});
+
+void test('OPEN with the wrong AS is refused with NOTIFICATION Bad Peer AS, reported in status', async () => {
+  const pa = port();
+  const pb = port();
+  const A = speaker({ routerId: '10.0.0.1', listenAddress: '127.0.0.1', listenPort: pa, peers: [{ address: '127.0.0.1', asNumber: 64999, port: pb, passive: true }] });
+  const B = speaker({ routerId: '10.0.0.2', listenAddress: '127.0.0.1', listenPort: pb, asNumber: 64513, peers: [{ address: '127.0.0.1', asNumber: 64512, port: pa }] });
+  try {
+    await Promise.all([A.sp.start(), B.sp.start()]);
+    await until('A rejected the OPEN', () => /peer AS 64513 does not match configured 64999/.test(A.sp.status().peers[0]!.lastError ?? ''));
+    await until('B saw the NOTIFICATION', () => /OPEN message error \(2\/2/.test(B.sp.status().peers[0]!.lastError ?? ''));
+    assert.notEqual(A.sp.status().peers[0]!.state, 'Established');
+  } finally {
+    await Promise.all([A.sp.stop(), B.sp.stop()]);
+  }
+});
+
+void test('reconfigure refuses changes that need a restart, and adds/removes peers live', async () => {
+  const A = speaker({ routerId: '10.0.0.1', listenAddress: '127.0.0.1', listenPort: port(), peers: [] });
+  try {
+    await A.sp.start();
+    assert.throws(() => A.sp.reconfigure(parseConfig({ ...A.sp.config, routerId: '10.0.0.9' })), /changing routerId .* needs a restart/);
+    const r = A.sp.reconfigure(parseConfig({ ...A.sp.config, peers: [{ address: '127.0.0.2', asNumber: 64512, passive: true }] }));
+    assert.deepEqual(r, { added: ['127.0.0.2'], removed: [], changed: [] });
+    assert.equal(A.sp.status().peers.length, 1);
+    const r2 = A.sp.reconfigure(parseConfig({ ...A.sp.config, peers: [] }));
+    assert.deepEqual(r2.removed, ['127.0.0.2']);
+    assert.equal(A.sp.status().peers.length, 0);
+  } finally {
+    await A.sp.stop();
+  }
+});
+
+void test('config errors name the field and what was expected', () => {
+  assert.throws(() => parseConfig({ routerId: 'nope' }, 'bgp.yaml'), /bgp\.yaml: routerId: expected an IPv4 address/);
+  assert.throws(() => parseConfig({ routerId: '1.2.3.4', holdTime: 2 }), /holdTime: hold time must be 0 or at least 3/);
+  assert.throws(() => parseConfig({ routerId: '1.2.3.4', peers: [{ address: '1.1.1.1' }] }), /peers\[0\]\.asNumber/);
+  assert.throws(() => parseConfig({ routerId: '1.2.3.4', peers: [{ address: '1.1.1.1', asNumber: 1, routeReflectorClient: true }] }), /route reflector clients must be iBGP/);
+  assert.throws(() => parseConfig({ routerId: '1.2.3.4', prefixes: ['10.0.0.0/33'] }), /prefixes\[0\]: expected a CIDR/);
+  assert.deepEqual(parseConfig({ routerId: '1.2.3.4', prefixes: ['10.0.0.1/24'] }).prefixes, ['10.0.0.0/24']);
+});
