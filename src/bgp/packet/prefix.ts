@@ -91,8 +91,113 @@ export function makePrefix(afi: Afi, addr: Uint8Array, len: number, pathId?: num
   throw new RangeError(`makePrefix: unsupported AFI ${String(afi)}`);
 }
 
+/** Decimal 0..max at text[start, end), no leading zeros; -1 if not. */
+function decimal(text: string, start: number, end: number, max: number): number {
+  const n = end - start;
+  if (n < 1 || n > 3) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  if (n > 1 && text.charCodeAt(start) === 48) return -1;
+  return v <= max ? v : -1;
+}
+
+/** Fast path: canonical dotted quad at text[0, end) -> unsigned value, or -1. */
+function fastIpv4(text: string, end: number): number {
+  let v = 0;
+  let start = 0;
+  for (let part = 0; part < 4; part++) {
+    let stop = end;
+    if (part < 3) {
+      stop = text.indexOf('.', start);
+      if (stop < 0 || stop >= end) return -1;
+    }
+    const o = decimal(text, start, stop, 255); // rejects any extra '.'
+    if (o < 0) return -1;
+    v = v * 256 + o;
+    start = stop + 1;
+  }
+  return v;
+}
+
+/**
+ * Fast path: IPv6 text at text[0, end) without an embedded dotted quad -> 16 bytes in `out`.
+ * Returns false for anything unusual (the slow path then explains what is wrong).
+ */
+function fastIpv6(text: string, end: number, out: Uint8Array): boolean {
+  const groups: number[] = [];
+  let gap = -1;
+  let i = 0;
+  if (end >= 2 && text.charCodeAt(0) === 58 && text.charCodeAt(1) === 58) {
+    gap = 0;
+    i = 2;
+    if (i === end) {
+      out.fill(0);
+      return true;
+    }
+  }
+  while (i < end) {
+    let v = 0;
+    let n = 0;
+    while (i < end) {
+      const c = text.charCodeAt(i);
+      let d: number;
+      if (c >= 48 && c <= 57) d = c - 48;
+      else if (c >= 97 && c <= 102) d = c - 87;
+      else if (c >= 65 && c <= 70) d = c - 55;
+      else break;
+      v = v * 16 + d;
+      n++;
+      i++;
+    }
+    if (n === 0 || n > 4) return false;
+    groups.push(v);
+    if (i === end) break;
+    if (text.charCodeAt(i) !== 58) return false; // '.' (dotted quad) or junk: slow path
+    i++;
+    if (i < end && text.charCodeAt(i) === 58) {
+      if (gap >= 0) return false;
+      gap = groups.length;
+      i++;
+      if (i === end) break;
+    } else if (i === end) return false;
+  }
+  if (gap < 0 ? groups.length !== 8 : groups.length > 7) return false;
+  out.fill(0);
+  const tail = gap < 0 ? 0 : groups.length - gap;
+  for (let g = 0; g < groups.length; g++) {
+    const slot = gap < 0 || g < gap ? g : 8 - tail + (g - gap);
+    out[2 * slot] = groups[g]! >>> 8;
+    out[2 * slot + 1] = groups[g]! & 0xff;
+  }
+  return true;
+}
+
 /** Parse "198.19.0.0/24" or "fd00::/64" (host bits must be zero). Throws Error with a clear message. */
 export function parsePrefix(text: string, pathId?: number): Prefix {
+  // Fast path for the common case: canonical IPv4 text, which is then its own key.
+  const sl = text.indexOf('/');
+  if (sl > 0 && text.indexOf(':') < 0) {
+    const len = decimal(text, sl + 1, text.length, 32);
+    const v = len < 0 ? -1 : fastIpv4(text, sl);
+    if (v >= 0 && ((v & ~maskV4(len)) >>> 0) === 0) return new Ipv4Prefix(v, len, text, pathId);
+  } else if (sl > 0) {
+    const len = decimal(text, sl + 1, text.length, 128);
+    const a = new Uint8Array(16);
+    if (len >= 0 && fastIpv6(text, sl, a)) {
+      const full = len >>> 3;
+      let clean = len === 128 || (len & 7 ? (a[full]! & (0xff >> (len & 7))) === 0 : a[full] === 0);
+      for (let k = full + 1; clean && k < 16; k++) if (a[k] !== 0) clean = false;
+      if (clean) return new Ipv6Prefix(a, len, formatIpv6(a) + SLASH_LEN[len]!, pathId);
+    }
+  }
+  return parsePrefixSlow(text, pathId);
+}
+
+function parsePrefixSlow(text: string, pathId?: number): Prefix {
   const slash = text.indexOf('/');
   if (slash < 0) throw new Error(`invalid prefix ${JSON.stringify(text)}: expected <address>/<length>`);
   const addrText = text.slice(0, slash);
@@ -126,33 +231,44 @@ export function formatIpv4(bytes: Uint8Array, offset = 0): string {
   return OCTET[bytes[offset]!]! + '.' + OCTET[bytes[offset + 1]!]! + '.' + OCTET[bytes[offset + 2]!]! + '.' + OCTET[bytes[offset + 3]!]!;
 }
 
+const HEX: string[] = [];
+for (let i = 0; i < 16; i++) HEX.push(i.toString(16));
+
+function hexGroup(g: number): string {
+  if (g < 16) return HEX[g]!;
+  return g.toString(16);
+}
+
 /** RFC 5952 text of 16 bytes at offset (lowercase, longest zero run compressed). */
 export function formatIpv6(bytes: Uint8Array, offset = 0): string {
-  const g = new Array<number>(8);
-  for (let i = 0; i < 8; i++) g[i] = (bytes[offset + 2 * i]! << 8) | bytes[offset + 2 * i + 1]!;
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return '::ffff:' + formatIpv4(bytes, offset + 12);
-  }
+  const g0 = (bytes[offset]! << 8) | bytes[offset + 1]!;
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
+  let runStart = -1;
+  for (let i = 0; i < 8; i++) {
+    const g = (bytes[offset + 2 * i]! << 8) | bytes[offset + 2 * i + 1]!;
+    if (g === 0) {
+      if (runStart < 0) runStart = i;
+      if (i - runStart + 1 > bestLen) {
+        bestLen = i - runStart + 1;
+        bestStart = runStart;
+      }
+    } else runStart = -1;
+  }
+  if (bestStart === 0 && bestLen === 5 && g0 === 0 && ((bytes[offset + 10]! << 8) | bytes[offset + 11]!) === 0xffff) {
+    return '::ffff:' + formatIpv4(bytes, offset + 12);
+  }
+  if (bestLen < 2) bestStart = -1;
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      s += '::';
+      i += bestLen - 1;
       continue;
     }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
+    if (s.length > 0 && s.charCodeAt(s.length - 1) !== 58) s += ':';
+    s += hexGroup((bytes[offset + 2 * i]! << 8) | bytes[offset + 2 * i + 1]!);
   }
-  if (bestLen < 2) return g.map((x) => x.toString(16)).join(':');
-  let s = '';
-  for (let i = 0; i < bestStart; i++) s += (i ? ':' : '') + g[i]!.toString(16);
-  s += '::';
-  for (let i = bestStart + bestLen; i < 8; i++) s += (i > bestStart + bestLen ? ':' : '') + g[i]!.toString(16);
   return s;
 }
 

@@ -374,3 +374,28 @@ void test('random UPDATEs round-trip (fixed seed)', () => {
     assert.deepEqual(norm(roundTrip(m, ctx)), norm(m), `iteration ${iter}`);
   }
 });
+
+void test('parsePrefix agrees with src/lib on odd and invalid text (fast and slow paths)', () => {
+  const inputs = [
+    '0.0.0.0/0', '255.255.255.255/32', '10.0.0.0/8', '10.0.0.0/08', '010.0.0.0/8', '10.0.0/8', '10.0.0.0.0/8', '10..0.0/8',
+    '256.0.0.0/8', '10.0.0.0/', '/8', '10.0.0.0/-1', '10.0.0.0/ 8', ' 10.0.0.0/8', '1.2.3.4/32', '1.2.3.4/31',
+    '::/0', '::1/128', '::/128', 'FD00::/8', 'fd00:0198:0018::/48', 'fd00::1:0:0:0/128', '1:2:3:4:5:6:7:8/128',
+    '1:2:3:4:5:6:7::/128', '::2:3:4:5:6:7:8/128', '1::2::3/128', ':1::/16', '1:::/16', '1:2:3:4:5:6:7:8:9/128',
+    '1:2:3:4:5:6:7:8::/128', '12345::/16', 'fd00::g/128', '::ffff:198.18.0.1/128', '::ffff:c612:1/128', '::198.18.0.1/128',
+    '1:2:3:4:5:6:198.18.0.1/128', 'fd00::/129', 'fd00::1/64', '2001:db8:0:0:1:0:0:1/128', '2001:DB8::/32', 'fd00:/8',
+  ];
+  for (const s of inputs) {
+    const lib = s.includes('/') ? canonicalCIDR(s) : null;
+    let ours: string | null = null;
+    let err = '';
+    try {
+      ours = parsePrefix(s).key;
+    } catch (e) {
+      assert.ok(e instanceof Error && e.message.includes(JSON.stringify(s)), `error names the input: ${String(e)}`);
+      err = e.message;
+    }
+    if (ours !== null) assert.equal(ours, lib, s);
+    // Where lib accepts (it masks host bits) and we refuse, the only reason may be host bits.
+    else if (lib !== null) assert.match(err, /host bits set/, s);
+  }
+});
