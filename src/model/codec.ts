@@ -108,7 +108,8 @@ function decodeOne(raw: unknown, ctx: ErrorContext, opts: DecodeOptions, out: De
     return;
   }
   if (apiVersion !== API_VERSION) {
-    out.errors.push(new ModelError('wrong-api-version', `apiVersion: expected ${API_VERSION} for ${kind}, got ${JSON.stringify(apiVersion)}`, named));
+    const hint = apiVersion === 'crd.projectcalico.org/v1' ? " (crd.projectcalico.org/v1 is Calico's internal storage API; manifests use projectcalico.org/v3)" : '';
+    out.errors.push(new ModelError('wrong-api-version', `apiVersion: expected ${API_VERSION} for ${kind}, got ${JSON.stringify(apiVersion)}${hint}`, named));
     return;
   }
   // Normalize shape: metadata always present; field order apiVersion, kind, metadata, spec, status.

@@ -59,6 +59,11 @@ function compiled(p: string): RegExp | null {
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
+/** Deep copy of plain JSON data (much faster than structuredClone for resources). */
+export function cloneJSON<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
 export function jsonType(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
@@ -271,7 +276,7 @@ function applyDefaultsHere(schema: SchemaNode, obj: Record<string, unknown>): vo
     if (sub.default === undefined) continue;
     const cur = obj[key];
     // "" counts as unset: Go's omitempty drops it before Calico's defaulting.
-    if (cur === undefined || (cur === '' && sub.type === 'string')) obj[key] = structuredClone(sub.default);
+    if (cur === undefined || (cur === '' && sub.type === 'string')) obj[key] = typeof sub.default === 'object' && sub.default !== null ? cloneJSON(sub.default) : sub.default;
   }
 }
 

@@ -9,6 +9,7 @@
 //   {block,deleted}), converted here to and from the v3 IPAMBlock/BlockAffinity/IPAMHandle shape.
 import { randomUUID } from 'node:crypto';
 import { ModelError, type FieldError } from './errors.ts';
+import { cloneJSON } from './schema.ts';
 import { API_VERSION, KINDS, POLICY_KINDS, isKindName } from './kinds.ts';
 import { keyForResource, parseKey, policyNameFromStorage } from './keys.ts';
 import type { AnyResource, ObjectMeta } from './types.ts';
@@ -55,7 +56,7 @@ export function checkUpdateMetadata(res: AnyResource): FieldError[] {
 
 /** A copy with uid and creationTimestamp filled in when missing, as Calico does on Create. */
 export function stampCreate<R extends AnyResource>(res: R, opts: { now?: Date; uid?: string } = {}): R {
-  const copy = structuredClone(res);
+  const copy = cloneJSON(res);
   copy.metadata ??= {};
   if (!copy.metadata.creationTimestamp) copy.metadata.creationTimestamp = formatTimestamp(opts.now ?? new Date());
   if (!copy.metadata.uid) copy.metadata.uid = opts.uid ?? randomUUID();
@@ -106,7 +107,7 @@ function ipamValue(res: AnyResource): Obj {
 export function toStorage(res: AnyResource): StoredKV {
   const key = keyForResource(res);
   if (isKindName(res.kind) && KINDS[res.kind].ipam) return { key, value: JSON.stringify(ipamValue(res)) };
-  const copy = structuredClone(res) as AnyResource;
+  const copy = cloneJSON(res) as AnyResource;
   copy.apiVersion = API_VERSION;
   copy.metadata = { ...(copy.metadata ?? {}) };
   delete copy.metadata.resourceVersion;

@@ -4,7 +4,7 @@ import { canonicalCIDR, tryParseCIDR, isMasked } from '../lib/index.ts';
 import { ErrorCollector, ValidationError, type ErrorContext, type FieldError } from './errors.ts';
 import { KINDS, isKindName, type KindName } from './kinds.ts';
 import { SCHEMAS } from './registry.ts';
-import { walk, type SchemaNode } from './schema.ts';
+import { cloneJSON, walk, type SchemaNode } from './schema.ts';
 import type { AnyResource, ResourceByKind } from './types.ts';
 import { checkAnnotations, checkLabels, isSubdomainName, isLabelName } from './checks.ts';
 import { checkPolicyName, checkPolicySpec, checkProfile, checkStagedDelete, checkTier } from './validate-policy.ts';
@@ -136,7 +136,7 @@ function applyGoDefaults(res: AnyResource): void {
  * vxlanMode Never, nodeSelector all(), allowedUses, Tier order, FelixConfiguration BPF modes).
  */
 export function applyDefaults<R extends AnyResource>(res: R): R {
-  const copy = structuredClone(res);
+  const copy = cloneJSON(res);
   if (!isKindName(copy.kind)) return copy;
   copy.metadata ??= {};
   checkStructure(copy as unknown as Obj, copy.kind, true);
@@ -264,7 +264,7 @@ export function validate(res: AnyResource): FieldError[] {
   if (!isObj(res) || typeof res.kind !== 'string' || !isKindName(res.kind)) {
     return [{ path: 'kind', code: 'enum', message: `unknown kind ${JSON.stringify((res as { kind?: unknown } | null)?.kind)}` }];
   }
-  const copy = structuredClone(res) as AnyResource;
+  const copy = cloneJSON(res) as AnyResource;
   if (!isObj(copy.metadata)) copy.metadata = {};
   const structural = checkStructure(copy as unknown as Obj, copy.kind, true);
   applyGoDefaults(copy);
