@@ -1,4 +1,4 @@
-// `npm run bench -- bgp [--runs 5] [--prefixes 100000] [--only netlink,bird,gobgp,ours,mesh] [--record]`
+// `npm run bench -- bgp [--runs 5] [--prefixes 100000] [--only netlink,bird,gobgp,ours,mesh,mesh-bundle] [--record]`
 //
 // In network namespaces: one sender (bench/bgp/sender.ts) announces N IPv4 /32 prefixes over
 // eBGP to a receiver; we measure the time from Established until all N are in the receiver's
@@ -21,7 +21,7 @@ const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
     prefixes: { type: 'string', default: '100000' },
-    only: { type: 'string', default: 'netlink,bird,gobgp,ours,mesh' },
+    only: { type: 'string', default: 'netlink,bird,gobgp,ours,mesh,mesh-bundle' },
     'mesh-nodes': { type: 'string', default: '20' },
     record: { type: 'boolean', default: false },
     /** Write a V8 CPU profile of our speaker per run into this directory (node --cpu-prof). */
@@ -322,8 +322,18 @@ async function main(): Promise<void> {
   }
 
   if (ONLY.has('mesh')) {
-    log('full mesh ...');
-    const m = await runMesh({ nodes: Number(args['mesh-nodes']), runs: RUNS, root: ROOT, log });
+    log('full mesh (bin/calico-bgp, TypeScript sources) ...');
+    const m = await runMesh({ nodes: Number(args['mesh-nodes']), runs: RUNS, speaker: [path.join(ROOT, 'bin/calico-bgp')], label: 'as shipped', log });
+    out('');
+    for (const l of m) out(l);
+  }
+  if (ONLY.has('mesh-bundle')) {
+    // Same speaker bundled by esbuild into one .mjs: start-up without per-file type stripping.
+    const { build } = await import('esbuild');
+    const outfile = path.join(ROOT, '.tmp/bench-bgp/calico-bgp.mjs');
+    await build({ entryPoints: [path.join(ROOT, 'src/cmd/calico-bgp.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'warning' });
+    log('full mesh (esbuild bundle) ...');
+    const m = await runMesh({ nodes: Number(args['mesh-nodes']), runs: RUNS, speaker: [NODE, outfile], label: 'bundled (esbuild)', log });
     out('');
     for (const l of m) out(l);
   }

@@ -17,7 +17,7 @@ function listening179(pid: number): boolean {
   }
 }
 
-export async function runMesh(o: { nodes: number; runs: number; root: string; log: (s: string) => void }): Promise<string[]> {
+export async function runMesh(o: { nodes: number; runs: number; speaker: string[]; label: string; log: (s: string) => void }): Promise<string[]> {
   const total: number[] = [], ready: number[] = [], after: number[] = [];
   let fail = '';
   for (let run = 1; run <= o.runs; run++) {
@@ -47,7 +47,7 @@ export async function runMesh(o: { nodes: number; runs: number; root: string; lo
         return f;
       });
       const t0 = performance.now();
-      const procs: Proc[] = nss.map((ns, i) => lab.start(ns, [path.join(o.root, 'bin/calico-bgp'), '--config', confs[i]!]));
+      const procs: Proc[] = nss.map((ns, i) => lab.start(ns, [...o.speaker, '--config', confs[i]!]));
       let tReady = NaN;
       const deadline = Date.now() + 180_000;
       const want = o.nodes - 1;
@@ -64,7 +64,7 @@ export async function runMesh(o: { nodes: number; runs: number; root: string; lo
       total.push(ms);
       ready.push(tReady);
       after.push(ms - tReady);
-      o.log(`  mesh run ${run}: all routes everywhere ${ms.toFixed(0)} ms after spawn (all listening at ${tReady.toFixed(0)} ms)`);
+      o.log(`  mesh ${o.label} run ${run}: all routes everywhere ${ms.toFixed(0)} ms after spawn (all listening at ${tReady.toFixed(0)} ms)`);
     } catch (e) {
       fail = (e as Error).message;
       o.log(`  mesh run ${run} FAILED: ${fail}`);
@@ -74,7 +74,7 @@ export async function runMesh(o: { nodes: number; runs: number; root: string; lo
     }
   }
   return [
-    `${o.nodes}-node full mesh of calico-bgp (iBGP, one /26 each) | median | runs`,
+    `${o.nodes}-node full mesh of calico-bgp ${o.label} (iBGP, one /26 each) | median | runs`,
     '---|---|---',
     `spawn -> all ${o.nodes * (o.nodes - 1)} routes installed everywhere | ${total.length ? median(total).toFixed(0) : 'n/a'} ms | ${total.map((x) => x.toFixed(0)).join(', ')} (goal < 2000 ms)`,
     `spawn -> every speaker listening (process start-up) | ${ready.length ? median(ready).toFixed(0) : 'n/a'} ms | ${ready.map((x) => x.toFixed(0)).join(', ')}`,
