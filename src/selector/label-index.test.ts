@@ -101,6 +101,23 @@ void test('label index: only candidates are evaluated', () => {
   assert.equal(idx.isMatch('new', 'i107'), true);
 });
 
+void test('label index: selectors filed before items arrive are refiled as items arrive', () => {
+  const idx = new LabelIndex();
+  // With no items, env and tier look equally selective; the name decides (env).
+  idx.updateSelector('s', 'env == "prod" && tier == "db"');
+  const tier = (i: number): string => (i % 50 === 1 ? 'db' : 'web');
+  for (let i = 0; i < 3000; i++) idx.updateItem(`i${i}`, { env: i % 2 ? 'prod' : 'dev', tier: tier(i) });
+  assert.ok(idx.stats().refilings >= 1, 'refiled under tier == "db"');
+  assert.equal(idx.itemsMatching('s').length, 60);
+  idx.resetCounters();
+  // Web items switching env are not candidates any more: nothing to evaluate.
+  for (let i = 0; i < 3000; i += 2) idx.updateItem(`i${i}`, { env: 'prod', tier: tier(i) });
+  assert.equal(idx.evaluations, 0);
+  for (let i = 0; i < 3000; i += 50) idx.updateItem(`i${i}`, { env: 'prod', tier: 'db' });
+  assert.equal(idx.evaluations, 60);
+  assert.equal(idx.itemsMatching('s').length, 120);
+});
+
 void test('label index: bad labels are a clear TypeError', () => {
   const idx = new LabelIndex();
   assert.throws(() => idx.updateItem('x', { a: 1 as unknown as string }), /label "a" of x must be a string, got number/);
@@ -214,6 +231,7 @@ void test('label index: randomized against naive evaluation', () => {
       parents.delete(id);
       idx.deleteParent(id);
     }
+    if (step % 97 === 0) idx.reoptimize(); // refiling must never change matches
     if (step % 10 === 0 || step > 2950) check(step);
   }
   check(-1);

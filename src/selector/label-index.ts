@@ -44,6 +44,8 @@ export interface LabelIndexStats {
   matches: number;
   /** Selector evaluations performed since construction (or resetCounters()). */
   evaluations: number;
+  /** Selectors moved to a better label by reoptimize() since construction. */
+  refilings: number;
 }
 
 type Bucket = 'value' | 'presence' | 'scan' | 'never';
@@ -98,6 +100,9 @@ export class LabelIndex<S = string, I = string> {
 
   private stamp = 0;
   private matchCount = 0;
+  private nextReoptimize = 1024;
+  /** Selectors moved to a better filing by reoptimize(). */
+  private refilings = 0;
   /** Selector evaluations performed (each call of a compiled matcher on an item). */
   evaluations = 0;
 
@@ -166,6 +171,7 @@ export class LabelIndex<S = string, I = string> {
     rec.parents = [...parentIds];
     for (const p of rec.parents) this.parentRec(p).children.add(rec);
     this.refreshItem(rec, isNew);
+    if (isNew && this.items.size >= this.nextReoptimize) this.reoptimize();
   }
 
   deleteItem(id: I): void {
@@ -248,6 +254,7 @@ export class LabelIndex<S = string, I = string> {
       parents: this.parents.size,
       matches: this.matchCount,
       evaluations: this.evaluations,
+      refilings: this.refilings,
     };
   }
 
@@ -263,11 +270,13 @@ export class LabelIndex<S = string, I = string> {
 
   /** Choose the label to file a selector under: the one the fewest current items satisfy. */
   private fileSelector(rec: SelRec<S, I>): void {
+    this.place(rec, this.chooseFiling(rec));
+  }
+
+  /** The best filing for a selector given the current item population. */
+  private chooseFiling(rec: SelRec<S, I>): Filing {
     const r = rec.sel.restrictions();
-    if (r.never) {
-      rec.bucket = 'never';
-      return;
-    }
+    if (r.never) return { bucket: 'never', idxKey: '', idxValues: [] };
     let best: { key: string; values: string[] | null; cost: number } | null = null;
     for (const [key, lr] of r.labels) {
       let values: string[] | null = null;
@@ -283,21 +292,49 @@ export class LabelIndex<S = string, I = string> {
       }
       if (best === null || better(cost, key, values, best)) best = { key, values, cost };
     }
-    if (best === null) {
-      rec.bucket = 'scan';
-      this.selScanAll.add(rec);
-      for (const k of rec.keys) getOrMake(this.selScanAllByKey, k, newSet).add(rec);
-    } else if (best.values !== null) {
-      rec.bucket = 'value';
-      rec.idxKey = best.key;
-      rec.idxValues = best.values;
-      const byVal = getOrMake(this.selByValue, best.key, newMap<string, Set<SelRec<S, I>>>);
-      for (const v of best.values) getOrMake(byVal, v, newSet).add(rec);
-    } else {
-      rec.bucket = 'presence';
-      rec.idxKey = best.key;
-      getOrMake(this.selByPresence, best.key, newSet).add(rec);
+    if (best === null) return { bucket: 'scan', idxKey: '', idxValues: [] };
+    if (best.values !== null) return { bucket: 'value', idxKey: best.key, idxValues: best.values };
+    return { bucket: 'presence', idxKey: best.key, idxValues: [] };
+  }
+
+  private place(rec: SelRec<S, I>, f: Filing): void {
+    rec.bucket = f.bucket;
+    rec.idxKey = f.idxKey;
+    rec.idxValues = f.idxValues;
+    switch (f.bucket) {
+      case 'scan':
+        this.selScanAll.add(rec);
+        for (const k of rec.keys) getOrMake(this.selScanAllByKey, k, newSet).add(rec);
+        break;
+      case 'value': {
+        const byVal = getOrMake(this.selByValue, f.idxKey, newMap<string, Set<SelRec<S, I>>>);
+        for (const v of f.idxValues) getOrMake(byVal, v, newSet).add(rec);
+        break;
+      }
+      case 'presence':
+        getOrMake(this.selByPresence, f.idxKey, newSet).add(rec);
+        break;
+      case 'never':
+        break;
     }
+  }
+
+  /**
+   * Re-choose every selector's filing for the current item population (a selector filed while
+   * there were few items may sit under a label most items have). Matches do not change — any
+   * filing's candidates include all matches — so this evaluates nothing. Runs by itself each
+   * time the number of items doubles (from 1,024); callable after big changes.
+   */
+  reoptimize(): void {
+    for (const rec of this.sels.values()) {
+      if (rec.bucket !== 'value' && rec.bucket !== 'presence') continue;
+      const f = this.chooseFiling(rec);
+      if (f.bucket === rec.bucket && f.idxKey === rec.idxKey && sameList(f.idxValues, rec.idxValues)) continue;
+      this.unfileSelector(rec);
+      this.place(rec, f);
+      this.refilings++;
+    }
+    this.nextReoptimize = Math.max(1024, this.items.size * 2);
   }
 
   private unfileSelector(rec: SelRec<S, I>): void {
