@@ -32,7 +32,10 @@ const PREFIXES = Array.from({ length: 16 }, (_, i) => (i < 12 ? `10.${i}.0.0/16`
 interface ModelPath {
   readonly peer: PeerDef | 'local';
   readonly attrs: RouteAttrs;
+  stale?: boolean;
 }
+
+const GRCAP = { restartTime: 90, families: [{ family: 'ipv4' as const, forwardingState: true }, { family: 'ipv6' as const, forwardingState: true }] };
 
 function pathLen(p: readonly AsPathSegment[] | undefined): number {
   let n = 0;
@@ -117,18 +120,26 @@ function imported(peer: PeerDef, a: RouteAttrs): RouteAttrs | null {
   return a;
 }
 
-void test('randomized: Loc-RIB, kernel and Adj-RIB-Out match a from-scratch reference', () => {
+function runRandom(gr: boolean, seeds: number): number {
   let checks = 0;
-  for (let seed = 1; seed <= 12; seed++) {
+  for (let seed = 1; seed <= seeds; seed++) {
     const rnd = prng(seed);
     const rib = mkRib({ multipath: true });
     const model = new Map<string, Map<string, ModelPath>>(); // prefix -> source id -> path
     const up = new Set<string>();
     for (const p of [...PEERS, OBS_E, OBS_C]) {
       rib.addPeer({ id: p.id, address: `198.18.0.${p.n}`, peerAs: p.as, rrClient: 'client' in p && p.client === true });
-      rib.peerEstablished(p.id, session(p.n), 0);
+      rib.peerEstablished(p.id, session(p.n, ['ipv4', 'ipv6'], gr ? GRCAP : undefined), 0);
       up.add(p.id);
     }
+    const deadline = new Map<string, number>();
+    const stalePaths = (id: string) => [...model.values()].flatMap((m) => [...m.values()]).filter((x) => x.stale && x.peer !== 'local' && x.peer.id === id);
+    const dropStale = (id: string, family?: Family) => {
+      for (const [prefix, m] of model) {
+        const x = m.get(id);
+        if (x?.stale && (family === undefined || prefix.includes(':') === (family === 'ipv6'))) m.delete(id);
+      }
+    };
     const kernel = new Map<string, KernelRoute>();
     const seenE = new Map<string, RouteAttrs | 'withdrawn'>();
     const seenC = new Map<string, RouteAttrs | 'withdrawn'>();
@@ -139,6 +150,7 @@ void test('randomized: Loc-RIB, kernel and Adj-RIB-Out match a from-scratch refe
       else m.delete(id);
     };
     for (let step = 0; step < 400; step++) {
+      const t = step * 5000;
       const r = rnd();
       const peer = PEERS[Math.floor(rnd() * PEERS.length)]!;
       const subset = PREFIXES.filter(() => rnd() < 0.3);
@@ -168,12 +180,35 @@ void test('randomized: Loc-RIB, kernel and Adj-RIB-Out match a from-scratch refe
         }
       } else if (r < 0.92) {
         if (up.has(peer.id)) {
-          rib.peerDown(peer.id, step, { graceful: false });
+          const graceful = gr && rnd() < 0.7;
+          rib.peerDown(peer.id, t, { graceful });
           up.delete(peer.id);
-          for (const p of PREFIXES) set(p, peer.id, null);
+          if (graceful) {
+            for (const m of model.values()) {
+              const x = m.get(peer.id);
+              if (x) x.stale = true;
+            }
+            if (stalePaths(peer.id).length) deadline.set(peer.id, t + 90_000);
+          } else {
+            for (const p of PREFIXES) set(p, peer.id, null);
+            deadline.delete(peer.id);
+          }
         } else {
-          rib.peerEstablished(peer.id, session(peer.n), step);
+          rib.peerEstablished(peer.id, session(peer.n, ['ipv4', 'ipv6'], gr ? GRCAP : undefined), t);
           up.add(peer.id);
+          if (!gr) dropStale(peer.id);
+          if (stalePaths(peer.id).length) deadline.set(peer.id, t + 360_000);
+        }
+      } else if (r < 0.96 && gr && up.has(peer.id)) {
+        const family = rnd() < 0.5 ? 'ipv4' : 'ipv6';
+        rib.endOfRib(peer.id, family, t);
+        dropStale(peer.id, family);
+      }
+      rib.tick(t);
+      for (const [id, d] of deadline) {
+        if (d <= t) {
+          dropStale(id);
+          deadline.delete(id);
         }
       }
       for (const c of rib.takeKernelChanges()) {
@@ -199,6 +234,7 @@ void test('randomized: Loc-RIB, kernel and Adj-RIB-Out match a from-scratch refe
         assert.equal(got?.from, best.peer === 'local' ? 'local' : best.peer.id, where);
         const { blackhole: bh, ...bestAttrs } = best.attrs as RouteAttrs & { blackhole?: number };
         assert.deepEqual(got?.attrs, bestAttrs, where);
+        assert.equal(got?.stale, best.stale === true, `${where} stale`);
         // Kernel: blackhole for local blackholes, nothing for other local routes, else next hops.
         const k = kernel.get(prefix);
         if (best.peer === 'local') {
@@ -232,5 +268,15 @@ void test('randomized: Loc-RIB, kernel and Adj-RIB-Out match a from-scratch refe
       }
     }
   }
+  return checks;
+}
+
+void test('randomized: Loc-RIB, kernel and Adj-RIB-Out match a from-scratch reference', () => {
+  const checks = runRandom(false, 12);
+  assert.ok(checks > 50_000, `ran ${checks} checks`);
+});
+
+void test('randomized with graceful restart: stale routes, End-of-RIB sweeps and timers match the model', () => {
+  const checks = runRandom(true, 12);
   assert.ok(checks > 50_000, `ran ${checks} checks`);
 });

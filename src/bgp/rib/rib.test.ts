@@ -519,3 +519,43 @@ void test('attribute sets are interned and garbage-collected when unused', () =>
   assert.ok(rib.attrSetCount < 9000, `attr table swept (size ${rib.attrSetCount})`);
   assert.equal(rib.adjRibIn('E').get(P)?.attrs.med, 9999);
 });
+
+void test('peer slots: a removed peer\'s Adj-RIB-Out does not leak into the next peer; stats count what was sent', () => {
+  const rib = mkRib();
+  addUp(rib, { id: 'A', n: 11, peerAs: 65001 });
+  for (let i = 0; i < 50; i++) rib.originate(`10.65.${i}.0/26`);
+  assert.equal(rib.peerStats('A').advertised, 50);
+  assert.equal(rib.peerStats('A').pendingUpdates, 50);
+  rib.takeUpdates('A');
+  assert.equal(rib.peerStats('A').pendingUpdates, 0);
+  rib.removePeer('A');
+  addUp(rib, { id: 'B', n: 12, peerAs: 65002 });
+  const got = drain(rib, 'B');
+  assert.equal(got.size, 50, 'the new peer gets the full table');
+  assert.equal(rib.adjRibOut('B').size, 50);
+  rib.peerDown('B', 0, { graceful: false });
+  assert.equal(rib.adjRibOut('B').size, 0);
+  assert.equal(rib.peerStats('B').advertised, 0);
+  rib.withdrawOriginated('10.65.0.0/26');
+  rib.peerEstablished('B', { routerId: '10.0.0.12', localAddress: '198.18.0.1', families: ['ipv4'] }, 1);
+  assert.equal(drain(rib, 'B').size, 49);
+  assert.equal(rib.prefixCount, 49);
+});
+
+void test('a prefix withdrawn and re-learned between drains keeps one identity in both outputs', () => {
+  const rib = mkRib();
+  addUp(rib, { id: 'E', n: 11, peerAs: 65001 });
+  addUp(rib, { id: 'I', n: 21 });
+  rib.takeUpdates('I');
+  rib.takeKernelChanges();
+  rib.update('E', { announced: keys(P), attrs: attrs({ asPath: [seq(65001)], nextHop: '198.18.0.11' }) });
+  rib.takeUpdates('I');
+  rib.takeKernelChanges();
+  rib.update('E', { withdrawn: keys(P) });
+  rib.update('E', { announced: keys(P), attrs: attrs({ asPath: [seq(65001)], nextHop: '198.18.0.12' }) });
+  const k = rib.takeKernelChanges();
+  assert.equal(k.length, 1);
+  assert.equal(k[0]!.kind === 'route' && k[0].route.nextHops[0]!.address, '198.18.0.12');
+  const u = rib.takeUpdates('I');
+  assert.deepEqual(u.map((x) => x.kind), ['announce'], 'no withdraw + announce pair, just the new state');
+});

@@ -921,9 +921,7 @@ export class Rib {
       if (d.queued === 0 && d.paths.length === 0) this.forget(d);
     }
     p.pending = [];
-    if (p.advertised > 0) {
-      for (const d of this.dests.values()) if (d.out && d.out[s] !== undefined) d.out[s] = undefined;
-    }
+    for (const d of this.dests.values()) if (d.out && d.out[s] !== undefined) d.out[s] = undefined;
     p.advertised = 0;
     p.pendingEor.clear();
     this.clearOutCache(p);
