@@ -284,6 +284,7 @@ export function checkWorkloadEndpoint(errs: ErrorCollector, spec: Obj): void {
 }
 
 export function checkFelixConfiguration(errs: ErrorCollector, name: string, spec: Obj): void {
+  checkFelixFields(errs, spec);
   if ((name === 'default' || name.startsWith('node.')) && spec.nodeSelector !== undefined) {
     errs.add('spec.nodeSelector', 'forbidden', "nodeSelector must not be set on the 'default' or per-node ('node.*') FelixConfiguration");
   }
@@ -321,6 +322,61 @@ export function checkFelixConfiguration(errs: ErrorCollector, name: string, spec
     if (r.length > 63 - 'openstack-region-'.length) errs.add('spec.openstackRegion', 'range', 'is too long');
     else if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(r)) errs.add('spec.openstackRegion', 'format', 'must be a valid DNS label');
   }
+}
+
+const FELIX_REGEXP = ['logDebugFilenameRegex', 'nftablesFlowTableDataIfacePattern', 'bpfDataIfacePattern', 'bpfL3IfacePattern', 'bpfDisableGROForIfaces', 'mtuIfacePattern'] as const;
+const FELIX_RANGES: readonly [string, number, number][] = [
+  ['ipv4NormalRoutePriority', 1, 2147483646], ['ipv4ElevatedRoutePriority', 1, 2147483646],
+  ['ipv6NormalRoutePriority', 1, 2147483646], ['ipv6ElevatedRoutePriority', 1, 2147483646],
+  ['wireguardListeningPort', 1, 65535], ['wireguardListeningPortV6', 1, 65535], ['wireguardRoutingRulePriority', 1, 32765],
+  ['debugPort', 0, 65535], ['bpfKubeProxyHealthzPort', 0, 65535], ['bpfExtToServiceConnmark', 0, 4294967295],
+  ['bpfMapSizeConntrackCleanupQueue', 1, Number.MAX_SAFE_INTEGER], ['goGCThreshold', -1, Number.MAX_SAFE_INTEGER],
+  ['goMemoryLimitMB', -1, Number.MAX_SAFE_INTEGER], ['goMaxProcs', -1, Number.MAX_SAFE_INTEGER],
+  ['bpfMaglevMaxEndpointsPerService', 1, 3000], ['bpfMaglevMaxServices', 1, 3000],
+];
+const RE_IFACE_FILTER = /^[a-zA-Z0-9:._+-]{1,15}$/;
+const RE_PROM_HOST = /^[a-zA-Z0-9:._+-]{1,64}$/;
+const RE_KV = /^\s*(\w+)=(.*)$/;
+const RE_HTO_NAME = /^[a-zA-Z0-9_ -]+$/;
+
+/** Felix's Go field validators (regexp, interface names, key=value lists, bounds). */
+function checkFelixFields(errs: ErrorCollector, spec: Obj): void {
+  for (const f of FELIX_REGEXP) {
+    const v = spec[f];
+    if (typeof v !== 'string' || v === '') continue;
+    try {
+      new RegExp(v);
+    } catch {
+      errs.add(`spec.${f}`, 'format', `invalid regular expression ${JSON.stringify(v)}`);
+    }
+  }
+  for (const [f, lo, hi] of FELIX_RANGES) {
+    const v = spec[f];
+    if (typeof v === 'number' && v !== 0 && (v < lo || v > hi)) errs.add(`spec.${f}`, 'range', `must be between ${lo} and ${hi}, got ${v}`);
+  }
+  for (const f of ['wireguardInterfaceName', 'wireguardInterfaceNameV6'] as const) checkInterfaceName(errs, `spec.${f}`, spec[f] ?? '', true);
+  const nat = spec.iptablesNATOutgoingInterfaceFilter;
+  if (typeof nat === 'string' && nat !== '' && !RE_IFACE_FILTER.test(nat)) errs.add('spec.iptablesNATOutgoingInterfaceFilter', 'format', 'expected 1-15 characters from [a-zA-Z0-9:._+-]');
+  arr(spec.bpfForceTrackPacketsFromIfaces).forEach((v, i) => {
+    if (typeof v === 'string' && !RE_IFACE_FILTER.test(v)) errs.add(`spec.bpfForceTrackPacketsFromIfaces[${i}]`, 'format', 'expected 1-15 characters from [a-zA-Z0-9:._+-]');
+  });
+  const host = spec.prometheusMetricsHost;
+  if (typeof host === 'string' && host !== '' && !RE_PROM_HOST.test(host)) errs.add('spec.prometheusMetricsHost', 'format', 'expected an IP address or host name of at most 64 characters');
+  for (const f of ['featureDetectOverride', 'featureGates'] as const) {
+    const v = spec[f];
+    if (typeof v !== 'string' || v.trim() === '') continue;
+    if (v.split(',').some((item) => item !== '' && !RE_KV.test(item))) errs.add(`spec.${f}`, 'format', 'expected a comma-separated list of key=value');
+  }
+  for (const f of ['bpfDSROptoutCIDRs', 'bpfExcludeCIDRsFromNAT'] as const) arr(spec[f]).forEach((v, i) => checkNet(errs, `spec.${f}[${i}]`, v));
+  if (isObj(spec.bpfLogFilters)) {
+    for (const k of Object.keys(spec.bpfLogFilters)) {
+      if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(k)) errs.add(`spec.bpfLogFilters[${JSON.stringify(k)}]`, 'format', 'keys must be interface names (1-15 characters from [a-zA-Z0-9_.-])');
+    }
+  }
+  arr(spec.healthTimeoutOverrides).forEach((h, i) => {
+    if (isObj(h) && typeof h.name === 'string' && !RE_HTO_NAME.test(h.name)) errs.add(`spec.healthTimeoutOverrides[${i}].name`, 'format', 'name should match ^[a-zA-Z0-9_ -]+$');
+    if (isObj(h) && typeof h.timeout === 'string' && h.timeout.startsWith('-')) errs.add(`spec.healthTimeoutOverrides[${i}].timeout`, 'range', 'timeout should not be negative');
+  });
 }
 
 export function checkIPAMConfiguration(errs: ErrorCollector, spec: Obj): void {

@@ -174,6 +174,10 @@ const cases: Case[] = [
   { name: 'felix routeTableRange', r: res('FelixConfiguration', { routeTableRange: { min: 0, max: 300 } }, 'default'), err: [['spec.routeTableRange', /1\.\.250/]] },
   { name: 'felix log level pattern (case-insensitive)', r: res('FelixConfiguration', { logSeverityScreen: 'debug' }, 'default') },
   { name: 'felix log level bad', r: res('FelixConfiguration', { logSeverityScreen: 'loud' }, 'default'), err: [['spec.logSeverityScreen', /does not match/]] },
+  { name: 'felix regexp field', r: res('FelixConfiguration', { mtuIfacePattern: '(eth' }, 'default'), err: [['spec.mtuIfacePattern', /invalid regular expression/]] },
+  { name: 'felix wireguard port', r: res('FelixConfiguration', { wireguardRoutingRulePriority: 32766 }, 'default'), err: [['spec.wireguardRoutingRulePriority', /between 1 and 32765/]] },
+  { name: 'felix featureGates', r: res('FelixConfiguration', { featureGates: 'a=b,c' }, 'default'), err: [['spec.featureGates', /key=value/]] },
+  { name: 'felix ok', r: res('FelixConfiguration', { featureGates: 'BPFConnectTimeLB=enabled', mtuIfacePattern: '^eth', wireguardInterfaceName: 'wg0', healthTimeoutOverrides: [{ name: 'int_dataplane', timeout: '30s' }] }, 'node.n1') },
   { name: 'block affinity deleted', r: res('BlockAffinity', { state: 'confirmed', node: 'n1', cidr: '10.0.0.0/26', deleted: true }), err: [['spec.deleted', /cannot be set/]] },
   { name: 'ipam config negative', r: res('IPAMConfiguration', { maxBlocksPerHost: -1 }, 'default'), err: [['spec.maxBlocksPerHost', /between 0 and 1000000|greater than or equal to 0/]] },
 ];
