@@ -72,3 +72,34 @@ void test('splitHostPort', () => {
   assert.deepEqual(splitHostPort('fd00::1'), { ip: parseIP('fd00::1'), port: null });
   for (const s of ['10.0.0.1:', '10.0.0.1:99999', '[10.0.0.1]:5', 'fd00::1:x', '[fd00::1]5', 'host:80']) assert.equal(splitHostPort(s), null, s);
 });
+
+void test('IPv6 formatting agrees with the WHATWG URL host serializer (RFC 5952) on random addresses', () => {
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (let n = 0; n < 3000; n++) {
+    // Groups biased towards zero so that runs of zeros (and ties) are common.
+    const groups = Array.from({ length: 8 }, () => (rnd() < 0.5 ? 0 : Math.floor(rnd() * 65536)));
+    const text = groups.map((g) => g.toString(16)).join(':');
+    const ip = parseIP(text);
+    const ours = formatIP(ip);
+    const theirs = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+    // URL keeps v4-mapped addresses in hex; we print them dotted as Go and netip do.
+    if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) continue;
+    assert.equal(ours, theirs, text);
+    assert.equal(formatIP(parseIP(ours)), ours);
+  }
+});
+
+void test('IP acceptance agrees with node:net isIP on random strings', async () => {
+  const { isIP } = await import('node:net');
+  let seed = 777;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const alphabet = '0123456789abcdef:.';
+  for (let n = 0; n < 20000; n++) {
+    const len = 2 + Math.floor(rnd() * 20);
+    let s = '';
+    for (let i = 0; i < len; i++) s += alphabet[Math.floor(rnd() * alphabet.length)];
+    const ours = tryParseIP(s);
+    assert.equal(ours === null ? 0 : ours.family, isIP(s), s);
+  }
+});
