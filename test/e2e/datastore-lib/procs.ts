@@ -167,6 +167,8 @@ export interface DatastoreStart {
   args?: string[];
   /** Extra environment. */
   env?: Record<string, string>;
+  /** Working directory (relative unix:// socket paths resolve against it). */
+  cwd?: string;
   /** Command prefix, e.g. ['unshare', '-m', '--', 'sh', '-c', ...] is not supported; use wrapper. */
   wrapper?: (argv: string[]) => [string, string[]];
 }
@@ -178,7 +180,7 @@ export async function startDatastore(opts: DatastoreStart = {}): Promise<Proc> {
   const listen = opts.listen ?? ['http://127.0.0.1:0'];
   const argv = [DATASTORE_BIN, '--data-dir', dir, '--listen-client-urls', listen.join(','), '--log-level', 'warn', ...(opts.args ?? [])];
   const [cmd, args] = opts.wrapper ? opts.wrapper(argv) : [argv[0]!, argv.slice(1)];
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env }, cwd: opts.cwd });
   const proc = track('calico-datastore', child, dir, '', ownDir);
   try {
     const m = await waitFor(child, /calico-datastore ready (\S+)/, 'calico-datastore');

@@ -1,0 +1,212 @@
+// bench/datastore: calico-datastore vs real etcd (/usr/bin/etcd), side by side in one run,
+// same client (the etcd3 package), same machine. `npm run bench -- datastore [--runs N] [--quick]`
+//
+// Lines: durable puts/s with 1 client and with 64 clients (spread over 4 client processes),
+// ranges/s with 64 clients, watch latency put→event p50/p99 with 1,000 watchers, server memory
+// per watcher; CPU used by the server and by the clients on each throughput line; the disk's
+// fsync cost. Each line is measured `runs` times (default 3) alternating servers; medians reported.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { startDatastore, startEtcd, tempDir, type Proc } from '../../test/e2e/datastore-lib/procs.ts';
+
+const args = process.argv.slice(2);
+const RUNS = Number(args[args.indexOf('--runs') + 1]) > 0 && args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 3;
+const QUICK = args.includes('--quick');
+const DURATION = QUICK ? 2000 : 5000;
+const WORKER = path.join(import.meta.dirname, 'worker.ts');
+const NODE = process.execPath;
+const CLK = 100; // USER_HZ
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN;
+};
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : NaN;
+};
+
+function cpuSeconds(pid: number): number {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK; // utime, stime
+  } catch {
+    return NaN;
+  }
+}
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+function fsyncCostMs(): number {
+  const dir = tempDir('ct-fsync-');
+  const f = path.join(dir, 'probe');
+  const fd = openSync(f, 'w');
+  const buf = Buffer.alloc(4096, 1);
+  const times: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    writeSync(fd, buf, 0, buf.length, (i % 16) * 4096);
+    const t = performance.now();
+    fsyncSync(fd);
+    times.push(performance.now() - t);
+  }
+  closeSync(fd);
+  rmSync(dir, { recursive: true, force: true });
+  return median(times);
+}
+
+interface LoadResult {
+  opsPerSec: number;
+  serverCpu: number; // cores
+  clientCpu: number; // cores, all client processes
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Runs `procs` worker processes × `perProc` clients against a server; returns throughput and CPU. */
+async function load(server: Proc, mode: 'put' | 'range', procs: number, perProc: number, tag: string): Promise<LoadResult> {
+  const prefix = `/bench/${tag}/${Date.now()}/`;
+  const workers: { child: ChildProcess; out: string }[] = [];
+  for (let i = 0; i < procs; i++) {
+    const child = spawn(NODE, [WORKER, server.endpoint, mode, String(perProc), String(DURATION), `${prefix}${i}/`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const w = { child, out: '' };
+    child.stdout!.on('data', (d: Buffer) => (w.out += d.toString()));
+    workers.push(w);
+  }
+  try {
+    await Promise.all(workers.map((w) => waitUntil(() => w.out.includes('ready\n'), 30000, 'worker ready')));
+    const s0 = cpuSeconds(server.pid);
+    const c0 = workers.reduce((a, w) => a + cpuSeconds(w.child.pid!), 0);
+    const t0 = performance.now();
+    for (const w of workers) w.child.stdin!.write('go\n');
+    await Promise.all(workers.map((w) => waitUntil(() => /\{.*\}\n/.test(w.out), DURATION + 30000, 'worker result')));
+    const wall = (performance.now() - t0) / 1000;
+    const s1 = cpuSeconds(server.pid);
+    const c1 = workers.reduce((a, w) => a + cpuSeconds(w.child.pid!), 0);
+    const results = workers.map((w) => JSON.parse(/\{.*\}/.exec(w.out)![0]) as { ops: number; errors: number; ms: number; lat: number[] });
+    const ops = results.reduce((a, r) => a + r.ops, 0);
+    const secs = Math.max(...results.map((r) => r.ms)) / 1000;
+    const lat = results.flatMap((r) => r.lat);
+    return {
+      opsPerSec: ops / secs,
+      serverCpu: (s1 - s0) / wall,
+      clientCpu: (c1 - c0) / wall,
+      p50: pct(lat, 0.5),
+      p99: pct(lat, 0.99),
+      errors: results.reduce((a, r) => a + r.errors, 0),
+    };
+  } finally {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+  }
+}
+
+async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** 1,000 watchers on distinct keys (one client, one stream); sequential puts to random watched keys. */
+async function watchBench(server: Proc, nWatchers: number, samples: number): Promise<{ p50: number; p99: number; kibPerWatcher: number }> {
+  const c = new Etcd3({ hosts: server.endpoint });
+  const putter = new Etcd3({ hosts: server.endpoint, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+  const prefix = `/bench/watch/${Date.now()}/`;
+  try {
+    await c.put(prefix + 'warm').value('w');
+    await putter.put(prefix + 'warm').value('w');
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((r) => setTimeout(r, 500));
+    const rss0 = rssKiB(server.pid);
+    const pending = new Map<string, (t: number) => void>();
+    const watchers = [];
+    for (let i = 0; i < nWatchers; i++) {
+      const key = `${prefix}${i}`;
+      const w = await c.watch().key(key).create();
+      w.on('put', () => {
+        const t = performance.now();
+        const fn = pending.get(key);
+        if (fn) {
+          pending.delete(key);
+          fn(t);
+        }
+      });
+      watchers.push(w);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const rss1 = rssKiB(server.pid);
+    const lat: number[] = [];
+    for (let s = 0; s < samples; s++) {
+      const key = `${prefix}${Math.floor(Math.random() * nWatchers)}`;
+      const got = new Promise<number>((resolve) => pending.set(key, resolve));
+      const t0 = performance.now();
+      await putter.put(key).value('x');
+      lat.push((await got) - t0);
+    }
+    for (const w of watchers) await w.cancel();
+    return { p50: pct(lat, 0.5), p99: pct(lat, 0.99), kibPerWatcher: (rss1 - rss0) / nWatchers };
+  } finally {
+    c.close();
+    putter.close();
+  }
+}
+
+type Line = { name: string; unit: string; higherIsBetter: boolean; ours: number[]; etcd: number[]; oursCpu?: number[]; etcdCpu?: number[]; oursClientCpu?: number[]; etcdClientCpu?: number[] };
+
+async function main(): Promise<void> {
+  const fsync = fsyncCostMs();
+  console.log(`datastore bench: ${os.cpus().length} cores, ${RUNS} runs of ${DURATION} ms per throughput line; fsync (4 KiB write + fsync) median ${fsync.toFixed(3)} ms`);
+  const ours = await startDatastore({ args: ['--quota-backend-bytes', String(8 * 1024 ** 3)] });
+  const etcd = await startEtcd({ extraArgs: ['--quota-backend-bytes', String(8 * 1024 ** 3)] });
+  const lines: Record<string, Line> = {};
+  const line = (name: string, unit: string, higherIsBetter: boolean) => (lines[name] ??= { name, unit, higherIsBetter, ours: [], etcd: [], oursCpu: [], etcdCpu: [], oursClientCpu: [], etcdClientCpu: [] });
+  try {
+    for (let run = 0; run < RUNS; run++) {
+      const order: [Proc, 'ours' | 'etcd'][] = run % 2 === 0 ? [[ours, 'ours'], [etcd, 'etcd']] : [[etcd, 'etcd'], [ours, 'ours']];
+      for (const [srv, who] of order) {
+        const record = (l: Line, r: LoadResult) => {
+          l[who].push(r.opsPerSec);
+          l[who === 'ours' ? 'oursCpu' : 'etcdCpu']!.push(r.serverCpu);
+          l[who === 'ours' ? 'oursClientCpu' : 'etcdClientCpu']!.push(r.clientCpu);
+          if (r.errors) console.log(`  (${who}: ${r.errors} errors on ${l.name})`);
+        };
+        record(line('puts/s, 1 client', 'ops/s', true), await load(srv, 'put', 1, 1, `p1${run}`));
+        record(line('puts/s, 64 clients (4 procs x 16)', 'ops/s', true), await load(srv, 'put', 4, 16, `p64${run}`));
+        record(line('ranges/s, 64 clients (4 procs x 16)', 'ops/s', true), await load(srv, 'range', 4, 16, `r64${run}`));
+        const wb = await watchBench(srv, 1000, QUICK ? 300 : 1000);
+        line('watch latency p50, 1,000 watchers', 'ms', false)[who].push(wb.p50);
+        line('watch latency p99, 1,000 watchers', 'ms', false)[who].push(wb.p99);
+        line('server memory per watcher', 'KiB', false)[who].push(wb.kibPerWatcher);
+        console.log(`  run ${run + 1} ${who} done`);
+      }
+    }
+  } finally {
+    await ours.cleanup();
+    await etcd.cleanup();
+  }
+  const fmt = (v: number, unit: string) => (unit === 'ops/s' ? Math.round(v).toLocaleString('en-US') : v.toFixed(unit === 'ms' ? 2 : 2));
+  const rows: string[] = [];
+  rows.push('| line | calico-datastore | etcd 3.4 | ratio (>= 1.0 is at or better than etcd) | server CPU ours / etcd (cores) | client CPU ours / etcd (cores) |');
+  rows.push('|---|---|---|---|---|---|');
+  for (const l of Object.values(lines)) {
+    const o = median(l.ours);
+    const e = median(l.etcd);
+    const ratio = l.higherIsBetter ? o / e : e / o;
+    const cpu = l.oursCpu!.length ? `${median(l.oursCpu!).toFixed(2)} / ${median(l.etcdCpu!).toFixed(2)}` : '';
+    const ccpu = l.oursClientCpu!.length ? `${median(l.oursClientCpu!).toFixed(2)} / ${median(l.etcdClientCpu!).toFixed(2)}` : '';
+    rows.push(`| ${l.name} | ${fmt(o, l.unit)} ${l.unit} | ${fmt(e, l.unit)} ${l.unit} | ${ratio.toFixed(2)} | ${cpu} | ${ccpu} |`);
+  }
+  console.log('\n' + rows.join('\n'));
+  console.log(`\nfsync on this disk: ${fsync.toFixed(3)} ms (both servers fsync every acknowledged write; real disks are slower)`);
+  console.log(`runs: ${RUNS}, medians; raw: ${JSON.stringify(Object.values(lines).map((l) => ({ name: l.name, ours: l.ours.map((x) => +x.toFixed(3)), etcd: l.etcd.map((x) => +x.toFixed(3)) })))}`);
+}
+
+await main();
+process.exit(0);
