@@ -125,6 +125,26 @@ function decodeOne(raw: unknown, ctx: ErrorContext, opts: DecodeOptions, out: De
   out.resources.push({ resource: res as unknown as AnyResource, document, ...(item !== undefined ? { item } : {}) });
 }
 
+/** decodeOne, with anything unexpected (e.g. a self-referencing YAML alias) labelled too. */
+function safeDecodeOne(raw: unknown, ctx: ErrorContext, opts: DecodeOptions, out: DecodeResult, document: number, item?: number): void {
+  try {
+    decodeOne(raw, ctx, opts, out, document, item);
+  } catch (err) {
+    if (err instanceof ModelError) {
+      out.errors.push(err);
+      return;
+    }
+    const meta = isObj(raw) && isObj(raw.metadata) ? raw.metadata : {};
+    out.errors.push(
+      new ModelError('invalid-resource', `cannot be processed: ${err instanceof Error ? err.message : String(err)}`, {
+        source: opts.source, action: opts.action, document, item,
+        kind: isObj(raw) && typeof raw.kind === 'string' ? raw.kind : undefined,
+        name: typeof meta.name === 'string' ? meta.name : undefined,
+      }),
+    );
+  }
+}
+
 /** Decode every document, collecting all errors (one ModelError per failing document/item). */
 export function decodeDocumentsDetailed(text: string, opts: DecodeOptions = {}): DecodeResult {
   const out: DecodeResult = { resources: [], errors: [] };
@@ -142,8 +162,8 @@ export function decodeDocumentsDetailed(text: string, opts: DecodeOptions = {}):
       // fall through to YAML
     }
     if (ok) {
-      if (Array.isArray(value)) value.forEach((v, j) => decodeOne(v, ctx, opts, out, 1, j + 1));
-      else decodeOne(value, ctx, opts, out, 1);
+      if (Array.isArray(value)) value.forEach((v, j) => safeDecodeOne(v, ctx, opts, out, 1, j + 1));
+      else safeDecodeOne(value, ctx, opts, out, 1);
       return out;
     }
   }
@@ -170,8 +190,8 @@ export function decodeDocumentsDetailed(text: string, opts: DecodeOptions = {}):
       return;
     }
     if (value === null || value === undefined) return; // empty document (comments only)
-    if (Array.isArray(value)) value.forEach((v, j) => decodeOne(v, ctx, opts, out, document, j + 1));
-    else decodeOne(value, ctx, opts, out, document);
+    if (Array.isArray(value)) value.forEach((v, j) => safeDecodeOne(v, ctx, opts, out, document, j + 1));
+    else safeDecodeOne(value, ctx, opts, out, document);
   });
   return out;
 }

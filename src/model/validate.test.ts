@@ -275,3 +275,10 @@ void test('named ports follow numorstring rules', () => {
   const errs = validate(rule({ destination: { ports: ['bad name', 'a:b'] } }));
   assert.deepEqual(errs.map((e) => e.path), ['spec.ingress[0].destination.ports[0]', 'spec.ingress[0].destination.ports[1]']);
 });
+
+void test('wrong types for metadata and spec are reported, not crashed on', () => {
+  const bad = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: 'p', spec: 7 } as unknown as AnyResource;
+  const errs = validate(bad).map((e) => `${e.path}: ${e.message}`);
+  assert.ok(errs.includes('metadata: expected an object, got string "p"'), JSON.stringify(errs));
+  assert.ok(errs.includes('spec: expected an object, got 7'), JSON.stringify(errs));
+});

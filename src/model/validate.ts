@@ -79,7 +79,9 @@ function defaultPolicyTypes(spec: Obj): void {
 
 /** Calico's Go-side defaults, applied after the CRD defaults. Mutates `res`. */
 function applyGoDefaults(res: AnyResource): void {
-  const spec = (res.spec ??= {}) as Obj;
+  res.spec ??= {};
+  if (!isObj(res.spec) || !isObj(res.metadata)) return; // a type error, already reported
+  const spec = res.spec;
   const kind = res.kind;
   if (POLICY_LIKE.has(kind)) {
     if (spec.stagedAction !== 'Delete') defaultPolicyTypes(spec);
@@ -137,7 +139,7 @@ function applyGoDefaults(res: AnyResource): void {
  */
 export function applyDefaults<R extends AnyResource>(res: R): R {
   const copy = cloneJSON(res);
-  if (!isKindName(copy.kind)) return copy;
+  if (!isObj(copy) || !isKindName(copy.kind)) return copy;
   copy.metadata ??= {};
   checkStructure(copy as unknown as Obj, copy.kind, true);
   applyGoDefaults(copy);
@@ -164,9 +166,11 @@ function checkMetadata(errs: ErrorCollector, kind: KindName, meta: Obj): void {
 }
 
 function checkSemantics(errs: ErrorCollector, res: AnyResource): void {
-  const spec = (res.spec ?? {}) as Obj;
-  const name = res.metadata.name ?? '';
+  if (!isObj(res.metadata)) return;
+  const name = typeof res.metadata.name === 'string' ? res.metadata.name : '';
   checkMetadata(errs, res.kind, res.metadata as Obj);
+  if (!isObj(res.spec)) return; // a type error, already reported
+  const spec = res.spec;
   switch (res.kind) {
     case 'GlobalNetworkPolicy':
       checkPolicyName(errs, name, true);
@@ -265,8 +269,9 @@ export function validate(res: AnyResource): FieldError[] {
     return [{ path: 'kind', code: 'enum', message: `unknown kind ${JSON.stringify((res as { kind?: unknown } | null)?.kind)}` }];
   }
   const copy = cloneJSON(res) as AnyResource;
-  if (!isObj(copy.metadata)) copy.metadata = {};
+  if (copy.metadata === undefined || copy.metadata === null) copy.metadata = {};
   const structural = checkStructure(copy as unknown as Obj, copy.kind, true);
+  if (!isObj(copy.metadata)) copy.metadata = {}; // (its type error is in `structural`)
   applyGoDefaults(copy);
   const errs = new ErrorCollector();
   checkSemantics(errs, copy);
