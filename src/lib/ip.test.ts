@@ -103,3 +103,18 @@ void test('IP acceptance agrees with node:net isIP on random strings', async () 
     assert.equal(ours === null ? 0 : ours.family, isIP(s), s);
   }
 });
+
+void test('ordinals, containing blocks, ordering', async () => {
+  const { cidrOrdinal, cidrOf, cidrCompare, cidrEquals } = await import('./ip.ts');
+  const block = parseCIDR('10.0.0.64/26');
+  assert.equal(cidrOrdinal(block, parseIP('10.0.0.70')), 6n);
+  assert.equal(cidrOrdinal(block, parseIP('10.0.0.128')), -1n);
+  assert.equal(cidrOrdinal(block, parseIP('fd00::1')), -1n);
+  assert.equal(formatCIDR(cidrOf(parseIP('10.0.0.70'), 26)), '10.0.0.64/26');
+  assert.equal(formatCIDR(cidrOf(parseIP('fd00::1:2'), 122)), 'fd00::1:0/122');
+  assert.throws(() => cidrOf(parseIP('10.0.0.1'), 33), /not a valid IPv4 prefix/);
+  const sorted = ['fd00::/64', '10.0.1.0/24', '10.0.0.0/16', '10.0.0.0/8', '9.0.0.0/8'].map((s) => parseCIDR(s)).sort(cidrCompare).map(formatCIDR);
+  assert.deepEqual(sorted, ['9.0.0.0/8', '10.0.0.0/8', '10.0.0.0/16', '10.0.1.0/24', 'fd00::/64']);
+  assert.ok(cidrEquals(parseCIDR('10.0.0.1/8'), parseCIDR('10.0.0.0/8')));
+  assert.ok(!cidrEquals(parseCIDR('10.0.0.0/8'), parseCIDR('10.0.0.0/9')));
+});

@@ -322,3 +322,27 @@ export function splitHostPort(s: string): { ip: IPAddr; port: number | null } | 
   if (!/^[0-9]{1,5}$/.test(port) || Number(port) > 65535) return null;
   return { ip, port: Number(port) };
 }
+
+/** Offset of `ip` within `c` (0-based from the network address), or -1n if outside. */
+export function cidrOrdinal(c: CIDR, ip: IPAddr): bigint {
+  return cidrContainsIP(c, ip) ? ip.value - cidrFirst(c) : -1n;
+}
+
+/** The masked CIDR of the given length that contains `ip` (e.g. the /26 block of an address). */
+export function cidrOf(ip: IPAddr, prefix: number): CIDR {
+  if (prefix < 0 || prefix > familyBits(ip.family)) throw new IPError('out-of-range', `/${prefix} is not a valid IPv${ip.family} prefix length`);
+  return maskCIDR({ family: ip.family, ip: ip.value, prefix });
+}
+
+/** Sort order: family, then network address, then prefix length (shorter first). */
+export function cidrCompare(a: CIDR, b: CIDR): number {
+  if (a.family !== b.family) return a.family - b.family;
+  const fa = cidrFirst(a);
+  const fb = cidrFirst(b);
+  if (fa !== fb) return fa < fb ? -1 : 1;
+  return a.prefix - b.prefix;
+}
+
+export function cidrEquals(a: CIDR, b: CIDR): boolean {
+  return a.family === b.family && a.prefix === b.prefix && cidrFirst(a) === cidrFirst(b);
+}
