@@ -47,7 +47,7 @@ async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | u
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-void test('GoBGP interop: decode its OPEN/UPDATEs, and it accepts our OPEN/UPDATEs', { skip: HAVE_GOBGP ? false : 'gobgpd/gobgp not installed', timeout: 60_000 }, async (t) => {
+void test('GoBGP interop: decode its OPEN/UPDATEs, and it accepts our OPEN/UPDATEs', { skip: HAVE_GOBGP ? false : 'gobgpd/gobgp not installed', timeout: 90_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-gobgp-'));
   const sock = path.join(dir, 'api.sock');
   const received: DecodeResult[] = [];
@@ -111,7 +111,7 @@ void test('GoBGP interop: decode its OPEN/UPDATEs, and it accepts our OPEN/UPDAT
   const gobgpLog = (): string => fs.readFileSync(path.join(dir, 'gobgpd.log'), 'utf8');
 
   // 1. GoBGP's OPEN.
-  const open = await until('OPEN from GoBGP', 15_000, () => received.find((r) => r.message.type === 'OPEN')?.message as OpenMessage | undefined);
+  const open = await until('OPEN from GoBGP', 30_000, () => received.find((r) => r.message.type === 'OPEN')?.message as OpenMessage | undefined);
   assert.equal(open.version, 4);
   assert.equal(openPeerAs(open), 65001);
   assert.equal(open.bgpId, '198.18.0.10');
