@@ -24,8 +24,8 @@ import { DEFAULT_CONFIG_PATH } from './config.ts';
 /** How long a datastore request may take before calicoctl reports it unreachable. */
 export const CALICOCTL_CALL_TIMEOUT_MS = 4_000;
 
-function readVersion(): { version: string; gitCommit: string } {
-  const root = path.resolve(import.meta.dirname, '../..');
+/** The version from package.json and the git commit of the checkout at `root`. */
+export function readVersion(root: string = path.resolve(import.meta.dirname, '../..')): { version: string; gitCommit: string } {
   let version = 'unknown';
   let gitCommit = 'unknown';
   try {
@@ -43,7 +43,7 @@ function readVersion(): { version: string; gitCommit: string } {
   return { version, gitCommit };
 }
 
-export function defaultDeps(): CtlDeps {
+export function defaultDeps(root?: string): CtlDeps {
   return {
     connect: (config) =>
       connectDatastore(
@@ -51,7 +51,7 @@ export function defaultDeps(): CtlDeps {
         { prepare: (r: AnyResource) => applyDefaults(r) },
       ),
     defaultConfigPath: DEFAULT_CONFIG_PATH,
-    version: readVersion(),
+    version: readVersion(root),
   };
 }
 

@@ -103,7 +103,7 @@ function errList(errs: readonly Error[]): string {
 }
 
 function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, '; ');
+  return s.replace(/\s*\n\s*/g, '; ').replace(/:\s*$/, '');
 }
 
 /** Reads and decodes every input file first; any problem fails the whole command. */
@@ -438,7 +438,13 @@ export async function runGet(io: CtlIO, deps: CtlDeps, kindArg: string | undefin
     }
   }
   const fromFile = !!opts.filename;
-  const targets = fromFile ? await loadFromFiles(io, opts, 'get', false) : fromArgs(kindArg, names, undefined, true);
+  let targets: Target[];
+  try {
+    targets = fromFile ? await loadFromFiles(io, opts, 'get', false) : fromArgs(kindArg, names, undefined, true);
+  } catch (err) {
+    if (err instanceof CommandFailed && !fromFile) throw new CommandFailed(`failed to get resources: ${err.message}`);
+    throw err;
+  }
   const printNamespace = (opts.allNamespaces ?? false) || !!opts.namespace;
   await withSession(io, deps, opts.config, async (session) => {
     const ds = session.open();

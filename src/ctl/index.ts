@@ -1,5 +1,5 @@
 // calico-ts calicoctl: Calico's resource CLI over the etcd v3 datastore. See docs/calicoctl.md.
-export { runCalicoctl, defaultDeps, processIO, CALICOCTL_CALL_TIMEOUT_MS } from './cli.ts';
+export { runCalicoctl, defaultDeps, processIO, readVersion, CALICOCTL_CALL_TIMEOUT_MS } from './cli.ts';
 export { CommandFailed, type CtlDeps, type CtlIO } from './commands.ts';
 export { loadClientConfig, parseClientConfig, DEFAULT_CONFIG_PATH, CtlConfigError } from './config.ts';
 export { mergePatch, patchResource, changeLabels } from './patch.ts';

@@ -1,0 +1,269 @@
+// The calicoctl executable (bin/calicoctl) against real servers: its output and messages as
+// Calico prints them, and bad input and faults — malformed YAML, unknown kinds, invalid fields,
+// a stale resourceVersion, missing resources, an unreachable datastore — each a one-line error
+// with a non-zero exit and nothing half-written. Also configuration: calicoctl.cfg (--config)
+// with TLS client certificates against etcd, and a unix:// endpoint on calico-datastore.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { EtcdKv } from '../../src/datastore/index.ts';
+import { freePort, startDatastore, startEtcd, REPO } from './datastore-lib/procs.ts';
+
+const CALICOCTL = path.join(REPO, 'bin/calicoctl');
+
+interface Run { code: number | null; out: string; err: string; ms: number }
+
+function calicoctl(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, ...opts.env };
+    // Only what the test says: no ambient datastore settings.
+    for (const k of ['ETCD_ENDPOINTS', 'DATASTORE_TYPE', 'ETCD_CA_CERT_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE']) {
+      if (!opts.env || !(k in opts.env)) delete env[k];
+    }
+    const p = spawn(CALICOCTL, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, out, err, ms: Date.now() - t0 }));
+    p.stdin.end(opts.stdin ?? '');
+  });
+}
+
+function oneLineError(r: Run, re: RegExp, what: string): void {
+  assert.equal(r.code, 1, `${what}: exit code (stdout ${JSON.stringify(r.out)}, stderr ${JSON.stringify(r.err)})`);
+  const lines = r.err.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `${what}: one line, got ${JSON.stringify(r.err)}`);
+  assert.match(lines[0]!, re, what);
+}
+
+const POOLS = `apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata:
+  name: pool-a
+spec:
+  cidr: 198.18.0.0/24
+  natOutgoing: true
+---
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata:
+  name: pool-b
+spec:
+  cidr: 198.18.1.0/24
+  ipipMode: Always
+  nodeSelector: "rack == 'r1'"
+`;
+
+void test('calicoctl executable against real etcd: output, messages, bad input and faults', async (t) => {
+  const etcd = await startEtcd();
+  t.after(() => etcd.cleanup());
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-ctl-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { ETCD_ENDPOINTS: etcd.endpoint };
+  const raw = new EtcdKv({ endpoints: [etcd.endpoint] });
+  t.after(() => raw.close());
+  const file = (name: string, text: string): string => {
+    const p = path.join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  await t.test('apply from stdin, then the default and wide tables exactly as calicoctl prints them', async () => {
+    const r = await calicoctl(['apply', '-f', '-'], { env, stdin: POOLS });
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, "Successfully applied 2 'IPPool' resource(s)\n");
+    const ps = await calicoctl(['get', 'ippools'], { env });
+    assert.equal(ps.out, [
+      'NAME     CIDR            SELECTOR       ',
+      'pool-a   198.18.0.0/24   all()          ',
+      "pool-b   198.18.1.0/24   rack == 'r1'   ",
+      '',
+      '',
+    ].join('\n'));
+    const wide = await calicoctl(['get', 'ipp', '-o', 'wide'], { env });
+    assert.equal(wide.out.split('\n')[0], 'NAME     CIDR            NAT     IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR       ASSIGNMENTMODE   ');
+    assert.equal(wide.out.split('\n')[2], "pool-b   198.18.1.0/24   false   Always     Never       false      false              rack == 'r1'   Automatic        ");
+    const cc = await calicoctl(['get', 'pool', 'pool-b', '-o', 'custom-columns=NAME,IPIPMODE'], { env });
+    assert.equal(cc.out, 'NAME     IPIPMODE   \npool-b   Always     \n\n');
+    const tpl = await calicoctl(['get', 'ippools', '-o', 'go-template={{range .items}}{{.metadata.name}}={{.spec.cidr}};{{end}}'], { env });
+    assert.equal(tpl.out, 'pool-a=198.18.0.0/24;pool-b=198.18.1.0/24;');
+    const json = await calicoctl(['get', 'ippool', 'pool-a', '-o', 'json'], { env });
+    const obj = JSON.parse(json.out) as { kind: string; metadata: { resourceVersion: string } };
+    assert.equal(obj.kind, 'IPPool');
+    assert.match(obj.metadata.resourceVersion, /^\d+$/);
+    const bad = await calicoctl(['get', 'ippools', '-o', 'custom-columns=NAME,NOPE'], { env });
+    oneLineError(bad, /^unknown heading NOPE, valid values are: .*CIDR/, 'unknown column');
+  });
+
+  await t.test('malformed YAML: one line naming the file and document, nothing written', async () => {
+    const before = await raw.currentRevision();
+    const f = file('broken.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: x\nspec:\n  cidr: 198.18.9.0/24\n');
+    const r = await calicoctl(['apply', '-f', f], { env });
+    oneLineError(r, new RegExp(`^failed to execute command: cannot apply ${f.replace(/[.]/g, '\\.')} document 1: `), 'malformed YAML');
+    assert.equal(await raw.currentRevision(), before);
+  });
+
+  await t.test('unknown kinds: in a file and on the command line', async () => {
+    const before = await raw.currentRevision();
+    const f = file('kind.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPoool\nmetadata:\n  name: x\nspec: {}\n');
+    oneLineError(await calicoctl(['apply', '-f', f], { env }), /^failed to execute command: .*unknown projectcalico\.org\/v3 kind "IPPoool"/, 'unknown kind in file');
+    const k8s = file('svc.yaml', 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec: {}\n');
+    oneLineError(await calicoctl(['create', '-f', k8s], { env }), /kind Service \(a Kubernetes core\/v1 resource\) is not a projectcalico\.org\/v3 resource/, 'Kubernetes kind');
+    oneLineError(await calicoctl(['get', 'widgets'], { env }), /^failed to get resources: resource type 'widgets' is not supported$/, 'unknown kind arg');
+    oneLineError(await calicoctl(['delete', 'widgets', 'x'], { env }), /^resource type 'widgets' is not supported$/, 'unknown kind arg (delete)');
+    assert.equal(await raw.currentRevision(), before);
+  });
+
+  await t.test('invalid fields: unknown field fails the file; a bad value fails that document only', async () => {
+    const before = await raw.currentRevision();
+    const unknown = file('unknown.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: x\nspec:\n  cidr: 198.18.9.0/24\n  natOutgoin: true\n');
+    oneLineError(await calicoctl(['apply', '-f', unknown], { env }), /^failed to execute command: .*document 1 \(IPPool x\): spec\.natOutgoin: unknown field/, 'unknown field');
+    const badValue = file('badvalue.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: x\nspec:\n  cidr: 198.18.9.0/33\n');
+    oneLineError(await calicoctl(['apply', '-f', badValue], { env }), /^failed to apply 'IPPool' resource: \[.*document 1 \(IPPool x\): spec\.cidr: /, 'bad CIDR');
+    assert.equal(await raw.currentRevision(), before, 'nothing written');
+    // Multi-document: the good ones are applied, the bad one reported, as calicoctl does.
+    const mixed = file('mixed.yaml', [
+      'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: ok-1\nspec:\n  nets: [198.18.5.0/24]',
+      'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: bad\nspec:\n  nets: [not-a-net]',
+      'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: ok-2\nspec:\n  nets: [198.18.6.0/24]',
+    ].join('\n---\n'));
+    const r = await calicoctl(['apply', '-f', mixed], { env });
+    assert.equal(r.code, 1);
+    assert.equal(r.out, "Partial success: applied the first 2 out of 3 'GlobalNetworkSet' resources:\n");
+    oneLineError(r, /^hit error: \[.*document 2 \(GlobalNetworkSet bad\): spec\.nets\[0\]/, 'mixed');
+    const got = await calicoctl(['get', 'globalnetworksets', '-o', 'go-template={{range .items}}{{.metadata.name}} {{end}}'], { env });
+    assert.equal(got.out, 'ok-1 ok-2 ');
+  });
+
+  await t.test('stale resourceVersion and create-over-existing are refused, datastore unchanged', async () => {
+    const v1 = parse((await calicoctl(['get', 'ippool', 'pool-a', '-o', 'yaml'], { env })).out) as { metadata: { resourceVersion: string }; spec: Record<string, unknown> };
+    const edited = file('pool-a.yaml', `apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: pool-a\n  resourceVersion: "${v1.metadata.resourceVersion}"\nspec:\n  cidr: 198.18.0.0/24\n  natOutgoing: false\n`);
+    const ok = await calicoctl(['replace', '-f', edited], { env });
+    assert.equal(ok.out, "Successfully replaced 1 'IPPool' resource(s)\n", ok.err);
+    const before = await raw.currentRevision();
+    const stale = await calicoctl(['replace', '-f', edited], { env });
+    oneLineError(stale, new RegExp(`^failed to replace 'IPPool' resource: update conflict: IPPool\\(pool-a\\): resource version '${v1.metadata.resourceVersion}' is out of date \\(latest: \\d+\\)$`), 'stale replace');
+    const staleApply = await calicoctl(['apply', '-f', edited], { env });
+    oneLineError(staleApply, /update conflict: IPPool\(pool-a\)/, 'stale apply');
+    const dup = await calicoctl(['create', '-f', '-'], { env, stdin: POOLS });
+    oneLineError(dup, /^failed to create any 'IPPool' resources: \[resource already exists: IPPool\(pool-a\) resource already exists: IPPool\(pool-b\)\]$/, 'create existing');
+    const skip = await calicoctl(['create', '--skip-exists', '-f', '-'], { env, stdin: POOLS });
+    assert.equal(skip.out, "Successfully created 2 'IPPool' resource(s)\n", skip.err);
+    assert.equal(await raw.currentRevision(), before, 'nothing written by refused or skipped writes');
+  });
+
+  await t.test('missing resources: get, delete, replace, patch, label', async () => {
+    oneLineError(await calicoctl(['get', 'ippool', 'nosuch'], { env }), /^resource does not exist: IPPool\(nosuch\)$/, 'get');
+    oneLineError(await calicoctl(['delete', 'ippool', 'nosuch'], { env }), /^Failed to delete 'IPPool' resource: resource does not exist: IPPool\(nosuch\)$/, 'delete');
+    const skip = await calicoctl(['delete', '--skip-not-exists', 'ippool', 'nosuch'], { env });
+    assert.equal(skip.code, 0, skip.err);
+    const f = file('nosuch.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: nosuch\nspec:\n  cidr: 198.18.7.0/24\n');
+    oneLineError(await calicoctl(['replace', '-f', f], { env }), /^failed to replace 'IPPool' resource: resource does not exist: IPPool\(nosuch\)$/, 'replace');
+    oneLineError(await calicoctl(['patch', 'ippool', 'nosuch', '-p', '{"spec":{"natOutgoing":true}}'], { env }), /^hit error: resource does not exist: IPPool\(nosuch\)$/, 'patch');
+    oneLineError(await calicoctl(['label', 'ippool', 'nosuch', 'a=b'], { env }), /^failed to get ippool nosuch, error resource does not exist: IPPool\(nosuch\)$/, 'label');
+    oneLineError(await calicoctl(['get', 'networkpolicy', 'np1', '-n', 'ns1'], { env }), /^resource does not exist: NetworkPolicy\(ns1\/np1\)$/, 'namespaced get');
+  });
+
+  await t.test('patch, label and version', async () => {
+    const p = await calicoctl(['patch', 'ippool', 'pool-b', '-p', '{"spec":{"natOutgoing":true},"metadata":{"labels":{"tier":"gold"}}}'], { env });
+    assert.equal(p.out, "Successfully patched 1 'IPPool' resource\n", p.err);
+    const badPatch = await calicoctl(['patch', 'ippool', 'pool-b', '-p', '{"spec":{"blockSize":99}}'], { env });
+    oneLineError(badPatch, /^hit error: .*spec\.blockSize/, 'invalid patch result');
+    const l1 = await calicoctl(['label', 'ippool', 'pool-b', 'zone=a'], { env });
+    assert.equal(l1.out, 'Successfully set label zone on ippool pool-b\n', l1.err);
+    oneLineError(await calicoctl(['label', 'ippool', 'pool-b', 'zone=b'], { env }), /^failed to update label of ippool pool-b, key zone is already present\. please use '--overwrite' to set a new value$/, 'label exists');
+    assert.equal((await calicoctl(['label', 'ippool', 'pool-b', 'zone=b', '--overwrite'], { env })).out, 'Successfully updated label zone on ippool pool-b\n');
+    assert.equal((await calicoctl(['label', 'ippool', 'pool-b', 'tier', '--remove'], { env })).out, 'Successfully removed label tier from ippool pool-b\n');
+    const got = parse((await calicoctl(['get', 'ippool', 'pool-b', '-o', 'yaml'], { env })).out) as { metadata: { labels: Record<string, string> }; spec: { natOutgoing: boolean; ipipMode: string } };
+    assert.deepEqual(got.metadata.labels, { zone: 'b' });
+    assert.equal(got.spec.natOutgoing, true);
+    assert.equal(got.spec.ipipMode, 'Always');
+    const v = await calicoctl(['version'], { env });
+    assert.match(v.out, /^Client Version: {4}v\d+\.\d+\.\d+\nGit commit: {8}\S+\nCluster Version: {3}unknown\nCluster Type: {6}unknown\n$/);
+  });
+
+  await t.test('delete by file and by names', async () => {
+    const r = await calicoctl(['delete', '-f', '-'], { env, stdin: POOLS });
+    assert.equal(r.out, "Successfully deleted 2 'IPPool' resource(s)\n", r.err);
+    const r2 = await calicoctl(['delete', 'globalnetworksets', 'ok-1', 'ok-2'], { env });
+    assert.equal(r2.out, "Successfully deleted 2 'GlobalNetworkSet' resource(s)\n", r2.err);
+    assert.equal((await calicoctl(['get', 'ippools'], { env })).out, 'NAME   CIDR   SELECTOR   \n\n');
+  });
+});
+
+void test('calicoctl with an unreachable datastore fails fast with one line', async () => {
+  const port = await freePort();
+  for (const args of [['get', 'ippools'], ['apply', '-f', '-'], ['delete', 'ippool', 'x']]) {
+    const r = await calicoctl(args, { env: { ETCD_ENDPOINTS: `http://127.0.0.1:${port}` }, stdin: POOLS });
+    oneLineError(r, new RegExp(`^datastore unavailable at http://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED`), args.join(' '));
+    assert.ok(r.ms < 5000, `${args.join(' ')} took ${r.ms} ms`);
+  }
+});
+
+void test('calicoctl configuration: calicoctl.cfg with TLS client certificates, bad config files', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-ctlcfg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const f = (n: string) => path.join(dir, n);
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=ct-ctl-ca');
+  writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+  writeFileSync(f('client.ext'), 'extendedKeyUsage=clientAuth\n');
+  for (const who of ['server', 'client']) {
+    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f(`${who}.key`), '-out', f(`${who}.csr`), '-subj', `/CN=ct-${who}`);
+    ssl('x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${who}.crt`), '-days', '1', '-extfile', f(`${who}.ext`));
+  }
+  const etcd = await startEtcd({ tls: { certFile: f('server.crt'), keyFile: f('server.key'), trustedCaFile: f('ca.crt'), clientCertAuth: true } });
+  t.after(() => etcd.cleanup());
+  writeFileSync(f('calicoctl.cfg'), [
+    'apiVersion: projectcalico.org/v3',
+    'kind: CalicoAPIConfig',
+    'metadata: {}',
+    'spec:',
+    '  datastoreType: etcdv3',
+    `  etcdEndpoints: ${etcd.endpoint}`,
+    `  etcdCACertFile: ${f('ca.crt')}`,
+    `  etcdCertFile: ${f('client.crt')}`,
+    `  etcdKeyFile: ${f('client.key')}`,
+    '',
+  ].join('\n'));
+  const ok = await calicoctl(['apply', '--config', f('calicoctl.cfg'), '-f', '-'], { stdin: POOLS });
+  assert.equal(ok.out, "Successfully applied 2 'IPPool' resource(s)\n", ok.err);
+  const list = await calicoctl(['get', 'ippools', '-c', f('calicoctl.cfg'), '-o', 'go-template={{len .items}}']);
+  assert.equal(list.out, '2');
+  // The same via the environment (ETCD_* variables, no config file).
+  const viaEnv = await calicoctl(['get', 'ippools', '-o', 'go-template={{len .items}}'], {
+    env: { ETCD_ENDPOINTS: etcd.endpoint, ETCD_CA_CERT_FILE: f('ca.crt'), ETCD_CERT_FILE: f('client.crt'), ETCD_KEY_FILE: f('client.key') },
+  });
+  assert.equal(viaEnv.out, '2', viaEnv.err);
+  // No client certificate: refused by the server, reported in one line.
+  const noCert = await calicoctl(['get', 'ippools'], { env: { ETCD_ENDPOINTS: etcd.endpoint, ETCD_CA_CERT_FILE: f('ca.crt') } });
+  assert.equal(noCert.code, 1);
+  assert.equal(noCert.err.trimEnd().split('\n').length, 1, noCert.err);
+  oneLineError(await calicoctl(['get', 'ippools', '--config', f('missing.cfg')]), /^Error reading config file: .*missing\.cfg$/, 'missing config');
+  writeFileSync(f('wrong.cfg'), 'apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfigs\nspec: {}\n');
+  oneLineError(await calicoctl(['get', 'ippools', '--config', f('wrong.cfg')]), /^syntax error in .*wrong\.cfg: invalid config file: expected kind 'CalicoAPIConfig', got 'CalicoAPIConfigs'$/, 'wrong kind');
+  writeFileSync(f('k8s.cfg'), 'apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfig\nspec:\n  datastoreType: kubernetes\n');
+  oneLineError(await calicoctl(['get', 'ippools', '--config', f('k8s.cfg')]), /unsupported datastoreType 'kubernetes'/, 'kubernetes datastore');
+  oneLineError(await calicoctl(['get', 'ippools'], { env: { DATASTORE_TYPE: 'kubernetes' } }), /unsupported datastoreType 'kubernetes'/, 'DATASTORE_TYPE=kubernetes');
+});
+
+void test('calicoctl over a unix:// endpoint (calico-datastore unix socket)', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-ctlux-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const sock = path.join(dir, 'ds.sock');
+  const ds = await startDatastore({ listen: ['http://127.0.0.1:0', `unix://${sock}`] });
+  t.after(() => ds.cleanup());
+  const env = { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: `unix://${sock}` };
+  const r = await calicoctl(['apply', '-f', '-'], { env, stdin: POOLS });
+  assert.equal(r.out, "Successfully applied 2 'IPPool' resource(s)\n", r.err);
+  // Written through the socket, visible over TCP.
+  const tcp = await calicoctl(['get', 'ippools', '-o', 'go-template={{range .items}}{{.metadata.name}} {{end}}'], { env: { ETCD_ENDPOINTS: ds.endpoint } });
+  assert.equal(tcp.out, 'pool-a pool-b ');
+});
