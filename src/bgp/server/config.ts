@@ -93,9 +93,11 @@ export const configSchema = z
         protocol: z.number().int().min(1).max(255).default(RTPROT_CALICO_BGP),
         /** Originated prefixes are installed as blackhole routes (as Calico does for its blocks). */
         blackholeOriginated: z.boolean().default(false),
+        /** worker: netlink on a worker thread (default); netlink: on the main thread; ip: `ip -batch`. */
+        writer: z.enum(['worker', 'netlink', 'ip']).default('worker'),
       })
       .strict()
-      .default({ install: true, table: 254, protocol: RTPROT_CALICO_BGP, blackholeOriginated: false }),
+      .default({ install: true, table: 254, protocol: RTPROT_CALICO_BGP, blackholeOriginated: false, writer: 'worker' }),
     gracefulRestart: grSchema.default({ enabled: true, restartTime: 120, staleTime: 360, deferralTime: 60 }),
     /** Unix socket serving status as JSON (`calico-bgp status`). */
     statusSocket: z.string().optional(),

@@ -262,9 +262,16 @@ export class KernelSync {
       const error = err instanceof Error ? err.message : String(err);
       res = { failed: [...batch.replace.map((r) => ({ dst: r.dst, op: 'replace' as const, error })), ...batch.remove.map((r) => ({ dst: r.dst, op: 'remove' as const, error }))] };
     }
-    const failed = new Set(res.failed.map((f) => `${f.op} ${f.dst}`));
-    for (const r of batch.remove) if (!failed.has(`remove ${r.dst}`)) this.programmed.delete(r.dst);
-    for (const r of batch.replace) if (!failed.has(`replace ${r.dst}`)) this.programmed.set(r.dst, r);
+    if (!res.failed.length) {
+      for (const r of batch.remove) this.programmed.delete(r.dst);
+      for (const r of batch.replace) this.programmed.set(r.dst, r);
+    } else {
+      const badRemove = new Set<string>();
+      const badReplace = new Set<string>();
+      for (const f of res.failed) (f.op === 'remove' ? badRemove : badReplace).add(f.dst);
+      for (const r of batch.remove) if (!badRemove.has(r.dst)) this.programmed.delete(r.dst);
+      for (const r of batch.replace) if (!badReplace.has(r.dst)) this.programmed.set(r.dst, r);
+    }
     if (res.failed.length) {
       this.lastError = `${res.failed.length} route change(s) failed, e.g. ${res.failed[0]!.op} ${res.failed[0]!.dst}: ${res.failed[0]!.error}`;
       this.onError(this.lastError);
@@ -310,13 +317,13 @@ export class NetlinkKernel implements KernelRoutes {
   }
 
   private toNl(r: KernelRoute): NlRoute {
-    const base: NlRoute = { dst: r.dst, table: this.table, metric: r.metric };
-    if (r.type === 'blackhole') return { ...base, type: 'blackhole' };
+    if (r.type === 'blackhole') return { dst: r.dst, table: this.table, metric: r.metric, type: 'blackhole' };
     if (r.nextHops.length === 1) {
       const h = r.nextHops[0]!;
-      return { ...base, gateway: h.gateway, dev: h.dev, onlink: h.onlink };
+      if (h.dev === undefined && h.onlink === undefined) return { dst: r.dst, table: this.table, metric: r.metric, gateway: h.gateway };
+      return { dst: r.dst, table: this.table, metric: r.metric, gateway: h.gateway, dev: h.dev, onlink: h.onlink };
     }
-    return { ...base, multipath: r.nextHops.map((h) => ({ gateway: h.gateway, dev: h.dev, onlink: h.onlink })) };
+    return { dst: r.dst, table: this.table, metric: r.metric, multipath: r.nextHops.map((h) => ({ gateway: h.gateway, dev: h.dev, onlink: h.onlink })) };
   }
 
   async apply(batch: KernelBatch): Promise<KernelApplyResult> {

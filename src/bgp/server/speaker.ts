@@ -22,6 +22,7 @@ import { Rib, calicoExportPolicy, ribInputsFromUpdate, RibError, type Family, ty
 import { NetlinkLinks } from '../../lib/netlink/index.ts';
 import type { SpeakerConfig, PeerConfig } from './config.ts';
 import { KernelSync, IpBatchKernel, NetlinkKernel, type KernelRoutes, type KernelRoute } from './kernel.ts';
+import { WorkerKernel } from './kernel-worker.ts';
 import { StatusServer, writeStatusFile, type PeerStatus, type SpeakerStatus } from './status.ts';
 
 export interface Logger {
@@ -100,6 +101,7 @@ export class Speaker {
   private readonly startedAt = new Date();
   private prefixCache = new Map<string, Prefix>();
   private connectedTimer: NodeJS.Timeout | null = null;
+  private readonly hopCache = new Map<string, KernelRoute['nextHops']>();
 
   constructor(cfg: SpeakerConfig, deps: SpeakerDeps = {}) {
     this.cfg = cfg;
@@ -291,6 +293,8 @@ export class Speaker {
       return { apply: () => Promise.resolve({ failed: [] }), list: () => Promise.resolve([]), close: () => Promise.resolve() };
     }
     try {
+      if (k.writer === 'ip') return new IpBatchKernel({ table: k.table, protocol: k.protocol });
+      if (k.writer === 'worker') return new WorkerKernel({ table: k.table, protocol: k.protocol });
       return new NetlinkKernel({ table: k.table, protocol: k.protocol });
     } catch (err) {
       this.log.warn(`netlink unavailable (${(err as Error).message}); falling back to ip -batch`);
@@ -604,7 +608,15 @@ export class Speaker {
       this.ksync.set({ dst: ch.prefix, type: 'blackhole', nextHops: [], metric: r.metric || undefined });
       return;
     }
-    const hops = r.nextHops.map((h) => (r.tunnel ? { gateway: h.address, dev: r.tunnel, onlink: true } : { gateway: h.address }));
+    let hops: KernelRoute['nextHops'];
+    if (r.nextHops.length === 1 && !r.tunnel) {
+      // One shared next-hop list per gateway: 100k routes via one peer share one array.
+      const gw = r.nextHops[0]!.address;
+      hops = this.hopCache.get(gw) ?? [{ gateway: gw }];
+      if (!this.hopCache.has(gw)) this.hopCache.set(gw, hops);
+    } else {
+      hops = r.nextHops.map((h) => (r.tunnel ? { gateway: h.address, dev: r.tunnel, onlink: true } : { gateway: h.address }));
+    }
     if (!hops.length) return;
     this.ksync.set({ dst: ch.prefix, type: 'unicast', nextHops: hops, metric: r.metric || undefined });
   }

@@ -1,0 +1,92 @@
+// Kernel route writes on a worker thread: the rtnetlink sends (where the kernel inserts routes,
+// synchronously inside send()) run on another core while the main thread keeps decoding UPDATEs
+// and running the RIB. Batches cross the thread boundary as one compact string each.
+import { Worker } from 'node:worker_threads';
+import type { KernelApplyResult, KernelBatch, KernelRoute, KernelRoutes } from './kernel.ts';
+
+/** One route per line: `dst metric type gw[,dev[,onlink]][;gw...]` (metric `-` when unset). */
+export function encodeRoutes(routes: readonly KernelRoute[]): string {
+  const lines = new Array<string>(routes.length);
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i]!;
+    let hops = '';
+    for (let j = 0; j < r.nextHops.length; j++) {
+      const h = r.nextHops[j]!;
+      if (j) hops += ';';
+      hops += h.gateway;
+      if (h.dev !== undefined || h.onlink) hops += `,${h.dev ?? ''},${h.onlink ? 1 : 0}`;
+    }
+    lines[i] = `${r.dst} ${r.metric ?? '-'} ${r.type === 'blackhole' ? 'b' : 'u'} ${hops}`;
+  }
+  return lines.join('\n');
+}
+
+export function decodeRoutes(text: string): KernelRoute[] {
+  if (!text) return [];
+  const out: KernelRoute[] = [];
+  for (const line of text.split('\n')) {
+    const [dst, metric, type, hops] = line.split(' ');
+    out.push({
+      dst: dst!,
+      metric: metric === '-' ? undefined : Number(metric),
+      type: type === 'b' ? 'blackhole' : 'unicast',
+      nextHops: hops
+        ? hops.split(';').map((h) => {
+            const [gateway, dev, onlink] = h.split(',');
+            return dev === undefined ? { gateway: gateway! } : { gateway: gateway!, dev: dev || undefined, onlink: onlink === '1' };
+          })
+        : [],
+    });
+  }
+  return out;
+}
+
+type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+
+/** KernelRoutes served by a worker thread that owns the netlink socket (see kernel-worker-main.ts). */
+export class WorkerKernel implements KernelRoutes {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private seq = 0;
+  private dead: Error | null = null;
+
+  constructor(opts: { table: number; protocol: number }) {
+    this.worker = new Worker(new URL('./kernel-worker-main.ts', import.meta.url), { workerData: opts });
+    this.worker.on('message', (m: Reply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new Error(m.error));
+    });
+    const fail = (err: Error): void => {
+      this.dead = err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`kernel writer thread exited (${code})`)));
+  }
+
+  private call<T>(msg: Record<string, unknown>): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = ++this.seq;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ ...msg, id });
+    });
+  }
+
+  apply(batch: KernelBatch): Promise<KernelApplyResult> {
+    return this.call<KernelApplyResult>({ op: 'apply', replace: encodeRoutes(batch.replace), remove: encodeRoutes(batch.remove) });
+  }
+
+  async list(): Promise<KernelRoute[]> {
+    return decodeRoutes(await this.call<string>({ op: 'list' }));
+  }
+
+  async close(): Promise<void> {
+    if (!this.dead) await this.call({ op: 'close' }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KernelSync, MemoryKernel, type KernelBatch, type KernelApplyResult, type KernelRoute } from './kernel.ts';
+import { encodeRoutes, decodeRoutes } from './kernel-worker.ts';
+
+const r = (dst: string, gw: string, metric?: number): KernelRoute => ({ dst, type: 'unicast', nextHops: [{ gateway: gw }], metric });
+
+void test('KernelSync coalesces a burst into one write and skips unchanged routes', async () => {
+  const k = new MemoryKernel();
+  const s = new KernelSync(k);
+  for (let i = 0; i < 1000; i++) s.set(r(`10.0.${i >> 8}.${i & 255}/32`, '198.18.0.2'));
+  s.set(r('10.0.0.0/32', '198.18.0.2')); // same again: no change
+  await s.idle();
+  assert.equal(k.batches, 1);
+  assert.equal(k.routes.size, 1000);
+  s.set(r('10.0.0.0/32', '198.18.0.2'));
+  await s.idle();
+  assert.equal(k.batches, 1, 'an identical route is not rewritten');
+  s.delete('10.0.0.1/32');
+  s.set(r('10.0.0.2/32', '198.18.0.3'));
+  await s.idle();
+  assert.equal(k.batches, 2);
+  assert.equal(k.routes.get('10.0.0.2/32')?.nextHops[0]?.gateway, '198.18.0.3');
+  assert.equal(k.routes.has('10.0.0.1/32'), false);
+  await s.removeAll();
+  assert.equal(k.routes.size, 0);
+});
+
+void test('KernelSync: a metric change deletes the old route (metric is part of the kernel key)', async () => {
+  const batches: KernelBatch[] = [];
+  const k = { apply: async (b: KernelBatch): Promise<KernelApplyResult> => (batches.push(b), { failed: [] }), list: async () => [], close: async () => undefined };
+  const s = new KernelSync(k);
+  s.set(r('10.1.0.0/24', '198.18.0.2', 1024));
+  await s.idle();
+  s.set(r('10.1.0.0/24', '198.18.0.2', 512));
+  await s.idle();
+  assert.deepEqual(batches[1]!.remove.map((x) => x.metric), [1024]);
+  assert.deepEqual(batches[1]!.replace.map((x) => x.metric), [512]);
+});
+
+void test('KernelSync retries failed routes; adopted routes are swept only on sweep()', async () => {
+  let fail = true;
+  const applied: string[] = [];
+  const k = {
+    apply: async (b: KernelBatch): Promise<KernelApplyResult> => {
+      const failed = fail ? b.replace.filter((x) => x.dst === '10.2.0.0/24').map((x) => ({ dst: x.dst, op: 'replace' as const, error: 'ENETUNREACH' })) : [];
+      for (const x of b.replace) if (!failed.some((f) => f.dst === x.dst)) applied.push(`+${x.dst}`);
+      for (const x of b.remove) applied.push(`-${x.dst}`);
+      return { failed };
+    },
+    list: async () => [],
+    close: async () => undefined,
+  };
+  const errors: string[] = [];
+  const s = new KernelSync(k, (m) => errors.push(m));
+  s.adopt([r('10.9.0.0/24', '198.18.0.2')]);
+  s.set(r('10.2.0.0/24', '198.18.0.9'));
+  s.set(r('10.3.0.0/24', '198.18.0.2'));
+  await s.idle();
+  assert.match(errors[0] ?? '', /1 route change\(s\) failed, e\.g\. replace 10\.2\.0\.0\/24: ENETUNREACH/);
+  assert.deepEqual(applied, ['+10.3.0.0/24']);
+  fail = false;
+  await new Promise((res) => setTimeout(res, 700));
+  await s.idle();
+  assert.deepEqual(applied, ['+10.3.0.0/24', '+10.2.0.0/24']);
+  assert.equal(s.lastError, null);
+  s.sweep();
+  await s.idle();
+  assert.deepEqual(applied.at(-1), '-10.9.0.0/24');
+  await s.close();
+});
+
+void test('worker wire format round-trips routes', () => {
+  const routes: KernelRoute[] = [
+    r('198.19.0.0/26', '198.18.0.2', 1024),
+    { dst: 'fd00:198:19::/64', type: 'unicast', nextHops: [{ gateway: 'fd00::2' }, { gateway: 'fd00::3', dev: 'eth1', onlink: true }] },
+    { dst: '198.19.9.0/26', type: 'blackhole', nextHops: [] },
+  ];
+  assert.deepEqual(decodeRoutes(encodeRoutes(routes)), [
+    routes[0],
+    { dst: 'fd00:198:19::/64', type: 'unicast', metric: undefined, nextHops: [{ gateway: 'fd00::2' }, { gateway: 'fd00::3', dev: 'eth1', onlink: true }] },
+    { dst: '198.19.9.0/26', type: 'blackhole', metric: undefined, nextHops: [] },
+  ]);
+  assert.deepEqual(decodeRoutes(''), []);
+});
