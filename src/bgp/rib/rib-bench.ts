@@ -76,15 +76,15 @@ const scenarios: { name: string; peers: number; distinct: number }[] = [
   { name: '2 peers, 50 distinct attribute sets', peers: 2, distinct: 50 },
 ];
 
-console.log(`RIB micro-benchmark: ${N} IPv4 prefixes from one eBGP peer, batches of ${BATCH}, median of ${RUNS} runs (CPU ms)${gc ? '' : ' [no --expose-gc: includes collecting earlier runs]'}`);
+console.log(`RIB micro-benchmark: ${N} IPv4 prefixes from one eBGP peer, batches of ${BATCH}, median (and min) of ${RUNS} runs, CPU ms${gc ? '' : ' [no --expose-gc: includes collecting earlier runs]'}`);
 run(0, 0); // warm-up
 for (const s of scenarios) {
   const rs: Result[] = [];
   for (let r = 0; r < RUNS; r++) rs.push(run(s.peers, s.distinct));
-  const m = (f: (r: Result) => number) => median(rs.map(f)).toFixed(1);
+  const m = (f: (r: Result) => number) => `${median(rs.map(f)).toFixed(1)} (min ${Math.min(...rs.map(f)).toFixed(1)})`;
   console.log(
-    `${s.name.padEnd(42)} load+best ${m((r) => r.load).padStart(6)}  kernel drain ${m((r) => r.drainKernel).padStart(5)}  ` +
-      `peer drain ${m((r) => r.drainPeers).padStart(6)}  total-in ${m((r) => r.load + r.drainKernel + r.drainPeers).padStart(6)}  ` +
-      `withdraw-all ${m((r) => r.withdraw).padStart(6)}  (${rs[0]!.kernelChanges} kernel changes, ${rs[0]!.updates} update units)`,
+    `${s.name.padEnd(42)} load+best ${m((r) => r.load).padStart(16)}  kernel drain ${m((r) => r.drainKernel).padStart(16)}  ` +
+      `peer drain ${m((r) => r.drainPeers).padStart(16)}  total-in ${m((r) => r.load + r.drainKernel + r.drainPeers).padStart(16)}  ` +
+      `withdraw-all ${m((r) => r.withdraw).padStart(16)}  (${rs[0]!.kernelChanges} kernel changes, ${rs[0]!.updates} update units)`,
   );
 }

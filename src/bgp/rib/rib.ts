@@ -224,7 +224,7 @@ type Held = AttrSet | null | typeof UNKNOWN;
 class Dest {
   readonly prefix: string;
   readonly family: Family;
-  readonly paths: Path[] = [];
+  paths: Path[] = [];
   best: Path | undefined = undefined;
   bestAttrs: AttrSet | undefined = undefined;
   step: DecisionStep = 'none';
@@ -233,10 +233,11 @@ class Dest {
   /** What the kernel writer was last given (null: nothing). */
   kernelSent: KernelRoute | null = null;
   kernelQueued = false;
-  /** Adj-RIB-Out by peer slot. */
-  out: (AttrSet | undefined)[] | null = null;
-  /** Queued for a peer (by slot): what the peer held when first queued. undefined = not queued. */
-  held: (Held | undefined)[] | null = null;
+  /**
+   * Per peer slot s: adj[2s] = Adj-RIB-Out entry; adj[2s+1] = queued for that peer, holding what
+   * the peer had when first queued (undefined = not queued). One exact-size array per prefix.
+   */
+  adj: (AttrSet | Held | undefined)[] | null = null;
   /** Queues (peers + kernel) holding this Dest: it stays in the map until drained. */
   queued = 0;
   constructor(prefix: string, family: Family) {
@@ -564,7 +565,7 @@ export class Rib {
     if (!p.established || this.deferring) return;
     const s = p.slot;
     for (const d of this.dests.values()) {
-      if (d.family !== family || !d.out || d.out[s] === undefined) continue;
+      if (d.family !== family || !d.adj || d.adj[2 * s] === undefined) continue;
       this.queueFor(p, d, UNKNOWN, true);
     }
   }
@@ -675,10 +676,11 @@ export class Rib {
     const withdraw6: string[] = [];
     const groups = new Map<AttrSet, string[]>();
     for (const d of pending) {
-      const held = d.held![s];
-      d.held![s] = undefined;
+      const adj = d.adj!;
+      const held = adj[2 * s + 1];
+      adj[2 * s + 1] = undefined;
       d.queued--;
-      const a = d.out ? d.out[s] : undefined;
+      const a = adj[2 * s] as AttrSet | undefined;
       if (d.queued === 0 && d.paths.length === 0) this.forget(d);
       if (held !== UNKNOWN && a === (held ?? undefined)) continue; // back where the peer already is
       if (a === undefined) {
@@ -769,7 +771,7 @@ export class Rib {
     const s = this.peer(id).slot;
     const out = new Map<string, RouteAttrs>();
     for (const d of this.dests.values()) {
-      const a = d.out ? d.out[s] : undefined;
+      const a = d.adj ? (d.adj[2 * s] as AttrSet | undefined) : undefined;
       if (a) out.set(d.prefix, a.attrs);
     }
     return out;
@@ -854,7 +856,9 @@ export class Rib {
       this.recompute(dest);
       return;
     }
-    paths.push(new Path(dest, p, a, pathId));
+    const np = new Path(dest, p, a, pathId);
+    if (paths.length === 0) dest.paths = [np]; // exact-size array for the common single-path case
+    else paths.push(np);
     p.received++;
     this.recompute(dest);
   }
@@ -916,12 +920,12 @@ export class Rib {
     this.established.delete(p);
     const s = p.slot;
     for (const d of p.pending) {
-      d.held![s] = undefined;
+      d.adj![2 * s + 1] = undefined;
       d.queued--;
       if (d.queued === 0 && d.paths.length === 0) this.forget(d);
     }
     p.pending = [];
-    for (const d of this.dests.values()) if (d.out && d.out[s] !== undefined) d.out[s] = undefined;
+    for (const d of this.dests.values()) if (d.adj && d.adj[2 * s] !== undefined) d.adj[2 * s] = undefined;
     p.advertised = 0;
     p.pendingEor.clear();
     this.clearOutCache(p);
@@ -1051,29 +1055,32 @@ export class Rib {
     for (const f of p.families) p.pendingEor.add(f);
   }
 
+  private newAdj(): (AttrSet | Held | undefined)[] {
+    return new Array<AttrSet | Held | undefined>(2 * this.slots.length);
+  }
+
   /** Queue a Dest for a peer, remembering what the peer held (unless already queued). */
   private queueFor(q: PeerState, d: Dest, held: Held, force = false): void {
-    const s = q.slot;
-    let h = d.held;
-    if (!h) h = d.held = [];
-    if (h[s] === undefined) {
-      h[s] = held;
+    const i = 2 * q.slot + 1;
+    const adj = d.adj ?? (d.adj = this.newAdj());
+    if (adj[i] === undefined) {
+      adj[i] = held;
       d.queued++;
       q.pending.push(d);
-    } else if (force) h[s] = held;
+    } else if (force) adj[i] = held;
   }
 
   private exportTo(q: PeerState, dest: Dest): void {
     const out = this.computeOut(q, dest);
-    const s = q.slot;
-    let arr = dest.out;
-    if (!arr) {
+    const i = 2 * q.slot;
+    let adj = dest.adj;
+    if (!adj) {
       if (out === undefined) return;
-      arr = dest.out = [];
+      adj = dest.adj = this.newAdj();
     }
-    const prev = arr[s];
+    const prev = adj[i] as AttrSet | undefined;
     if (out === prev) return;
-    arr[s] = out;
+    adj[i] = out;
     if (prev === undefined) q.advertised++;
     else if (out === undefined) q.advertised--;
     this.queueFor(q, dest, prev ?? null);
@@ -1185,7 +1192,7 @@ export class Rib {
     const live = new Set<AttrSet>();
     for (const d of this.dests.values()) {
       for (const path of d.paths) live.add(path.attrs);
-      if (d.out) for (const a of d.out) if (a) live.add(a);
+      if (d.adj) for (let i = 0; i < d.adj.length; i += 2) if (d.adj[i]) live.add(d.adj[i] as AttrSet);
     }
     for (const p of this.peers.values()) this.clearOutCache(p);
     this.kernelByAttrs.clear();
