@@ -95,3 +95,58 @@ void test('graceful restart of our speaker: BIRD keeps forwarding, ping loses no
   assert.deepEqual(deleted(monA.log(), '198.19.2.0/26'), [], 'our kernel never dropped the BIRD route');
   assert.deepEqual(deleted(monB.log(), '198.19.1.0/26'), [], 'BIRD kernel never dropped our route');
 });
+
+void test('graceful restart of BIRD: our speaker as helper keeps its routes (stale) until BIRD is back', { skip, timeout: 90_000 }, async () => {
+  const lab = new Lab('h');
+  after(() => lab.cleanup());
+  const a = lab.netns('a');
+  const b = lab.netns('b');
+  lab.veth({ ns: a, ifname: 'eth0', addrs: ['198.18.7.1/24'] }, { ns: b, ifname: 'eth0', addrs: ['198.18.7.2/24'] });
+  sh(['ip', '-n', a, 'addr', 'add', '198.19.1.1/32', 'dev', 'lo']);
+  sh(['ip', '-n', b, 'addr', 'add', '198.19.2.1/32', 'dev', 'lo']);
+  // BIRD's kernel protocol with graceful restart: after `bird -R` it keeps its kernel routes until it has re-learned.
+  const conf = birdConf.replace('protocol kernel {', 'protocol kernel { graceful restart; persist;');
+  const bird = await startBird(lab, 'bird', b, conf);
+  const sp = await startSpeaker(lab, 'speaker', a, {
+    asNumber: 64512,
+    routerId: '198.18.7.1',
+    holdTime: 9,
+    connectRetryTime: 1,
+    idleHoldTime: 1,
+    prefixes: ['198.19.1.0/26'],
+    ipPools: ['198.19.0.0/16'],
+    peers: [{ address: '198.18.7.2', asNumber: 64512 }],
+  });
+  await waitFor('Established', () => birdEstablished(bird, 'ours'));
+  const ours = () => sh(['ip', '-n', a, 'route', 'show', 'proto', '81']);
+  await waitFor('BIRD route in our kernel', () => ours().includes('198.19.2.0/26 via 198.18.7.2'));
+  await waitFor('our route in BIRD kernel', () => sh(['ip', '-n', b, 'route', 'show', '198.19.1.0/26']).includes('via 198.18.7.1'));
+  const monA = lab.spawn('monitor-a', a, ['ip', '-o', 'monitor', 'route']);
+  const pinger = lab.spawn('ping', a, [...pingCommand(), '-i', '0.1', '-w', '8', '-I', '198.19.1.1', '198.19.2.1']);
+  await sleep(500);
+
+  // BIRD dies abruptly (no NOTIFICATION): we keep its routes as stale, in the RIB and the kernel.
+  await lab.stop(bird.daemon, 1000, 'SIGKILL');
+  await waitFor('session down on our side', async () => (await sp.peerState('198.18.7.2')) !== 'Established');
+  const st = await sp.status();
+  assert.equal(st.peers[0]!.gracefulRestart, 'helper-stale');
+  assert.ok(ours().includes('198.19.2.0/26 via 198.18.7.2'), 'stale route kept in our kernel');
+  await sleep(1000);
+
+  // BIRD comes back in graceful-restart recovery mode (-R): R bit in its OPEN, routes re-sent, End-of-RIB.
+  const bird2 = await startBird(lab, 'bird2', b, conf, ['-R']);
+  await waitFor('Established again', () => birdEstablished(bird2, 'ours'), { timeoutMs: 30_000 });
+  await waitFor('no stale routes left', async () => (await sp.status()).peers[0]!.gracefulRestart === 'none');
+  assert.ok(ours().includes('198.19.2.0/26 via 198.18.7.2'));
+
+  await pinger.exited;
+  const out = readFileSync(pinger.logFile, 'utf8');
+  const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(out);
+  assert.ok(m, `ping summary missing: ${out.slice(-300)}`);
+  assert.equal(Number(m[1]) - Number(m[2]), 0, `ping lost packets while BIRD restarted: ${m[0]}`);
+  sh(['ip', '-n', a, 'route', 'add', '198.19.99.0/24', 'dev', 'eth0']);
+  sh(['ip', '-n', a, 'route', 'del', '198.19.99.0/24', 'dev', 'eth0']);
+  await waitFor('monitor saw the probe route', () => monA.log().includes('Deleted 198.19.99.0/24'));
+  await lab.stop(monA, 1000);
+  assert.deepEqual(monA.log().split('\n').filter((l) => l.startsWith('Deleted') && l.includes('198.19.2.0/26')), [], 'our kernel never dropped the route');
+});

@@ -19,11 +19,11 @@ export interface Bird {
 }
 
 /** Starts BIRD in the foreground (so the lab owns its PID) with `conf`. */
-export async function startBird(lab: Lab, name: string, ns: string, conf: string): Promise<Bird> {
+export async function startBird(lab: Lab, name: string, ns: string, conf: string, extraArgs: string[] = []): Promise<Bird> {
   const confFile = path.join(lab.dir, `${name}.conf`);
   const ctl = path.join(lab.dir, `${name}.ctl`);
   writeFileSync(confFile, conf);
-  const daemon = lab.spawn(name, ns, ['bird', '-f', '-c', confFile, '-s', ctl]);
+  const daemon = lab.spawn(name, ns, ['bird', '-f', '-c', confFile, '-s', ctl, ...extraArgs]);
   const birdc = async (cmd: string): Promise<string> => (await run(['birdc', '-s', ctl, ...cmd.split(' ')], { timeoutMs: 10_000 })).stdout;
   await waitFor(`${name} control socket`, async () => {
     if (daemon.child.exitCode !== null) throw new WaitAbort(`bird exited: ${readFileSync(daemon.logFile, 'utf8')}`);
