@@ -2,7 +2,8 @@
 // with an unexpected length is kept as UNKNOWN (opaque) rather than failing the OPEN.
 import type { ByteReader, ByteWriter } from './bytes.ts';
 import { BgpEncodeError, BgpMessageError, CAPABILITY, ERROR_CODE } from './types.ts';
-import type { Capability, CapabilityKind, OpenMessage } from './types.ts';
+import { familyKey } from './prefix.ts';
+import type { Capability, CapabilityKind, CodecContext, FamilyKey, OpenMessage } from './types.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const utf8enc = new TextEncoder();
@@ -199,4 +200,61 @@ export function findCapability<K extends CapabilityKind>(
 ): Extract<Capability, { kind: K }> | undefined {
   for (const c of open.capabilities) if (c.kind === kind) return c as Extract<Capability, { kind: K }>;
   return undefined;
+}
+
+/** What two OPENs negotiate for the codec: one context per direction. */
+export interface NegotiatedCodec {
+  /** For decoding what the peer sends. */
+  readonly rx: CodecContext;
+  /** For encoding what we send. */
+  readonly tx: CodecContext;
+  /** Families both sides advertised (MULTIPROTOCOL; IPv4 unicast implied when neither lists any). */
+  readonly families: readonly FamilyKey[];
+}
+
+function addPathModes(open: OpenMessage): Map<FamilyKey, number> {
+  const m = new Map<FamilyKey, number>();
+  for (const c of open.capabilities) {
+    if (c.kind !== 'ADD_PATH') continue;
+    for (const f of c.families) m.set(familyKey(f.afi, f.safi), f.mode);
+  }
+  return m;
+}
+
+function mpFamilies(open: OpenMessage): Set<FamilyKey> {
+  const s = new Set<FamilyKey>();
+  for (const c of open.capabilities) if (c.kind === 'MULTIPROTOCOL') s.add(familyKey(c.afi, c.safi));
+  return s;
+}
+
+/**
+ * Codec contexts from our OPEN and the peer's (RFC 6793 4-octet AS, RFC 7911 add-path per
+ * direction, RFC 8654 extended messages, RFC 8950 IPv4-over-IPv6 next hop). `ebgp` is copied
+ * into both contexts.
+ */
+export function negotiateCodec(local: OpenMessage, remote: OpenMessage, options: { ebgp?: boolean } = {}): NegotiatedCodec {
+  const fourOctetAs = !!findCapability(local, 'FOUR_OCTET_AS') && !!findCapability(remote, 'FOUR_OCTET_AS');
+  const extendedMessage = !!findCapability(local, 'EXTENDED_MESSAGE') && !!findCapability(remote, 'EXTENDED_MESSAGE');
+  const enh = (o: OpenMessage): boolean =>
+    o.capabilities.some((c) => c.kind === 'EXTENDED_NEXT_HOP' && c.entries.some((e) => e.afi === 1 && e.safi === 1 && e.nextHopAfi === 2));
+  const extendedNextHop = enh(local) && enh(remote);
+  const lm = addPathModes(local);
+  const rm = addPathModes(remote);
+  const rx = new Set<FamilyKey>();
+  const tx = new Set<FamilyKey>();
+  for (const [fam, mode] of lm) {
+    const theirs = rm.get(fam) ?? 0;
+    if (mode & 1 && theirs & 2) rx.add(fam); // we receive, they send
+    if (mode & 2 && theirs & 1) tx.add(fam); // we send, they receive
+  }
+  const lf = mpFamilies(local);
+  const rf = mpFamilies(remote);
+  let families = [...lf].filter((f) => rf.has(f));
+  if (lf.size === 0 && rf.size === 0) families = [familyKey(1, 1)];
+  const base = { fourOctetAs, extendedMessage, extendedNextHop, ...(options.ebgp === undefined ? {} : { ebgp: options.ebgp }) };
+  return {
+    rx: rx.size ? { ...base, addPath: rx } : base,
+    tx: tx.size ? { ...base, addPath: tx } : base,
+    families,
+  };
 }

@@ -27,7 +27,8 @@ export {
   encodeRouteRefresh,
   KEEPALIVE_BYTES,
 } from './message.ts';
-export { decodeCapabilities, encodeCapability, openPeerAs, findCapability } from './capabilities.ts';
+export { decodeCapabilities, encodeCapability, openPeerAs, findCapability, negotiateCodec } from './capabilities.ts';
+export type { NegotiatedCodec } from './capabilities.ts';
 export {
   packAdvertisements,
   packWithdrawals,

@@ -20,6 +20,7 @@ import {
   markUnknownPartial,
   mergeAs4Attributes,
   mergeAs4Path,
+  negotiateCodec,
   notificationFromError,
   openPeerAs,
   packAdvertisements,
@@ -398,4 +399,35 @@ void test('parsePrefix agrees with src/lib on odd and invalid text (fast and slo
     // Where lib accepts (it masks host bits) and we refuse, the only reason may be host bits.
     else if (lib !== null) assert.match(err, /host bits set/, s);
   }
+});
+
+void test('negotiateCodec: 4-octet AS, add-path per direction, extended messages/next hop, families', () => {
+  const mk = (caps: OpenMessage['capabilities']): OpenMessage => ({ type: 'OPEN', version: 4, myAs: 65001, holdTime: 90, bgpId: '198.18.0.1', capabilities: caps });
+  const local = mk([
+    { kind: 'MULTIPROTOCOL', afi: 1, safi: 1 },
+    { kind: 'MULTIPROTOCOL', afi: 2, safi: 1 },
+    { kind: 'FOUR_OCTET_AS', asn: 65001 },
+    { kind: 'EXTENDED_MESSAGE' },
+    { kind: 'EXTENDED_NEXT_HOP', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] },
+    { kind: 'ADD_PATH', families: [{ afi: 1, safi: 1, mode: 3 }, { afi: 2, safi: 1, mode: 1 }] },
+  ]);
+  const remote = mk([
+    { kind: 'MULTIPROTOCOL', afi: 1, safi: 1 },
+    { kind: 'MULTIPROTOCOL', afi: 2, safi: 1 },
+    { kind: 'FOUR_OCTET_AS', asn: 4200000001 },
+    { kind: 'EXTENDED_NEXT_HOP', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] },
+    { kind: 'ADD_PATH', families: [{ afi: 1, safi: 1, mode: 1 }, { afi: 2, safi: 1, mode: 2 }] },
+  ]);
+  const n = negotiateCodec(local, remote, { ebgp: true });
+  assert.equal(n.rx.fourOctetAs, true);
+  assert.equal(n.rx.extendedMessage, false, 'only we advertised extended messages');
+  assert.equal(n.rx.extendedNextHop, true);
+  assert.equal(n.tx.ebgp, true);
+  assert.deepEqual([...(n.rx.addPath ?? [])], [familyKey(2, 1)], 'we receive path ids for IPv6 (they send)');
+  assert.deepEqual([...(n.tx.addPath ?? [])], [familyKey(1, 1)], 'we send path ids for IPv4 (they receive)');
+  assert.deepEqual(n.families, [familyKey(1, 1), familyKey(2, 1)]);
+  const old = negotiateCodec(mk([]), mk([{ kind: 'ROUTE_REFRESH' }]));
+  assert.equal(old.rx.fourOctetAs, false);
+  assert.equal(old.rx.addPath, undefined);
+  assert.deepEqual(old.families, [familyKey(1, 1)]);
 });
