@@ -207,6 +207,17 @@ void test('restarting speaker: peers without GR do not hold the deferral; removi
   assert.equal(rib.isDeferring, false);
 });
 
+void test('restarting speaker: peers restarting too (R bit) are not waited for (no deadlock when a whole mesh restarts)', () => {
+  const rib = restarting();
+  rib.peerEstablished('A', session(21, ['ipv4'], { ...GR, restartState: true }), 1);
+  rib.peerEstablished('B', session(22, ['ipv4'], GR), 2);
+  assert.equal(rib.isDeferring, true, 'B (not restarting) must still send End-of-RIB');
+  rib.endOfRib('B', 'ipv4', 3);
+  assert.equal(rib.isDeferring, false);
+  const a = rib.takeUpdates('A');
+  assert.equal(a.at(-1)?.kind, 'end-of-rib', 'A gets our table and End-of-RIB, which it is waiting for');
+});
+
 void test('cold start (not restarting): synced is emitted on the first drain', () => {
   const rib = mkRib();
   assert.deepEqual(rib.takeKernelChanges(), [{ kind: 'synced' }]);

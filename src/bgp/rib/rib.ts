@@ -76,6 +76,8 @@ export interface PeerConfig {
 export interface GracefulRestartInfo {
   /** Seconds, from the peer's GR capability. */
   readonly restartTime: number;
+  /** R bit: the peer is restarting too; our restart deferral does not wait for its End-of-RIB. */
+  readonly restartState?: boolean;
   readonly families: readonly { readonly family: Family; readonly forwardingState: boolean }[];
 }
 
@@ -1173,7 +1175,9 @@ export class Rib {
     if (!this.deferring) return;
     for (const p of this.peers.values()) {
       if (!p.established) return;
-      if (!p.session?.gracefulRestart) continue;
+      // RFC 4724 §4.1: peers without GR, or restarting themselves (R bit), are not waited for.
+      const gr = p.session?.gracefulRestart;
+      if (!gr || gr.restartState) continue;
       for (const f of p.families) if (!p.eorReceived.has(f)) return;
     }
     this.endDeferral();
