@@ -36,8 +36,10 @@ export function checkIPPool(errs: ErrorCollector, spec: Obj): void {
   const on = (m: unknown) => typeof m === 'string' && m !== '' && m !== 'Never';
   if (c.family === 6 && on(ipip)) errs.add('spec.ipipMode', 'forbidden', 'IPIP is not supported on IPv6 pools');
   if (on(ipip) && on(vxlan)) errs.add('spec', 'forbidden', 'ipipMode and vxlanMode cannot both be enabled');
-  checkSelector(errs, 'spec.nodeSelector', spec.nodeSelector);
-  checkSelector(errs, 'spec.namespaceSelector', spec.namespaceSelector);
+  for (const f of ['nodeSelector', 'namespaceSelector'] as const) {
+    if (typeof spec[f] === 'string' && (spec[f] as string).includes('global(')) errs.add(`spec.${f}`, 'forbidden', `global() selector is not valid for IPPool ${f}`);
+    else checkSelector(errs, `spec.${f}`, spec[f]);
+  }
   const uses = arr(spec.allowedUses);
   if (uses.includes('LoadBalancer')) {
     if (on(ipip) || on(vxlan)) errs.add('spec', 'forbidden', 'LoadBalancer IP pool cannot have IPIP or VXLAN enabled');
@@ -290,9 +292,10 @@ export function checkFelixConfiguration(errs: ErrorCollector, name: string, spec
   }
   checkSelector(errs, 'spec.nodeSelector', spec.nodeSelector);
   if (spec.routeTableRange !== undefined && spec.routeTableRanges !== undefined) errs.add('spec', 'forbidden', 'routeTableRange and routeTableRanges cannot both be set');
-  checkIP(errs, 'spec.natOutgoingAddress', spec.natOutgoingAddress, 4);
-  checkIP(errs, 'spec.deviceRouteSourceAddress', spec.deviceRouteSourceAddress, 4);
-  checkIP(errs, 'spec.deviceRouteSourceAddressIPv6', spec.deviceRouteSourceAddressIPv6, 6);
+  for (const [f, fam] of [['natOutgoingAddress', 4], ['deviceRouteSourceAddress', 4], ['deviceRouteSourceAddressIPv6', 6]] as const) {
+    const v = spec[f];
+    if (typeof v === 'string' && v !== '' && tryParseIP(v)?.family !== fam) errs.add(`spec.${f}`, 'format', `${f} must be a valid IPv${fam} address, got ${JSON.stringify(v)}`);
+  }
   if (isObj(spec.routeTableRange)) {
     const { min, max } = spec.routeTableRange as { min?: number; max?: number };
     if (!(typeof min === 'number' && typeof max === 'number' && min >= 1 && max >= min && max <= 250)) {
