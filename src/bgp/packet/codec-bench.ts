@@ -1,6 +1,8 @@
 // Micro-benchmark: decode an UPDATE stream carrying 100,000 IPv4 /24 prefixes (packed as many
 // per UPDATE as fit in 4096 bytes, shared attributes), through FrameReader + decodeMessage.
 // Run: node src/bgp/packet/codec-bench.ts [prefixCount] [rounds]
+// Reports wall time and process CPU time (CPU time is steadier on a shared, loaded machine;
+// it includes GC threads, so it can exceed wall time).
 // (Lives beside the codec because bench/ belongs to the benchmark rig; move it there freely.)
 import { FrameReader, decodeMessage, makePrefix, packAdvertisements, packWithdrawals } from './index.ts';
 import type { CodecContext, Prefix } from './index.ts';
@@ -56,10 +58,14 @@ function decodeAll(): number {
 }
 
 const times: number[] = [];
+const cpuTimes: number[] = [];
 for (let r = 0; r < rounds; r++) {
   t0 = performance.now();
+  const c0 = process.cpuUsage();
   const n = decodeAll();
+  const c = process.cpuUsage(c0);
   times.push(performance.now() - t0);
+  cpuTimes.push((c.user + c.system) / 1000);
   if (n !== count) throw new Error(`decoded ${n} prefixes, expected ${count}`);
 }
 // Keys into a Map, as the RIB would do.
@@ -91,6 +97,7 @@ console.log(
       streamBytes: total,
       decodeMsMedian: +median(times).toFixed(2),
       decodeMsMin: +Math.min(...times).toFixed(2),
+      decodeCpuMsMedian: +median(cpuTimes).toFixed(2),
       decodePlusMapInsertMsMedian: +median(mapTimes).toFixed(2),
       encodeMsFirstRun: +encodeMs.toFixed(2),
       withdrawEncodeMs: +withdrawEncodeMs.toFixed(2),
