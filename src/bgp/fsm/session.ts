@@ -337,7 +337,11 @@ export class Session {
         if (wasEstablished && info && !conn.discarded && conn === this.primary) {
           const cause = conn.downCause;
           conn.downCause = 'transport';
-          this.h.onDown(conn.ctx.lastError ?? 'session down', cause);
+          try {
+            this.h.onDown(conn.ctx.lastError ?? 'session down', cause);
+          } catch (err) {
+            this.log('warn', `internal error in session-down handling: ${err instanceof Error ? err.message : String(err)}`);
+          }
         }
         return;
       }
@@ -348,7 +352,8 @@ export class Session {
         if (conn.established) {
           this.log('info', `Established (hold ${a.holdTime}s, keepalive ${a.keepaliveTime}s)`);
           conn.downCause = 'transport';
-          this.h.onEstablished(conn.established);
+          const info = conn.established;
+          this.guard(conn, () => this.h.onEstablished(info));
         }
         return;
       }
@@ -520,6 +525,19 @@ export class Session {
     }
   }
 
+  /**
+   * Runs a handler; a bug there must not take the whole speaker down: the session is reset with
+   * Cease / Out of Resources (RFC 4486 subcode 8) and the error is logged.
+   */
+  private guard(conn: Connection, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log('warn', `internal error handling a message, resetting session: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      this.post(conn, { type: 'UpdateMsgErr', notification: { code: 6, subcode: 8 } });
+    }
+  }
+
   private protocolError(conn: Connection, err: unknown, kind: 'BGPHeaderErr' | 'BGPOpenMsgErr' | 'UpdateMsgErr'): void {
     if (err instanceof BgpMessageError) {
       this.log('warn', `protocol error from peer: ${err.message}`);
@@ -560,12 +578,12 @@ export class Session {
         this.post(conn, { type: 'UpdateMsg' });
         if (was === 'Established' && conn === this.primary && conn.ctx.state === 'Established') {
           this.counters.updatesIn++;
-          this.h.onUpdate(res as DecodeResult<UpdateMessage>);
+          this.guard(conn, () => this.h.onUpdate(res as DecodeResult<UpdateMessage>));
         }
         return;
       }
       case 'ROUTE_REFRESH':
-        if (conn.ctx.state === 'Established' && conn === this.primary) this.h.onRouteRefresh(m);
+        if (conn.ctx.state === 'Established' && conn === this.primary) this.guard(conn, () => this.h.onRouteRefresh(m));
         return;
     }
   }

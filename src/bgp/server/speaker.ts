@@ -499,7 +499,7 @@ export class Speaker {
       }
     } catch (err) {
       if (err instanceof RibError) this.log.warn(`peer ${pr.cfg.address}: UPDATE ignored: ${err.message}`);
-      else throw err;
+      else throw err; // the session resets itself (Cease/8) and logs it
     }
     this.schedulePump();
   }
@@ -531,7 +531,12 @@ export class Speaker {
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      this.pump();
+      try {
+        this.pump();
+      } catch (err) {
+        // A bug must not kill the speaker (and with it every session); log and carry on.
+        this.log.error(`internal error in the route pump: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
     });
   }
 
