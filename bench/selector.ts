@@ -274,7 +274,7 @@ for (let c = 0; c < N_CHURN; c++) {
 }
 
 console.log(
-  `selectors filed by value ${st.selectorsByValue}, by presence ${st.selectorsByPresence}, scan-all ${st.selectorsScanAll}, never ${st.selectorsNever}; ` +
+  `selectors filed by value ${st.selectorsByValue}, by value pair ${st.selectorsByPair}, by presence ${st.selectorsByPresence}, scan-all ${st.selectorsScanAll}, never ${st.selectorsNever}; ` +
     `${st.matches.toLocaleString()} matching pairs (${fmt(st.matches / N_ITEMS)} per item)\n`,
 );
 console.log('| phase | label index | naive (every pair) | index/naive time | evaluations index / naive |');

@@ -5,12 +5,14 @@
 //   labels they inherit: own labels win, then parents in the order given (first one wins).
 // - Each selector is filed under ONE label it requires (the one whose required values, or
 //   presence, the fewest current items satisfy): `byValue[k][v]` for `k == v` / `k in {..}`,
-//   `byPresence[k]` for `has(k)`-like needs. Selectors that require no label go in a scan-all
-//   set (filed also by every label key they mention); selectors that can never match are
-//   filed nowhere.
+//   `byPresence[k]` for `has(k)`-like needs — or, beyond Calico, under a PAIR of required
+//   label values (`tier == "db" && env == "prod"`) when each label alone is common but the
+//   pair is rare (`byPair[k1,k2][v1,v2]`; items are then also indexed by that pair).
+//   Selectors that require no label go in a scan-all set (filed also by every label key they
+//   mention); selectors that can never match are filed nowhere.
 // - Items are indexed by (key, value) of their effective labels.
-// - A new/changed selector is evaluated only against items that have its filed label (or all
-//   items for scan-all selectors).
+// - A new/changed selector is evaluated only against items that have its filed label (or
+//   pair; all items for scan-all selectors).
 // - A changed item is evaluated only against selectors that (a) are filed under one of its
 //   labels (or are scan-all), and (b) mention a label key whose effective value changed.
 //   A selector that mentions no changed key cannot change its answer, so it is skipped.
@@ -32,6 +34,8 @@ export interface LabelIndexStats {
   selectors: number;
   /** Selectors filed under a required label value. */
   selectorsByValue: number;
+  /** Selectors filed under a required pair of label values. */
+  selectorsByPair: number;
   /** Selectors filed under a required label's presence. */
   selectorsByPresence: number;
   /** Selectors with no required label (evaluated against every new item). */
@@ -48,25 +52,51 @@ export interface LabelIndexStats {
   refilings: number;
 }
 
-type Bucket = 'value' | 'presence' | 'scan' | 'never';
+type Bucket = 'value' | 'pair' | 'presence' | 'scan' | 'never';
 
 interface SelRec<S, _I> {
   readonly id: S;
   sel: Selector;
   match: Matcher<Labels>;
   keys: ReadonlySet<string>;
-  bucket: Bucket;
-  idxKey: string;
-  idxValues: readonly string[];
+  filing: Filing;
   stamp: number;
 }
 
 /** Where a selector is filed; its matching items are always among this filing's candidates. */
 interface Filing {
   readonly bucket: Bucket;
-  readonly idxKey: string;
-  readonly idxValues: readonly string[];
+  /** value/presence: the label; pair: the first label. */
+  readonly key: string;
+  /** value: allowed values; pair: allowed values of `key`. */
+  readonly values: readonly string[];
+  /** pair only: the second label and its allowed values. */
+  readonly key2: string;
+  readonly values2: readonly string[];
 }
+
+const NO_FILING: Filing = { bucket: 'never', key: '', values: [], key2: '', values2: [] };
+
+/** Items indexed by the values of a pair of labels, kept while some selector is filed so. */
+interface PairIndex<S, I> {
+  readonly k1: string;
+  readonly k2: string;
+  refs: number;
+  readonly items: Map<string, Set<ItemRec<S, I>>>;
+  readonly sels: Map<string, Set<SelRec<S, I>>>;
+}
+
+/** Collision-free key for a pair of values. */
+function pairValue(v1: string, v2: string): string {
+  return `${v1.length}:${v1}${v2}`;
+}
+
+function comboOf(k1: string, k2: string): string {
+  return `${k1.length}:${k1}${k2}`;
+}
+
+/** A pair filing is used only if it cuts the candidates at least this much (it costs upkeep). */
+const PAIR_GAIN = 0.5;
 
 interface ItemRec<S, I> {
   readonly id: I;
@@ -95,6 +125,8 @@ export class LabelIndex<S = string, I = string> {
   private readonly selScanAll = new Set<SelRec<S, I>>();
   private readonly selScanAllByKey = new Map<string, Set<SelRec<S, I>>>();
 
+  private readonly pairs = new Map<string, PairIndex<S, I>>();
+
   private readonly itemsByKV = new Map<string, Map<string, Set<ItemRec<S, I>>>>();
   private readonly itemKeyCount = new Map<string, number>();
 
@@ -117,9 +149,12 @@ export class LabelIndex<S = string, I = string> {
     const sel = typeof selector === 'string' ? parseSelector(selector) : selector;
     let rec = this.sels.get(id);
     let old: Filing | null = null;
+    let held: PairIndex<S, I> | undefined;
     if (rec !== undefined) {
       if (rec.sel.uniqueId === sel.uniqueId) return;
-      old = { bucket: rec.bucket, idxKey: rec.idxKey, idxValues: rec.idxValues };
+      old = rec.filing;
+      // Keep the old pair index alive until the old matches have been looked through it.
+      if (old.bucket === 'pair') (held = this.pairs.get(comboOf(old.key, old.key2)))!.refs++;
       this.unfileSelector(rec);
       rec.sel = sel;
       rec.match = sel.matches;
@@ -130,24 +165,28 @@ export class LabelIndex<S = string, I = string> {
         sel,
         match: sel.matches,
         keys: new Set(sel.labelKeys),
-        bucket: 'scan',
-        idxKey: '',
-        idxValues: [],
+        filing: NO_FILING,
         stamp: 0,
       };
       this.sels.set(id, rec);
     }
     this.fileSelector(rec);
     this.rescanSelector(rec, old);
+    if (held !== undefined && --held.refs === 0) this.pairs.delete(comboOf(held.k1, held.k2));
   }
 
   deleteSelector(id: S): void {
     const rec = this.sels.get(id);
     if (rec === undefined) return;
-    const filing: Filing = { bucket: rec.bucket, idxKey: rec.idxKey, idxValues: rec.idxValues };
+    const filing = rec.filing;
+    // Find its matches through its filing before unfiling (a pair index may go with it).
+    const matched: Array<ItemRec<S, I>> = [];
+    this.forEachCandidate(filing, (item) => {
+      if (item.sels.has(rec)) matched.push(item);
+    });
     this.unfileSelector(rec);
     this.sels.delete(id);
-    this.forEachCandidate(filing, (item) => this.setMatch(rec, item, false));
+    for (const item of matched) this.setMatch(rec, item, false);
   }
 
   // ---- items -------------------------------------------------------------------------------
@@ -211,7 +250,7 @@ export class LabelIndex<S = string, I = string> {
     const rec = this.sels.get(selectorId);
     const out: I[] = [];
     if (rec !== undefined) {
-      this.forEachCandidate(rec, (item) => {
+      this.forEachCandidate(rec.filing, (item) => {
         if (item.sels.has(rec)) out.push(item.id);
       });
     }
@@ -237,16 +276,20 @@ export class LabelIndex<S = string, I = string> {
 
   stats(): LabelIndexStats {
     let byValue = 0;
+    let byPair = 0;
     let byPresence = 0;
     let never = 0;
     for (const s of this.sels.values()) {
-      if (s.bucket === 'value') byValue++;
-      else if (s.bucket === 'presence') byPresence++;
-      else if (s.bucket === 'never') never++;
+      const b = s.filing.bucket;
+      if (b === 'value') byValue++;
+      else if (b === 'pair') byPair++;
+      else if (b === 'presence') byPresence++;
+      else if (b === 'never') never++;
     }
     return {
       selectors: this.sels.size,
       selectorsByValue: byValue,
+      selectorsByPair: byPair,
       selectorsByPresence: byPresence,
       selectorsScanAll: this.selScanAll.size,
       selectorsNever: never,
@@ -276,8 +319,9 @@ export class LabelIndex<S = string, I = string> {
   /** The best filing for a selector given the current item population. */
   private chooseFiling(rec: SelRec<S, I>): Filing {
     const r = rec.sel.restrictions();
-    if (r.never) return { bucket: 'never', idxKey: '', idxValues: [] };
+    if (r.never) return NO_FILING;
     let best: { key: string; values: string[] | null; cost: number } | null = null;
+    const valued: Array<{ key: string; values: string[]; cost: number }> = [];
     for (const [key, lr] of r.labels) {
       let values: string[] | null = null;
       let cost: number;
@@ -285,6 +329,7 @@ export class LabelIndex<S = string, I = string> {
         values = [...lr.values].sort(compareUtf8);
         cost = 0;
         for (const v of values) cost += this.itemsWith(key, v);
+        valued.push({ key, values, cost });
       } else if (lr.mustBePresent) {
         cost = this.itemKeyCount.get(key) ?? 0;
       } else {
@@ -292,31 +337,78 @@ export class LabelIndex<S = string, I = string> {
       }
       if (best === null || better(cost, key, values, best)) best = { key, values, cost };
     }
-    if (best === null) return { bucket: 'scan', idxKey: '', idxValues: [] };
-    if (best.values !== null) return { bucket: 'value', idxKey: best.key, idxValues: best.values };
-    return { bucket: 'presence', idxKey: best.key, idxValues: [] };
+    if (best === null) return { bucket: 'scan', key: '', values: [], key2: '', values2: [] };
+    // A pair of required values, if it is much rarer than the best single label.
+    const n = this.items.size;
+    if (valued.length >= 2 && n > 0 && best.cost > 0) {
+      valued.sort((x, y) => compareUtf8(x.key, y.key));
+      let bestPair: { a: (typeof valued)[0]; b: (typeof valued)[0]; cost: number } | null = null;
+      for (let i = 0; i < valued.length; i++) {
+        for (let j = i + 1; j < valued.length; j++) {
+          const a = valued[i]!;
+          const b = valued[j]!;
+          if (a.values.length * b.values.length > 16) continue;
+          const cost = this.pairCost(a.key, a.values, b.key, b.values, (a.cost * b.cost) / n);
+          if (bestPair === null || cost < bestPair.cost) bestPair = { a, b, cost };
+        }
+      }
+      if (bestPair !== null && bestPair.cost < best.cost * PAIR_GAIN) {
+        const { a, b } = bestPair;
+        return { bucket: 'pair', key: a.key, values: a.values, key2: b.key, values2: b.values };
+      }
+    }
+    if (best.values !== null) return { bucket: 'value', key: best.key, values: best.values, key2: '', values2: [] };
+    return { bucket: 'presence', key: best.key, values: [], key2: '', values2: [] };
+  }
+
+  /** Items having a pair of values: exact if that pair is indexed, else `estimate`. */
+  private pairCost(k1: string, v1s: readonly string[], k2: string, v2s: readonly string[], estimate: number): number {
+    const pi = this.pairs.get(comboOf(k1, k2));
+    if (pi === undefined) return estimate;
+    let cost = 0;
+    for (const v1 of v1s) for (const v2 of v2s) cost += pi.items.get(pairValue(v1, v2))?.size ?? 0;
+    return cost;
   }
 
   private place(rec: SelRec<S, I>, f: Filing): void {
-    rec.bucket = f.bucket;
-    rec.idxKey = f.idxKey;
-    rec.idxValues = f.idxValues;
+    rec.filing = f;
     switch (f.bucket) {
       case 'scan':
         this.selScanAll.add(rec);
         for (const k of rec.keys) getOrMake(this.selScanAllByKey, k, newSet).add(rec);
         break;
       case 'value': {
-        const byVal = getOrMake(this.selByValue, f.idxKey, newMap<string, Set<SelRec<S, I>>>);
-        for (const v of f.idxValues) getOrMake(byVal, v, newSet).add(rec);
+        const byVal = getOrMake(this.selByValue, f.key, newMap<string, Set<SelRec<S, I>>>);
+        for (const v of f.values) getOrMake(byVal, v, newSet).add(rec);
+        break;
+      }
+      case 'pair': {
+        const pi = this.pairIndex(f.key, f.key2);
+        pi.refs++;
+        for (const v1 of f.values) for (const v2 of f.values2) getOrMake(pi.sels, pairValue(v1, v2), newSet).add(rec);
         break;
       }
       case 'presence':
-        getOrMake(this.selByPresence, f.idxKey, newSet).add(rec);
+        getOrMake(this.selByPresence, f.key, newSet).add(rec);
         break;
       case 'never':
         break;
     }
+  }
+
+  /** The index of items by a pair of labels, built from all items on first use. */
+  private pairIndex(k1: string, k2: string): PairIndex<S, I> {
+    const combo = comboOf(k1, k2);
+    let pi = this.pairs.get(combo);
+    if (pi === undefined) {
+      pi = { k1, k2, refs: 0, items: new Map(), sels: new Map() };
+      for (const item of this.items.values()) {
+        const pv = pairOf(item.eff, k1, k2);
+        if (pv !== undefined) getOrMake(pi.items, pv, newSet<ItemRec<S, I>>).add(item);
+      }
+      this.pairs.set(combo, pi);
+    }
+    return pi;
   }
 
   /**
@@ -327,39 +419,55 @@ export class LabelIndex<S = string, I = string> {
    */
   reoptimize(): void {
     for (const rec of this.sels.values()) {
-      if (rec.bucket !== 'value' && rec.bucket !== 'presence') continue;
+      const old = rec.filing;
+      if (old.bucket === 'scan' || old.bucket === 'never') continue;
       const f = this.chooseFiling(rec);
-      if (f.bucket === rec.bucket && f.idxKey === rec.idxKey && sameList(f.idxValues, rec.idxValues)) continue;
-      this.unfileSelector(rec);
+      if (sameFiling(f, old)) continue;
+      // Hold the new pair index (if any) so unplacing the old filing cannot drop it.
+      const hold = f.bucket === 'pair' ? this.pairIndex(f.key, f.key2) : null;
+      if (hold) hold.refs++;
+      this.unplace(rec, old);
       this.place(rec, f);
+      if (hold) hold.refs--;
       this.refilings++;
     }
     this.nextReoptimize = Math.max(1024, this.items.size * 2);
   }
 
   private unfileSelector(rec: SelRec<S, I>): void {
-    switch (rec.bucket) {
+    this.unplace(rec, rec.filing);
+    rec.filing = NO_FILING;
+  }
+
+  private unplace(rec: SelRec<S, I>, f: Filing): void {
+    switch (f.bucket) {
       case 'scan':
         this.selScanAll.delete(rec);
         for (const k of rec.keys) deleteFrom(this.selScanAllByKey, k, rec);
         break;
       case 'value': {
-        const byVal = this.selByValue.get(rec.idxKey);
+        const byVal = this.selByValue.get(f.key);
         if (byVal) {
-          for (const v of rec.idxValues) deleteFrom(byVal, v, rec);
-          if (byVal.size === 0) this.selByValue.delete(rec.idxKey);
+          for (const v of f.values) deleteFrom(byVal, v, rec);
+          if (byVal.size === 0) this.selByValue.delete(f.key);
+        }
+        break;
+      }
+      case 'pair': {
+        const combo = comboOf(f.key, f.key2);
+        const pi = this.pairs.get(combo);
+        if (pi) {
+          for (const v1 of f.values) for (const v2 of f.values2) deleteFrom(pi.sels, pairValue(v1, v2), rec);
+          if (--pi.refs === 0) this.pairs.delete(combo);
         }
         break;
       }
       case 'presence':
-        deleteFrom(this.selByPresence, rec.idxKey, rec);
+        deleteFrom(this.selByPresence, f.key, rec);
         break;
       case 'never':
         break;
     }
-    rec.bucket = 'never';
-    rec.idxKey = '';
-    rec.idxValues = [];
   }
 
   /** Call fn for every item a selector filed this way could match. */
@@ -369,12 +477,17 @@ export class LabelIndex<S = string, I = string> {
         this.items.forEach(fn);
         break;
       case 'value': {
-        const byVal = this.itemsByKV.get(f.idxKey);
-        if (byVal) for (const v of f.idxValues) byVal.get(v)?.forEach(fn);
+        const byVal = this.itemsByKV.get(f.key);
+        if (byVal) for (const v of f.values) byVal.get(v)?.forEach(fn);
+        break;
+      }
+      case 'pair': {
+        const pi = this.pairs.get(comboOf(f.key, f.key2));
+        if (pi) for (const v1 of f.values) for (const v2 of f.values2) pi.items.get(pairValue(v1, v2))?.forEach(fn);
         break;
       }
       case 'presence':
-        this.itemsByKV.get(f.idxKey)?.forEach((set) => set.forEach(fn));
+        this.itemsByKV.get(f.key)?.forEach((set) => set.forEach(fn));
         break;
       case 'never':
         break;
@@ -389,7 +502,7 @@ export class LabelIndex<S = string, I = string> {
   private rescanSelector(rec: SelRec<S, I>, old: Filing | null): void {
     const op = ++this.stamp;
     const fresh = old === null; // a new selector matches nothing yet: no stops to look for
-    this.forEachCandidate(rec, (item) => {
+    this.forEachCandidate(rec.filing, (item) => {
       item.stamp = op;
       this.evaluations++;
       const m = rec.match(item.eff);
@@ -473,6 +586,13 @@ export class LabelIndex<S = string, I = string> {
       getOrMake(getOrMake(this.itemsByKV, k, newMap<string, Set<ItemRec<S, I>>>), v, newSet<ItemRec<S, I>>).add(item);
       this.itemKeyCount.set(k, (this.itemKeyCount.get(k) ?? 0) + 1);
     }
+    for (const pi of this.pairs.values()) {
+      const before = pairOf(oldEff, pi.k1, pi.k2);
+      const after = pairOf(newEff, pi.k1, pi.k2);
+      if (before === after) continue;
+      if (before !== undefined) deleteFrom(pi.items, before, item);
+      if (after !== undefined) getOrMake(pi.items, after, newSet<ItemRec<S, I>>).add(item);
+    }
   }
 
   /**
@@ -494,6 +614,10 @@ export class LabelIndex<S = string, I = string> {
       const byVal = this.selByValue.get(k);
       if (byVal !== undefined) byVal.get(eff[k]!)?.forEach(visit);
     }
+    for (const pi of this.pairs.values()) {
+      const pv = pairOf(eff, pi.k1, pi.k2);
+      if (pv !== undefined) pi.sels.get(pv)?.forEach(visit);
+    }
     if (changed === null) {
       this.selScanAll.forEach(visit);
     } else {
@@ -502,7 +626,7 @@ export class LabelIndex<S = string, I = string> {
     // A filed selector that is not a candidate any more cannot match. (Scan-all selectors
     // that were not visited mention no changed key, so their answer stands.)
     for (const s of item.sels) {
-      if (s.stamp !== op && s.bucket !== 'scan') this.setMatch(s, item, false);
+      if (s.stamp !== op && s.filing.bucket !== 'scan') this.setMatch(s, item, false);
     }
   }
 
@@ -533,6 +657,17 @@ function better(
     return values.length < best.values.length;
   }
   return compareUtf8(key, best.key) < 0;
+}
+
+function pairOf(l: Labels, k1: string, k2: string): string | undefined {
+  const v1 = l[k1];
+  const v2 = l[k2];
+  if (typeof v1 !== 'string' || typeof v2 !== 'string') return undefined;
+  return pairValue(v1, v2);
+}
+
+function sameFiling(a: Filing, b: Filing): boolean {
+  return a.bucket === b.bucket && a.key === b.key && a.key2 === b.key2 && sameList(a.values, b.values) && sameList(a.values2, b.values2);
 }
 
 function mentionsAny(keys: ReadonlySet<string>, changed: readonly string[]): boolean {
