@@ -181,7 +181,7 @@ export class AttrTable {
     const set: AttrSet = {
       id: this.nextId++,
       key,
-      attrs: Object.freeze({ ...attrs }),
+      attrs: { ...attrs },
       asPathLength: asPathLength(attrs.asPath),
       neighborAs: neighborAs(attrs.asPath),
       clusterListLength: attrs.clusterList ? attrs.clusterList.length : 0,

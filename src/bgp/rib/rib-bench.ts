@@ -29,7 +29,7 @@ interface Result {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-function run(exportPeers: number, distinctAttrsEvery: number): Result {
+function run(exportPeers: number, distinctAttrsEvery: number, batch = BATCH): Result {
   gc?.(); // collect earlier runs' RIBs outside the timed part (run with --expose-gc)
   const rib = new Rib({ routerId: '198.18.0.1', localAs: 64512 });
   rib.addPeer({ id: 'src', address: '198.18.0.2', peerAs: 65001 });
@@ -48,14 +48,14 @@ function run(exportPeers: number, distinctAttrsEvery: number): Result {
     med: distinctAttrsEvery > 0 ? batch % distinctAttrsEvery : 0,
   });
   const t0 = process.cpuUsage();
-  for (let i = 0, b = 0; i < N; i += BATCH, b++) rib.update('src', { announced: prefixes.slice(i, i + BATCH), attrs: attrsFor(b) });
+  for (let i = 0, b = 0; i < N; i += batch, b++) rib.update('src', { announced: prefixes.slice(i, i + batch), attrs: attrsFor(b) });
   const t1 = process.cpuUsage(t0);
   const k = rib.takeKernelChanges();
   const t2 = process.cpuUsage(t0);
   let updates = 0;
   for (let i = 0; i < exportPeers; i++) updates += rib.takeUpdates(`p${i}`).length;
   const t3 = process.cpuUsage(t0);
-  for (let i = 0; i < N; i += BATCH) rib.update('src', { withdrawn: prefixes.slice(i, i + BATCH) });
+  for (let i = 0; i < N; i += batch) rib.update('src', { withdrawn: prefixes.slice(i, i + batch) });
   rib.takeKernelChanges();
   for (let i = 0; i < exportPeers; i++) rib.takeUpdates(`p${i}`);
   const t4 = process.cpuUsage(t0);
@@ -69,8 +69,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const scenarios: { name: string; peers: number; distinct: number }[] = [
+const scenarios: { name: string; peers: number; distinct: number; batch?: number }[] = [
   { name: 'best path only (no other peers)', peers: 0, distinct: 0 },
+  { name: 'worst case: 1 prefix per UPDATE, all distinct', peers: 0, distinct: 1e9, batch: 1 },
   { name: '+ Adj-RIB-Out to 2 peers (iBGP, eBGP)', peers: 2, distinct: 0 },
   { name: '+ Adj-RIB-Out to 10 peers', peers: 10, distinct: 0 },
   { name: '2 peers, 50 distinct attribute sets', peers: 2, distinct: 50 },
@@ -80,10 +81,10 @@ console.log(`RIB micro-benchmark: ${N} IPv4 prefixes from one eBGP peer, batches
 run(0, 0); // warm-up
 for (const s of scenarios) {
   const rs: Result[] = [];
-  for (let r = 0; r < RUNS; r++) rs.push(run(s.peers, s.distinct));
+  for (let r = 0; r < RUNS; r++) rs.push(run(s.peers, s.distinct, s.batch));
   const m = (f: (r: Result) => number) => `${median(rs.map(f)).toFixed(1)} (min ${Math.min(...rs.map(f)).toFixed(1)})`;
   console.log(
-    `${s.name.padEnd(42)} load+best ${m((r) => r.load).padStart(16)}  kernel drain ${m((r) => r.drainKernel).padStart(16)}  ` +
+    `${s.name.padEnd(48)} load+best ${m((r) => r.load).padStart(16)}  kernel drain ${m((r) => r.drainKernel).padStart(16)}  ` +
       `peer drain ${m((r) => r.drainPeers).padStart(16)}  total-in ${m((r) => r.load + r.drainKernel + r.drainPeers).padStart(16)}  ` +
       `withdraw-all ${m((r) => r.withdraw).padStart(16)}  (${rs[0]!.kernelChanges} kernel changes, ${rs[0]!.updates} update units)`,
   );
