@@ -18,7 +18,7 @@ const gnpRule = (rule: Record<string, unknown>, dir: 'ingress' | 'egress' = 'ing
 const svc = { name: 's', namespace: 'n' };
 
 /** CEL message → a resource violating it. */
-export const VIOLATIONS: Record<string, AnyResource> = {
+const VIOLATIONS: Record<string, AnyResource> = {
   'HTTP match is only valid on Allow rules': gnpRule({ action: 'Deny', http: { methods: ['GET'] } }),
   'ICMP code specified without an ICMP type': gnpRule({ protocol: 'ICMP', icmp: { code: 0 } }),
   'ICMP fields require protocol to be ICMP or ICMPv6': gnpRule({ protocol: 'TCP', icmp: { type: 8 } }),
