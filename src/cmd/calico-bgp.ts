@@ -64,6 +64,7 @@ async function runSpeaker(o: RunOpts): Promise<void> {
 
 const program = new Command('calico-bgp')
   .description("calico-ts's built-in BGP speaker")
+  .enablePositionalOptions()
   .option('-c, --config <file>', 'speaker configuration (YAML or JSON)')
   .option('--router-id <ip>', 'override routerId')
   .option('--as <number>', 'override asNumber')
