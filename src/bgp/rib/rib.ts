@@ -69,7 +69,11 @@ export interface PeerConfig {
   readonly importDefault?: DefaultAction;
   /** Default accept. Calico's chain ends in calicoExportPolicy, whose own default is reject. */
   readonly exportDefault?: DefaultAction;
-  /** Cap on the peer's advertised GR restart time (BGPPeer maxRestartTime), seconds. Default 120. */
+  /**
+   * Local cap on the restart time the peer advertises, seconds. Default none (4095, the field's
+   * maximum), like BIRD, whose helper uses the peer's time. Note: Calico's BGPPeer maxRestartTime
+   * is the restart time WE advertise (BIRD `graceful restart time`), which is the speaker's OPEN.
+   */
   readonly maxRestartTime?: number;
 }
 
@@ -317,7 +321,7 @@ class PeerState implements PathSource, PolicyPeer {
     this.rrClient = cfg.rrClient === true;
     this.nextHopMode = cfg.nextHopMode ?? 'Auto';
     this.numAllowedLocalAs = cfg.numAllowedLocalAs ?? 0;
-    this.maxRestartTime = cfg.maxRestartTime ?? 120;
+    this.maxRestartTime = cfg.maxRestartTime ?? 4095;
     this.importPolicies = cfg.importPolicies ?? [];
     this.exportPolicies = cfg.exportPolicies ?? [];
     this.importDefault = cfg.importDefault ?? 'accept';
