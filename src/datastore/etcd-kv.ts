@@ -13,6 +13,7 @@
 //   itself from a header revision and can skip events): our caller sees every event or an
 //   explicit error and resumes itself.
 
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
@@ -328,6 +329,9 @@ export class EtcdKv implements Kv {
     const start = async (): Promise<void> => {
       if (this.closed) throw new DatastoreUnavailable(this.endpoints, 'client closed');
       const s = await this.client.watchClient.watch();
+      // etcd3 marks the whole connection failed (closing every client on it) when a stream
+      // errors, even for the CANCELLED status our own cancel() causes; we handle errors here.
+      (s as unknown as EventEmitter).removeAllListeners('error');
       stream = s;
       if (cancelled) {
         s.cancel();
@@ -390,6 +394,8 @@ export class EtcdKv implements Kv {
   async leaseKeepAliveOnce(id: string): Promise<number> {
     return this.call(async () => {
       const stream = await this.client.leaseClient.leaseKeepAlive();
+      (stream as unknown as EventEmitter).removeAllListeners('error'); // see watch(): our cancel must not reset the channel
+      stream.on('error', () => {});
       try {
         return await new Promise<number>((resolve, reject) => {
           const timer = setTimeout(() => reject(new DatastoreUnavailable(this.endpoints, 'lease keep-alive timed out')), this.callTimeoutMs);

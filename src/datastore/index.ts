@@ -43,11 +43,13 @@ export {
   POLICY_METADATA_ANNOTATION,
   ResourceClient,
   decodeStored,
+  decodeSyncUpdate,
   encodeStored,
   rfc3339,
   type ListOptions,
   type ResourceClientOptions,
   type ResourceList,
+  type ResourceUpdate,
   type ResourceWatchEvent,
   type ResourceWatchHandlers,
 } from './resource-client.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryKv } from './memory-kv.ts';
 import type { AnyResource } from '../model/index.ts';
-import { ResourceClient, POLICY_METADATA_ANNOTATION, type ResourceWatchEvent } from './resource-client.ts';
+import { ResourceClient, POLICY_METADATA_ANNOTATION, decodeSyncUpdate, type ResourceWatchEvent } from './resource-client.ts';
 import { ResourceAlreadyExists, ResourceNotFound, ResourceUpdateConflict, DatastoreRequestError, DatastoreEntryCorrupt } from './errors.ts';
 
 function setup() {
@@ -114,4 +114,16 @@ void test('corrupt stored values give a clear error naming the key', async () =>
   await kv.put('/calico/resources/v3/projectcalico.org/ippools/bad', '{not json');
   await assert.rejects(rc.get('IPPool', 'bad'), (e: Error) => e instanceof DatastoreEntryCorrupt && e.message.includes('/ippools/bad'));
   await assert.rejects(rc.get('NoSuchKind', 'x'), /resource type 'NoSuchKind' is not supported/);
+});
+
+void test('decodeSyncUpdate turns raw syncer updates of resource keys into resources', async () => {
+  const { kv, rc } = setup();
+  const created = await rc.create(gnp('p'));
+  const raw = (await kv.range('/calico/resources/v3/projectcalico.org/globalnetworkpolicies/')).kvs[0]!;
+  const set = decodeSyncUpdate({ type: 'set', key: raw.key, value: raw.value, revision: raw.modRevision });
+  assert.equal(set.kind, 'GlobalNetworkPolicy');
+  assert.deepEqual(set.resource, created);
+  const del = decodeSyncUpdate({ type: 'delete', key: '/calico/resources/v3/projectcalico.org/networkpolicies/ns1/np', value: '', revision: 9 });
+  assert.deepEqual(del, { type: 'delete', key: '/calico/resources/v3/projectcalico.org/networkpolicies/ns1/np', kind: 'NetworkPolicy', name: 'np', namespace: 'ns1', revision: 9 });
+  assert.throws(() => decodeSyncUpdate({ type: 'set', key: '/calico/felix/v2/x', value: '{}', revision: 1 }), DatastoreEntryCorrupt);
 });

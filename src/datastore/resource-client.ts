@@ -440,3 +440,34 @@ function parseRevision(rv: string): number {
 function conflict(id: string, rv: string, latest: number): ResourceUpdateConflict {
   return new ResourceUpdateConflict(id, `resource version '${rv}' is out of date (latest: ${latest})`);
 }
+
+/** A syncer update for a /calico/resources/v3 key, decoded. */
+export interface ResourceUpdate {
+  readonly type: 'set' | 'delete';
+  readonly key: string;
+  readonly kind: KindName;
+  readonly name: string;
+  readonly namespace?: string;
+  /** The resource (with resourceVersion) for a 'set'. */
+  readonly resource?: AnyResource;
+  readonly revision: number;
+}
+
+/**
+ * Decodes a raw syncer update of a resource key (throws DatastoreEntryCorrupt for a key or
+ * value that is not a Calico v3 resource, so a consumer can log and skip it).
+ */
+export function decodeSyncUpdate(u: { type: 'set' | 'delete'; key: string; value: string; revision: number }): ResourceUpdate {
+  let parsed;
+  try {
+    parsed = parseKey(u.key);
+  } catch (err) {
+    throw new DatastoreEntryCorrupt(u.key, (err as Error).message);
+  }
+  const base = { type: u.type, key: u.key, kind: parsed.kind, name: parsed.name, ...(parsed.namespace ? { namespace: parsed.namespace } : {}), revision: u.revision };
+  if (u.type === 'delete') return base;
+  return {
+    ...base,
+    resource: decodeStored({ key: u.key, value: u.value, modRevision: u.revision, createRevision: 0, version: 0, lease: '0' }, parsed.kind),
+  };
+}

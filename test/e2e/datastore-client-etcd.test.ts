@@ -1,7 +1,8 @@
-// The datastore client layer against a REAL etcd (Debian's etcd-server), started here on free
-// loopback ports with a temp data dir: KV + CAS, resource client, watch from a revision, the
-// syncer across a cut connection + compaction (through a TCP proxy we control) and across an
-// etcd restart, TLS with client certificates, and fail-fast on an unreachable endpoint.
+// The datastore client layer against REAL servers of the etcd v3 API — etcd (Debian's
+// etcd-server) and our calico-datastore — started here on free loopback ports with temp data
+// dirs: KV + CAS, resource client, watch from a revision, the syncer across a cut connection
+// + compaction (through a TCP proxy we control) and across a server kill -9 + restart; then
+// (etcd) TLS with client certificates, and fail-fast on refused and hung endpoints.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -22,6 +23,7 @@ import {
   type SyncStatus,
   type SyncUpdate,
 } from '../../src/datastore/index.ts';
+import { startDatastore, tempDir, type Proc } from './datastore-lib/procs.ts';
 import type { AnyResource } from '../../src/model/index.ts';
 
 const ETCD = '/usr/bin/etcd';
@@ -101,6 +103,33 @@ class EtcdProcess {
   }
 }
 
+/** calico-datastore (bin/calico-datastore), restartable on the same port and data dir. */
+class DatastoreProcess {
+  readonly dir = tempDir('ct-dsc-');
+  clientPort = 0;
+  private proc: Proc | undefined;
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.clientPort}`;
+  }
+  async start(): Promise<void> {
+    if (!this.clientPort) this.clientPort = await freePort();
+    this.proc = await startDatastore({ dataDir: this.dir, listen: [this.endpoint] });
+  }
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const p = this.proc;
+    this.proc = undefined;
+    if (!p) return;
+    if (signal === 'SIGKILL') await p.kill9();
+    else await p.stop();
+  }
+  async cleanup(): Promise<void> {
+    await this.stop('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+type Server = EtcdProcess | DatastoreProcess;
+
 /** A TCP proxy we can cut: all connections dropped and new ones refused until restored. */
 class CuttableProxy {
   private server: net.Server | undefined;
@@ -162,8 +191,13 @@ async function sameAsStore(kv: EtcdKv, prefix: string, c: Consumer): Promise<boo
   return want === got;
 }
 
-void test('datastore client against real etcd', async (t) => {
-  const etcd = new EtcdProcess();
+const SERVERS: Array<{ name: string; make: () => Server }> = [
+  { name: 'etcd', make: () => new EtcdProcess() },
+  { name: 'calico-datastore', make: () => new DatastoreProcess() },
+];
+
+for (const { name: serverName, make } of SERVERS) void test(`datastore client against real ${serverName}`, async (t) => {
+  const etcd = make();
   t.after(() => etcd.cleanup());
   await etcd.start();
 
@@ -186,7 +220,7 @@ void test('datastore client against real etcd', async (t) => {
     }
   });
 
-  await t.test('resource client: Calico semantics on real etcd', async () => {
+  await t.test(`resource client: Calico semantics on real ${serverName}`, async () => {
     const kv = new EtcdKv({ endpoints: [etcd.endpoint] });
     const rc = new ResourceClient({ kv });
     try {
@@ -255,7 +289,7 @@ void test('datastore client against real etcd', async (t) => {
     }
   });
 
-  await t.test('syncer: survives an etcd restart (kill -9) without losing or duplicating state', async () => {
+  await t.test(`syncer: survives a ${serverName} restart (kill -9) without losing or duplicating state`, async () => {
     const kv = new EtcdKv({ endpoints: [etcd.endpoint], callTimeoutMs: 2000 });
     const c = new Consumer();
     const s = new Syncer({ kv }, c, { prefixes: ['/t/restart/'], initialBackoffMs: 50, maxBackoffMs: 500 });
