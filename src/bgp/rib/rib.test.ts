@@ -559,3 +559,20 @@ void test('a prefix withdrawn and re-learned between drains keeps one identity i
   const u = rib.takeUpdates('I');
   assert.deepEqual(u.map((x) => x.kind), ['announce'], 'no withdraw + announce pair, just the new state');
 });
+
+void test('attribute sweeps keep Adj-RIB-Out identities: no spurious re-sends after garbage collection', () => {
+  const rib = mkRib();
+  addUp(rib, { id: 'E', n: 11, peerAs: 65001 });
+  addUp(rib, { id: 'I', n: 21 });
+  rib.takeUpdates('I');
+  for (let i = 0; i < 9000; i++) {
+    rib.update('E', { announced: keys(`10.${i % 3}.0.0/16`), attrs: attrs({ asPath: [seq(65001)], med: i }) });
+    if (i % 1000 === 0) rib.takeUpdates('I');
+  }
+  const last = drain(rib, 'I');
+  assert.equal((last.get('10.2.0.0/16') as RouteAttrs).med, 8999);
+  rib.update('E', { announced: keys('10.2.0.0/16'), attrs: attrs({ asPath: [seq(65001)], med: 8999 }) });
+  assert.deepEqual(rib.takeUpdates('I'), [], 'same attributes after sweeps: nothing to send');
+  assert.ok(rib.attrSetCount < 9000);
+  assert.equal(rib.adjRibOut('I').get('10.0.0.0/16')?.med, 8997);
+});

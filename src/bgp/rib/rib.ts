@@ -1200,7 +1200,7 @@ export class Rib {
     const live = new Set<AttrSet>();
     for (const d of this.dests.values()) {
       for (const path of d.paths) live.add(path.attrs);
-      if (d.adj) for (let i = 0; i < d.adj.length; i += 2) if (d.adj[i]) live.add(d.adj[i] as AttrSet);
+      if (d.adj) for (const x of d.adj) if (typeof x === 'object' && x !== null) live.add(x);
     }
     for (const p of this.peers.values()) this.clearOutCache(p);
     this.kernelByAttrs.clear();
