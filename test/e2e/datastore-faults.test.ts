@@ -2,7 +2,7 @@
 // (etcd's status codes and messages, and the server keeps serving), corrupt/foreign/locked
 // data directories, unsafe flags, a full disk, and crash recovery after kill -9 under load.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -237,8 +237,11 @@ void describe('calico-datastore: durability', () => {
       while (acked.split('\n').length < 1500 + round * 1000 && Date.now() - t0 < 60000) await new Promise((r) => setTimeout(r, 10));
       await p.kill9(); // mid-write: the writer has dozens of puts in flight
       await new Promise((r) => setTimeout(r, 200));
-      writer.kill('SIGKILL');
-      await new Promise((r) => writer.once('exit', r));
+      if (writer.exitCode === null && writer.signalCode === null) {
+        const exited = new Promise((r) => writer.once('exit', r));
+        writer.kill('SIGKILL');
+        await exited;
+      }
       const lines = acked.split('\n').filter((l) => l.includes(' '));
       assert.ok(lines.length >= 1500, `only ${lines.length} acks before the kill`);
       const p2 = await startDatastore({ dataDir: p.dataDir });
@@ -297,10 +300,23 @@ void describe('calico-datastore: durability', () => {
     const have = new Set((r.kvs as { key: Buffer }[]).map((kv) => Buffer.from(kv.key).toString()));
     for (const k of acked) assert.ok(have.has(k), `acknowledged ${k} lost`);
     assert.ok(acked.length > 50);
-    // deleting frees space and writes resume
-    await c.del({ key: B('/full/'), range_end: prefixEnd('/full/') });
-    await c.put({ key: B('/after-full'), value: B('ok') });
-    assert.match(p.output(), /commit failed|write not persisted|disk is full/i);
+    // the server stays up: further writes fail the same way, reads keep working
+    const again = await c.callErr('KV', 'Put', { key: B('/full/again'), value: Buffer.alloc(4000, 1) });
+    assert.equal(again.code, 14);
+    assert.equal((await c.range({ key: B('/full/0') })).kvs.length, 1);
+    assert.equal(Number((await c.call('Maintenance', 'Status', {})).header.revision), acked.length + 1);
+  });
+
+  void it('a full disk at start: a clear error, not a silent start', () => {
+    const dir = tempDir('ct-fullstart-');
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = 'mount -t tmpfs -o size=1m tmpfs "$0" && mkdir "$0/data" && (head -c 2000000 /dev/zero > "$0/fill" 2>/dev/null; true) && exec "$@"';
+    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, dir, DATASTORE_BIN, '--data-dir', path.join(dir, 'data'), '--listen-client-urls', 'http://127.0.0.1:0'], {
+      encoding: 'utf8',
+      timeout: 20000,
+    });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /calico-datastore: (data dir|database) .*: no space left on the device/);
   });
 
   void it('the bin wrapper runs on the project Node whatever PATH says', () => {

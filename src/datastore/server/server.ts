@@ -1,7 +1,7 @@
 // Composition: open the data directory, build store → committer → watch hub → lessor, bind
 // the gRPC server on every listen URL, and shut down in order (stop accepting, commit what is
 // pending, close the database).
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Committer } from './committer.ts';
@@ -48,10 +48,18 @@ function openDataDir(dir: string): void {
   const probe = path.join(dir, '.write-probe');
   try {
     const fd = openSync(probe, 'w', 0o600);
+    writeSync(fd, Buffer.alloc(64 * 1024));
     fsyncSync(fd);
     closeSync(fd);
     unlinkSync(probe);
   } catch (e) {
+    try {
+      unlinkSync(probe);
+    } catch {
+      /* not created */
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC') throw new DataDirError('full', `data dir ${dir}: no space left on the device (${(e as Error).message})`);
     throw new DataDirError('unwritable', `data dir ${dir}: not writable (${(e as Error).message})`);
   }
 }

@@ -149,6 +149,9 @@ export class MvccStore {
       }
       if (e instanceof DataDirError) throw e;
       const msg = (e as Error).message;
+      if (/disk is full|SQLITE_FULL|ENOSPC/i.test(msg)) {
+        throw new DataDirError('full', `database ${opts.file}: no space left on the device (${msg}); free space and restart — nothing was changed`);
+      }
       if (/locked|busy/i.test(msg)) {
         throw new DataDirError('locked', `database ${opts.file} is in use by another process (${msg}); stop the other calico-datastore first`);
       }

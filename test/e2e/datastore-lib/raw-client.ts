@@ -45,7 +45,9 @@ export class RawEtcd {
   constructor(endpoint: string, tls?: TlsFiles) {
     this.endpoint = endpoint;
     const creds = tls ? grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null) : grpc.credentials.createInsecure();
-    const opts = { 'grpc.max_receive_message_length': 64 << 20, 'grpc.max_send_message_length': 64 << 20 };
+    const opts: grpc.ChannelOptions = { 'grpc.max_receive_message_length': 64 << 20, 'grpc.max_send_message_length': 64 << 20 };
+    // test certificates name 127.0.0.1 and localhost; Node refuses an IP as TLS server name
+    if (tls) opts['grpc.ssl_target_name_override'] = 'localhost';
     for (const svc of ['KV', 'Watch', 'Lease', 'Maintenance', 'Cluster', 'Auth']) {
       const Ctor = pkg[svc] as grpc.ServiceClientConstructor;
       this.clients[svc] = new Ctor(target(endpoint), creds, opts);
