@@ -119,7 +119,7 @@ function communityProblem(v: string): string | undefined | null {
 
 export function checkBGPConfiguration(errs: ErrorCollector, name: string, spec: Obj): void {
   checkASNumber(errs, 'spec.asNumber', spec.asNumber);
-  if (typeof spec.listenPort === 'number' && (spec.listenPort < 1 || spec.listenPort > 65535)) errs.add('spec.listenPort', 'range', `listenPort must be between 1 and 65535, got ${spec.listenPort}`);
+  if (typeof spec.listenPort === 'number' && spec.listenPort !== 0 && (spec.listenPort < 1 || spec.listenPort > 65535)) errs.add('spec.listenPort', 'range', `listenPort must be between 1 and 65535, got ${spec.listenPort}`);
   arr(spec.ignoredInterfaces).forEach((v, i) => {
     if (typeof v === 'string' && (v === '*' || !RE_IGNORED_IFACE.test(v))) errs.add(`spec.ignoredInterfaces[${i}]`, 'format', `invalid interface pattern ${JSON.stringify(v)}: expected 1-15 characters from [a-zA-Z0-9_.*-], not "*" alone`);
   });

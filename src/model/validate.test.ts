@@ -142,6 +142,8 @@ const cases: Case[] = [
   { name: 'localWorkloadSelector needs asNumber', r: res('BGPPeer', { localWorkloadSelector: 'all()' }), err: [['spec.asNumber', /required when localWorkloadSelector/]] },
   // --- BGPConfiguration
   { name: 'bgp config ok', r: res('BGPConfiguration', { asNumber: 64512, nodeToNodeMeshEnabled: true, serviceClusterIPs: [{ cidr: '10.96.0.0/12' }] }, 'default') },
+  { name: 'bgp listenPort 0 means unset (Go omitempty)', r: res('BGPConfiguration', { listenPort: 0 }, 'default') },
+  { name: 'bgp listenPort too big', r: res('BGPConfiguration', { listenPort: 70000 }, 'default'), err: [['spec.listenPort', /between 0 and 65535|between 1 and 65535/]] },
   { name: 'bgp config non-default', r: res('BGPConfiguration', { asNumber: 64512 }, 'node.n1'), err: [['spec.asNumber', /non default BGP Configuration/]] },
   { name: 'bgp config masked cidr', r: res('BGPConfiguration', { serviceClusterIPs: [{ cidr: '10.96.0.1/12' }] }, 'default'), err: [['spec.serviceClusterIPs[0].cidr', /host bits/]] },
   { name: 'communities unused', r: res('BGPConfiguration', { communities: [{ name: 'c', value: '100:200' }] }, 'default'), err: [['spec.communities', /not used/]] },
