@@ -331,7 +331,12 @@ async function main(): Promise<void> {
     // Same speaker bundled by esbuild into one .mjs: start-up without per-file type stripping.
     const { build } = await import('esbuild');
     const outfile = path.join(ROOT, '.tmp/bench-bgp/calico-bgp.mjs');
-    await build({ entryPoints: [path.join(ROOT, 'src/cmd/calico-bgp.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'warning' });
+    const common = { bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'warning' } as const;
+    await build({ ...common, entryPoints: [path.join(ROOT, 'src/cmd/calico-bgp.ts')], outfile });
+    // The speaker starts its kernel writer as a worker from `./kernel-worker-main.ts` next to
+    // its module: give the bundle one there too (bundled JS is valid input for type stripping).
+    const worker = path.join(ROOT, 'src/bgp/server/kernel-worker-main.ts');
+    if (existsSync(worker)) await build({ ...common, entryPoints: [worker], outfile: path.join(path.dirname(outfile), 'kernel-worker-main.ts') });
     log('full mesh (esbuild bundle) ...');
     const m = await runMesh({ nodes: Number(args['mesh-nodes']), runs: RUNS, speaker: [NODE, outfile], label: 'bundled (esbuild)', log });
     out('');
@@ -358,7 +363,10 @@ function record(date: string, lines: string[]): void {
   ].join('\n');
   let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
   const re = /^## bgp\n[\s\S]*?(?=^## |(?![\s\S]))/m;
-  text = re.test(text) ? text.replace(re, section) : `${text.replace(/\n*$/, '\n\n')}${section}`;
+  // A hand-written "### Analysis" block in the old section survives re-recording.
+  const analysis = /^### Analysis\n[\s\S]*$/m.exec(re.exec(text)?.[0] ?? '')?.[0];
+  const full = analysis ? `${section}${analysis.replace(/\n*$/, '\n\n')}` : section;
+  text = re.test(text) ? text.replace(re, () => full) : `${text.replace(/\n*$/, '\n\n')}${full}`;
   writeFileSync(file, text);
   log(`recorded in ${file}`);
 }
