@@ -74,9 +74,26 @@ export interface EtcdKvOptions {
   readonly callTimeoutMs?: number;
 }
 
+/**
+ * An error from one call, wrapped so that etcd3 does not treat it as "recoverable" and close
+ * every client on the connection (which would also kill unrelated watches and calls in
+ * flight); grpc-js reconnects channels by itself. mapError unwraps it.
+ */
+class ShieldedError extends Error {
+  readonly inner: unknown;
+  constructor(inner: unknown) {
+    super((inner as Error)?.message ?? String(inner));
+    this.inner = inner;
+  }
+}
+
 const passThroughPolicy = {
   execute<T>(fn: (ctx: { signal: AbortSignal; attempt: number }) => T | Promise<T>): Promise<T> {
-    return Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 }));
+    return Promise.resolve()
+      .then(() => fn({ signal: new AbortController().signal, attempt: 0 }))
+      .catch((err: unknown) => {
+        throw err instanceof ShieldedError ? err : new ShieldedError(err);
+      });
   },
 };
 
@@ -216,6 +233,7 @@ export class EtcdKv implements Kv {
 
   /** Maps etcd3/grpc errors to ours. */
   private mapError(err: unknown, requestedRevision?: number): Error {
+    if (err instanceof ShieldedError) return this.mapError(err.inner, requestedRevision);
     if (err instanceof DatastoreUnavailable || err instanceof RevisionCompacted || err instanceof DatastoreRequestError) return err;
     const e = err as Error;
     const msg = String(e?.message ?? err);

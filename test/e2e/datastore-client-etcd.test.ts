@@ -301,7 +301,8 @@ for (const { name: serverName, make } of SERVERS) void test(`datastore client ag
       await etcd.stop('SIGKILL');
       await new Promise((r) => setTimeout(r, 300));
       await etcd.start();
-      await writer.put('/t/restart/k0', 'after-restart');
+      // Like any client, the writer retries until its connection is re-established.
+      await until('writer reconnected', async () => (await writer.put('/t/restart/k0', 'after-restart')).revision > 0);
       await writer.delete('/t/restart/k9');
       await writer.put('/t/restart/k10', 'new');
       await until('converged after restart', () => sameAsStore(writer, '/t/restart/', c));
