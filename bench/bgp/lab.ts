@@ -32,6 +32,19 @@ export interface Proc {
   waitLine(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
 }
 
+const live = new Set<Lab>();
+let handlersInstalled = false;
+function installSignalCleanup(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`bench: ${sig}: cleaning up namespaces and processes\n`);
+      void Promise.all([...live].map(async (l) => { await l.cleanup(); l.removeDir(); })).finally(() => process.exit(130));
+    });
+  }
+}
+
 export class Lab {
   readonly id: string;
   readonly dir: string;
@@ -41,6 +54,8 @@ export class Lab {
   constructor(prefix = 'cb') {
     this.id = `${prefix}${process.pid % 10000}`;
     this.dir = mkdtempSync(path.join(tmpdir(), `${this.id}-`));
+    live.add(this);
+    installSignalCleanup();
   }
 
   addNetns(name: string): string {
@@ -115,6 +130,7 @@ export class Lab {
   }
 
   removeDir(): void {
+    live.delete(this);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
