@@ -236,7 +236,7 @@ export function bgpFilterPolicy(filters: readonly (CompiledBGPFilter | BGPFilter
   return {
     name: `bgpfilter-${direction}:${names}`,
     evaluate(route, peer): PolicyVerdict {
-      let parsed: NumPrefix | null | undefined;
+      let parsed: NumPrefix | null | undefined = route.net;
       const net = () => (parsed === undefined ? (parsed = tryParseNumPrefix(route.prefix)) : parsed);
       for (const f of compiled) {
         const rules = f[direction][route.family];

@@ -65,7 +65,7 @@ export type {
 export { compileBGPFilter, bgpFilterPolicy } from './bgp-filter.ts';
 export type { BGPFilterInput, BGPFilterSpec, BGPFilterRule, BGPFilterOperation, CompiledBGPFilter } from './bgp-filter.ts';
 export { familyOf, familyAfi, familyFromAfi, canonicalPrefix, FAMILIES } from './prefix.ts';
-export type { Family } from './prefix.ts';
+export type { Family, NumPrefix } from './prefix.ts';
 export { ribInputsFromUpdate } from './wire.ts';
 export type { RibInput } from './wire.ts';
 export { RibError, RIB_ERROR } from './errors.ts';

@@ -19,6 +19,8 @@ export interface PolicyRoute {
   readonly source: RouteSource;
   /** Outgoing interface, when known (locally originated routes may carry one). */
   readonly iface?: string;
+  /** The prefix parsed, when the caller has it cached (policies parse `prefix` otherwise). */
+  readonly net?: NumPrefix;
 }
 
 export interface PolicyPeer {
@@ -129,7 +131,7 @@ export function calicoExportPolicy(cfg: CalicoExportConfig): RoutePolicy {
   return {
     name: 'calico-export',
     evaluate(route, peer) {
-      const net = tryParseNumPrefix(route.prefix);
+      const net = route.net ?? tryParseNumPrefix(route.prefix);
       if (!net) return REJECT;
       for (const p of pools) if (p.disabled && prefixWithin(net, p.net)) return REJECT;
       if (peer.ibgp && route.iface !== undefined) for (const g of tunnelIfaces) if (globMatch(g, route.iface)) return REJECT;
@@ -163,6 +165,8 @@ export interface KernelPolicyRoute {
   readonly source: RouteSource;
   /** Next hop (learned routes), undefined for local ones. */
   readonly nextHop?: string;
+  /** The prefix parsed, when cached. */
+  readonly net?: NumPrefix;
 }
 
 export type KernelVerdict = { readonly install: false } | { readonly install: true; readonly tunnel?: string };
@@ -212,7 +216,7 @@ export function calicoKernelPolicy(cfg: CalicoKernelConfig): KernelPolicy {
   });
   const viaTunnel: KernelVerdict = Object.freeze({ install: true, tunnel: dev });
   return (route) => {
-    const net = tryParseNumPrefix(route.prefix);
+    const net = route.net ?? tryParseNumPrefix(route.prefix);
     if (!net) return KERNEL_SKIP;
     for (const r of rejects) if (prefixWithin(net, r)) return KERNEL_SKIP;
     if (route.nextHop !== undefined && wg.has(route.nextHop)) return KERNEL_SKIP;

@@ -15,7 +15,7 @@ import { RIB_ERROR, RibError } from './errors.ts';
 import type { DefaultAction, KernelPolicy, PolicyPeer, RoutePolicy, RouteSource } from './policy.ts';
 import { KERNEL_INSTALL, runPolicies } from './policy.ts';
 import type { Family, NumPrefix } from './prefix.ts';
-import { FAMILIES, addressOrderKey, addressWithin, canonicalPrefix, familyAfi, familyOf, isAddress, parseNumPrefix, routerIdToNumber } from './prefix.ts';
+import { FAMILIES, addressOrderKey, addressWithin, canonicalPrefix, familyAfi, familyOf, isAddress, parseNumPrefix, routerIdToNumber, tryParseNumPrefix } from './prefix.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -246,6 +246,8 @@ class Dest {
   adj: (AttrSet | Held | undefined)[] | null = null;
   /** Queues (peers + kernel) holding this Dest: it stays in the map until drained. */
   queued = 0;
+  /** Parsed prefix, cached for policies. */
+  net: NumPrefix | undefined = undefined;
   constructor(prefix: string, family: Family) {
     this.prefix = prefix;
     this.family = family;
@@ -994,13 +996,13 @@ export class Rib {
     const pol = this.kernelPolicy;
     if (best.src.local) {
       if (!best.local!.blackhole) return null;
-      const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source: 'local' }) : KERNEL_INSTALL;
+      const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source: 'local', net: this.netOf(dest) }) : KERNEL_INSTALL;
       if (!v.install) return null;
       return this.internKernel({ type: 'blackhole', nextHops: [], metric: 0, elevated: false, tunnel: v.tunnel });
     }
     const a = best.attrs.attrs;
     if (a.nextHop === undefined) return null;
-    const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source: (best.src as PeerState).ibgp ? 'ibgp' : 'ebgp', nextHop: a.nextHop }) : KERNEL_INSTALL;
+    const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source: (best.src as PeerState).ibgp ? 'ibgp' : 'ebgp', nextHop: a.nextHop, net: this.netOf(dest) }) : KERNEL_INSTALL;
     if (!v.install) return null;
     const single = !this.multipath || equalCost.length <= 1;
     if (single && v.tunnel === undefined) {
@@ -1061,6 +1063,10 @@ export class Rib {
     for (const f of p.families) p.pendingEor.add(f);
   }
 
+  private netOf(dest: Dest): NumPrefix | undefined {
+    return dest.net ?? (dest.net = tryParseNumPrefix(dest.prefix) ?? undefined);
+  }
+
   private newAdj(): (AttrSet | Held | undefined)[] {
     return new Array<AttrSet | Held | undefined>(2 * this.slots.length);
   }
@@ -1113,7 +1119,7 @@ export class Rib {
     let attrsIn = best.attrs;
     if (q.exportPolicies.length > 0 || q.exportDefault === 'reject') {
       const source: RouteSource = src.local ? 'local' : src.ebgp ? 'ebgp' : 'ibgp';
-      const r = runPolicies(q.exportPolicies, { prefix: dest.prefix, family: dest.family, attrs: a, source, iface: best.local?.iface }, q, q.exportDefault);
+      const r = runPolicies(q.exportPolicies, { prefix: dest.prefix, family: dest.family, attrs: a, source, iface: best.local?.iface, net: this.netOf(dest) }, q, q.exportDefault);
       if (r === null) return undefined;
       if (r !== a) attrsIn = this.attrTable.intern(r);
     }
