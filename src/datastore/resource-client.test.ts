@@ -114,6 +114,7 @@ void test('corrupt stored values give a clear error naming the key', async () =>
   await kv.put('/calico/resources/v3/projectcalico.org/ippools/bad', '{not json');
   await assert.rejects(rc.get('IPPool', 'bad'), (e: Error) => e instanceof DatastoreEntryCorrupt && e.message.includes('/ippools/bad'));
   await assert.rejects(rc.get('NoSuchKind', 'x'), /resource type 'NoSuchKind' is not supported/);
+  await assert.rejects(rc.list('IPAMBlock'), /IPAMBlock is IPAM state/);
 });
 
 void test('decodeSyncUpdate turns raw syncer updates of resource keys into resources', async () => {

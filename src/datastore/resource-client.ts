@@ -88,6 +88,10 @@ export function rfc3339(d: Date): string {
 function kindInfoOf(kind: string): KindInfo {
   const info = lookupKind(kind);
   if (!info) throw new DatastoreRequestError(`resource type '${kind}' is not supported`);
+  if (info.ipam) {
+    // In etcd mode Calico keeps IPAM state under /calico/ipam/v2/ in its own (non-v3) JSON.
+    throw new DatastoreRequestError(`${info.kind} is IPAM state, stored in Calico's IPAM format under /calico/ipam/v2/: use the IPAM component (or the raw Kv), not the resource client`);
+  }
   return info;
 }
 
@@ -464,6 +468,7 @@ export function decodeSyncUpdate(u: { type: 'set' | 'delete'; key: string; value
   } catch (err) {
     throw new DatastoreEntryCorrupt(u.key, (err as Error).message);
   }
+  if (lookupKind(parsed.kind)?.ipam) throw new DatastoreEntryCorrupt(u.key, 'IPAM state is not a projectcalico.org/v3 resource');
   const base = { type: u.type, key: u.key, kind: parsed.kind, name: parsed.name, ...(parsed.namespace ? { namespace: parsed.namespace } : {}), revision: u.revision };
   if (u.type === 'delete') return base;
   return {
