@@ -151,7 +151,7 @@ function checkMetadata(errs: ErrorCollector, kind: KindName, meta: Obj): void {
   if (name === '' && !meta.generateName) errs.add('metadata.name', 'required', 'a name is required');
   else if (name !== '') {
     if (name.length > 253) errs.add('metadata.name', 'range', `name is too long by ${name.length - 253} bytes (at most 253)`);
-    else if (!isSubdomainName(name) && kind !== 'IPAMBlock') {
+    else if (!isSubdomainName(name)) {
       errs.add('metadata.name', 'format', `invalid name ${JSON.stringify(name)}: expected lower case alphanumeric characters, '-' or '.', starting and ending with an alphanumeric character`);
     }
   }
