@@ -77,6 +77,7 @@ export class Committer {
     }
     const store = this._store;
     const ctx = store.beginWrite();
+    const mark = store.live.mark();
     this.db.exec('SAVEPOINT w');
     let value: T;
     try {
@@ -93,6 +94,7 @@ export class Committer {
       try {
         this.db.exec('ROLLBACK TO w');
         this.db.exec('RELEASE w');
+        store.live.rollbackTo(mark);
       } catch (e2) {
         this.abort(e2 as Error);
         done(err);
@@ -130,6 +132,7 @@ export class Committer {
       return;
     }
     this.persistedRev = store.rev;
+    store.live.settle();
     this.batches++;
     const entries = this.entries;
     const events = this.events;

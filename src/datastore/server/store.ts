@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { DataDirError, Errors } from './errors.ts';
+import { LiveIndex, type LiveEntry } from './live-index.ts';
 import type {
   Compare,
   DeleteRangeRequest,
@@ -128,6 +129,8 @@ export class MvccStore {
   readonly leases = new Map<string, number>();
   /** Active alarms (etcd AlarmType numbers); 1 = NOSPACE. Persisted. */
   alarms = new Set<number>();
+  /** The latest state, in memory (mirrors the live table). */
+  readonly live = new LiveIndex();
   private readonly cache = new Map<string, StatementSync>();
   private readonly s: Record<string, StatementSync>;
   private pageSize = 4096;
@@ -162,10 +165,6 @@ export class MvccStore {
     }
     const q = (sql: string) => this.db.prepare(sql);
     this.s = {
-      liveGet: q('SELECT key, rev, create_rev, version, CAST(lease AS TEXT) AS lease FROM live WHERE key = ?'),
-      liveGetV: q(
-        'SELECT l.key, l.rev, l.create_rev, l.version, CAST(l.lease AS TEXT) AS lease, h.value FROM live l JOIN history h ON h.rev = l.rev AND h.sub = l.sub WHERE l.key = ?',
-      ),
       histIns: q('INSERT INTO history (rev, sub, key, create_rev, version, value, lease, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       liveUpsert: q('INSERT OR REPLACE INTO live (key, rev, sub, create_rev, version, lease) VALUES (?, ?, ?, ?, ?, ?)'),
       liveDel: q('DELETE FROM live WHERE key = ?'),
@@ -179,6 +178,7 @@ export class MvccStore {
       pageCount: q('PRAGMA page_count'),
       freeCount: q('PRAGMA freelist_count'),
     };
+    this.loadLive();
 
   }
 
@@ -263,8 +263,22 @@ export class MvccStore {
     }
   }
 
+  private loadLive(): void {
+    const rows = this.db
+      .prepare(
+        'SELECT l.key, l.rev, l.sub, l.create_rev, l.version, CAST(l.lease AS TEXT) AS lease, h.value FROM live l JOIN history h ON h.rev = l.rev AND h.sub = l.sub',
+      )
+      .all() as unknown as LiveEntry[];
+    for (const r of rows) {
+      r.key = asBuf(r.key);
+      r.value = asBuf(r.value);
+    }
+    this.live.load(rows);
+  }
+
   /** Re-read in-memory state from disk after a rolled-back batch. */
   reload(): void {
+    this.live.rollbackTo(0);
     const meta = new Map<string, string>();
     for (const r of this.db.prepare('SELECT k, CAST(v AS TEXT) AS v FROM meta').all() as { k: string; v: string }[]) meta.set(r.k, r.v);
     this.loadState(meta);
@@ -305,20 +319,13 @@ export class MvccStore {
 
   /** Rows of the latest state (or the state at `atRev`) in a selection, ordered by key. */
   private select(sel: KeySel, atRev: number | null, withValue: boolean, limit: number): LiveRow[] {
-    if (atRev == null) {
-      const sql = withValue
-        ? `SELECT l.key, l.rev, l.create_rev, l.version, CAST(l.lease AS TEXT) AS lease, h.value FROM live l JOIN history h ON h.rev = l.rev AND h.sub = l.sub WHERE ${selSql(sel, 'l.key')} ORDER BY l.key LIMIT ?`
-        : `SELECT key, rev, create_rev, version, CAST(lease AS TEXT) AS lease FROM live WHERE ${selSql(sel, 'key')} ORDER BY key LIMIT ?`;
-      return this.stmt(sql).all(...selParams(sel), limit) as unknown as LiveRow[];
-    }
+    if (atRev == null) return this.live.scan(sel, limit);
     const sql = `SELECT * FROM (SELECT key, max(rev) AS rev, create_rev, version, CAST(lease AS TEXT) AS lease${withValue ? ', value' : ''}, tomb FROM history WHERE ${selSql(sel, 'key')} AND rev <= ? GROUP BY key) WHERE tomb = 0 ORDER BY key LIMIT ?`;
     return this.stmt(sql).all(...selParams(sel), atRev, limit) as unknown as LiveRow[];
   }
 
   private count(sel: KeySel, atRev: number | null): number {
-    if (atRev == null) {
-      return (this.stmt(`SELECT count(*) AS n FROM live WHERE ${selSql(sel, 'key')}`).get(...selParams(sel)) as { n: number }).n;
-    }
+    if (atRev == null) return this.live.count(sel);
     const sql = `SELECT count(*) AS n FROM (SELECT max(rev), tomb FROM history WHERE ${selSql(sel, 'key')} AND rev <= ? GROUP BY key) WHERE tomb = 0`;
     return (this.stmt(sql).get(...selParams(sel), atRev) as { n: number }).n;
   }
@@ -386,7 +393,7 @@ export class MvccStore {
 
   /** The latest live version of one key, or null. */
   get(key: Buffer, withValue: boolean): KeyValue | null {
-    const row = (withValue ? this.s.liveGetV! : this.s.liveGet!).get(key) as LiveRow | undefined;
+    const row = this.live.get(key);
     return row ? toKv(row, withValue) : null;
   }
 
@@ -427,22 +434,24 @@ export class MvccStore {
   checkPut(p: PutRequest): void {
     const lease = leaseStr(p.lease);
     if (lease !== '0' && !this.leases.has(lease)) throw Errors.leaseNotFound();
-    if ((p.ignore_value || p.ignore_lease) && !this.s.liveGet!.get(p.key)) throw Errors.keyNotFound();
+    if ((p.ignore_value || p.ignore_lease) && !this.live.get(p.key)) throw Errors.keyNotFound();
   }
 
   put(ctx: WriteCtx, p: PutRequest): PutResponse {
-    const needValue = p.prev_kv || p.ignore_value;
-    const prev = (needValue ? this.s.liveGetV! : this.s.liveGet!).get(p.key) as LiveRow | undefined;
-    const value = p.ignore_value ? asBuf(prev?.value) : p.value;
+    const prev = this.live.get(p.key);
+    // copies: the request's buffers are views into the whole gRPC message
+    const value = p.ignore_value ? (prev?.value ?? EMPTY) : Buffer.from(p.value);
+    const key = Buffer.from(p.key);
     const lease = p.ignore_lease ? (prev?.lease ?? '0') : leaseStr(p.lease);
     const rev = ctx.rev;
     const sub = ctx.sub++;
     const create = prev ? prev.create_rev : rev;
     const version = prev ? prev.version + 1 : 1;
     const leaseBig = BigInt(lease);
-    this.s.histIns!.run(rev, sub, p.key, create, version, value, leaseBig, 0);
-    this.s.liveUpsert!.run(p.key, rev, sub, create, version, leaseBig);
-    ctx.events.push({ type: 0, kv: { key: p.key, create_revision: create, mod_revision: rev, version, value, lease } });
+    this.s.histIns!.run(rev, sub, key, create, version, value, leaseBig, 0);
+    this.s.liveUpsert!.run(key, rev, sub, create, version, leaseBig);
+    this.live.set({ key, rev, sub, create_rev: create, version, lease, value });
+    ctx.events.push({ type: 0, kv: { key, create_revision: create, mod_revision: rev, version, value, lease } });
     return { header: { revision: rev }, prev_kv: p.prev_kv && prev ? toKv(prev, true) : null };
   }
 
@@ -463,6 +472,7 @@ export class MvccStore {
       const key = asBuf(row.key);
       this.s.histIns!.run(rev, ctx.sub++, key, 0, 0, null, 0, 1);
       this.s.liveDel!.run(key);
+      this.live.delete(key);
       ctx.events.push({ type: 1, kv: { key, create_revision: 0, mod_revision: rev, version: 0, value: EMPTY, lease: '0' } });
     }
   }
