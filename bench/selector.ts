@@ -187,6 +187,23 @@ let started = 0;
 let stopped = 0;
 const cb = { onMatchStarted: () => void started++, onMatchStopped: () => void stopped++ };
 
+// Naive initial load: every pair. 10^9 evaluations take minutes, so time a sample of items
+// against all selectors and scale up; sampled before, between and after the index loads (the
+// machine is shared and noisy), median taken.
+const SAMPLE = QUICK ? 1000 : 500;
+const matchFns = sels.map((s) => s.matches);
+let sampleMatches = 0;
+function naiveSampleMs(): number {
+  sampleMatches = 0;
+  const t = performance.now();
+  for (let i = 0; i < SAMPLE; i++) {
+    const l = items[i]!;
+    for (let s = 0; s < N_SEL; s++) if (matchFns[s]!(l)) sampleMatches++;
+  }
+  return performance.now() - t;
+}
+const naiveSamples = [naiveSampleMs()];
+
 // Index, load order A: selectors first, then items (exercises the item path).
 let idx = new LabelIndex<number, number>(cb);
 let t0 = performance.now();
@@ -196,7 +213,7 @@ const loadA = performance.now() - t0;
 const evalsA = idx.evaluations;
 const matchesA = idx.stats().matches;
 idx = new LabelIndex<number, number>(cb);
-global.gc?.();
+naiveSamples.push(naiveSampleMs());
 
 // Index, load order B: items first, then selectors (exercises the selector path).
 started = 0;
@@ -207,71 +224,69 @@ const loadB = performance.now() - t0;
 const evalsB = idx.evaluations;
 const st = idx.stats();
 if (st.matches !== matchesA || started !== matchesA) throw new Error(`load orders disagree: ${st.matches} vs ${matchesA}`);
-
-// Naive initial load: every pair. 10^9 evaluations take minutes, so time a sample of items
-// against all selectors and scale up (the sample is said in the output).
-const SAMPLE = QUICK ? 1000 : 500;
-const matchFns = sels.map((s) => s.matches);
-let sampleMatches = 0;
-t0 = performance.now();
-for (let i = 0; i < SAMPLE; i++) {
-  const l = items[i]!;
-  for (let s = 0; s < N_SEL; s++) if (matchFns[s]!(l)) sampleMatches++;
-}
-const naiveSample = performance.now() - t0;
+naiveSamples.push(naiveSampleMs());
+const naiveSample = median(naiveSamples);
 const naiveLoadEst = (naiveSample * N_ITEMS) / SAMPLE;
 const naivePairs = N_SEL * N_ITEMS;
 
-// Churn through the index.
-idx.resetCounters();
-started = 0;
-stopped = 0;
-t0 = performance.now();
-for (let c = 0; c < N_CHURN; c++) idx.updateItem(churnIds[c]!, churned[c]!);
-const churnIdx = performance.now() - t0;
-const churnEvals = idx.evaluations;
-const idxStarted = started;
-const idxStopped = stopped;
-
-// Naive churn: for each changed item evaluate every selector and diff against its old matches
-// (kept in per-item sets, as a naive implementation must to report starts and stops).
-const naiveMatches: Array<Set<number>> = churnIds.map((i) => new Set(idx.selectorsMatching(i)));
-// (naiveMatches now holds the AFTER state from the index; rebuild the BEFORE state honestly:)
-for (let c = 0; c < N_CHURN; c++) {
-  const l = items[churnIds[c]!]!;
+// Churn, 5 rounds alternating: the 1,000 items change labels, then change back, ... Each round
+// is applied to the index and to the naive approach: for each changed item evaluate every
+// selector and diff against its old matches (kept in per-item sets, as a naive implementation
+// must to report starts and stops). Both must report the same starts/stops.
+const naiveMatches: Array<Set<number>> = churnIds.map((i) => {
+  const l = items[i]!;
   const set = new Set<number>();
   for (let s = 0; s < N_SEL; s++) if (matchFns[s]!(l)) set.add(s);
-  naiveMatches[c] = set;
-}
-let nStarted = 0;
-let nStopped = 0;
-t0 = performance.now();
-for (let c = 0; c < N_CHURN; c++) {
-  const l = churned[c]!;
-  const set = naiveMatches[c]!;
-  for (let s = 0; s < N_SEL; s++) {
-    const m = matchFns[s]!(l);
-    if (m !== set.has(s)) {
-      if (m) {
-        set.add(s);
-        nStarted++;
-      } else {
-        set.delete(s);
-        nStopped++;
+  return set;
+});
+const ROUNDS = 5;
+const churnIdxMs: number[] = [];
+const churnNaiveMs: number[] = [];
+const churnEvalCounts: number[] = [];
+let firstRound = { started: 0, stopped: 0 };
+for (let round = 0; round < ROUNDS; round++) {
+  const target = (c: number): Record<string, string> => (round % 2 === 0 ? churned[c]! : items[churnIds[c]!]!);
+  idx.resetCounters();
+  started = 0;
+  stopped = 0;
+  t0 = performance.now();
+  for (let c = 0; c < N_CHURN; c++) idx.updateItem(churnIds[c]!, target(c));
+  churnIdxMs.push(performance.now() - t0);
+  churnEvalCounts.push(idx.evaluations);
+  let nStarted = 0;
+  let nStopped = 0;
+  t0 = performance.now();
+  for (let c = 0; c < N_CHURN; c++) {
+    const l = target(c);
+    const set = naiveMatches[c]!;
+    for (let s = 0; s < N_SEL; s++) {
+      const m = matchFns[s]!(l);
+      if (m !== set.has(s)) {
+        if (m) {
+          set.add(s);
+          nStarted++;
+        } else {
+          set.delete(s);
+          nStopped++;
+        }
       }
     }
   }
+  churnNaiveMs.push(performance.now() - t0);
+  if (nStarted !== started || nStopped !== stopped) {
+    throw new Error(`churn round ${round} disagrees: index +${started}/-${stopped}, naive +${nStarted}/-${nStopped}`);
+  }
+  for (let c = 0; c < N_CHURN; c++) {
+    const got = new Set(idx.selectorsMatching(churnIds[c]!));
+    const want = naiveMatches[c]!;
+    if (got.size !== want.size || [...want].some((x) => !got.has(x))) throw new Error(`item ${churnIds[c]} matches differ`);
+  }
+  if (round === 0) firstRound = { started, stopped };
 }
-const churnNaive = performance.now() - t0;
+const churnIdx = median(churnIdxMs);
+const churnNaive = median(churnNaiveMs);
+const churnEvals = median(churnEvalCounts);
 const churnNaiveEvals = N_CHURN * N_SEL;
-if (nStarted !== idxStarted || nStopped !== idxStopped) {
-  throw new Error(`churn disagrees: index +${idxStarted}/-${idxStopped}, naive +${nStarted}/-${nStopped}`);
-}
-for (let c = 0; c < N_CHURN; c++) {
-  const got = new Set(idx.selectorsMatching(churnIds[c]!));
-  const want = naiveMatches[c]!;
-  if (got.size !== want.size || [...want].some((s) => !got.has(s))) throw new Error(`item ${churnIds[c]} matches differ`);
-}
 
 console.log(
   `selectors filed by value ${st.selectorsByValue}, by value pair ${st.selectorsByPair}, by presence ${st.selectorsByPresence}, scan-all ${st.selectorsScanAll}, never ${st.selectorsNever}; ` +
@@ -286,10 +301,11 @@ console.log(
   `| initial load, items then selectors | ${ms(loadB)} | ${ms(naiveLoadEst)} (est.) | ${fmt(loadB / naiveLoadEst, 4)} | ${evalsB.toLocaleString()} / ${naivePairs.toLocaleString()} = ${fmt(evalsB / naivePairs, 5)} |`,
 );
 console.log(
-  `| churn: ${N_CHURN.toLocaleString()} items change labels | ${ms(churnIdx)} | ${ms(churnNaive)} | ${fmt(churnIdx / churnNaive, 4)} | ${churnEvals.toLocaleString()} / ${churnNaiveEvals.toLocaleString()} = ${fmt(churnEvals / churnNaiveEvals, 5)} |`,
+  `| churn: ${N_CHURN.toLocaleString()} items change labels (median of ${ROUNDS}) | ${ms(churnIdx)} | ${ms(churnNaive)} | ${fmt(churnIdx / churnNaive, 4)} | ${churnEvals.toLocaleString()} / ${churnNaiveEvals.toLocaleString()} = ${fmt(churnEvals / churnNaiveEvals, 5)} |`,
 );
 console.log(
-  `\nnaive initial load estimated from ${SAMPLE} items x ${N_SEL.toLocaleString()} selectors (${ms(naiveSample)}, compiled matchers, no bookkeeping; ${sampleMatches.toLocaleString()} pairs matched) scaled to ${N_ITEMS.toLocaleString()} items.`,
+  `\nnaive initial load estimated from ${SAMPLE} items x ${N_SEL.toLocaleString()} selectors (median of 3 samples: ${naiveSamples.map((x) => ms(x)).join(', ')}; compiled matchers, no bookkeeping; ${sampleMatches.toLocaleString()} pairs matched) scaled to ${N_ITEMS.toLocaleString()} items.`,
 );
-console.log(`churn: ${idxStarted} matches started, ${idxStopped} stopped; index and naive agree on every changed item.`);
+console.log(`churn index times ${churnIdxMs.map((x) => ms(x)).join(', ')}; naive ${churnNaiveMs.map((x) => ms(x)).join(', ')}.`);
+console.log(`churn round 1: ${firstRound.started} matches started, ${firstRound.stopped} stopped; index and naive agree on every changed item in every round.`);
 console.log(`churn evaluations per changed item: index ${fmt(churnEvals / N_CHURN)}, naive ${N_SEL.toLocaleString()}.`);
