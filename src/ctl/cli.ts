@@ -14,6 +14,7 @@ import {
   runGet,
   runLabel,
   runPatch,
+  runValidate,
   runVersion,
   runWrite,
   type CtlDeps,
@@ -114,6 +115,9 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
 
   cfg(crudFlags(program.command('replace').description('Replace a resource by file, directory or stdin')))
     .action(async (o: Opts) => runWrite(io, deps, 'replace', common(o)));
+
+  cfg(crudFlags(program.command('validate').description('Validate a resource by file, directory or stdin without applying it')))
+    .action(async (o: Opts) => runValidate(io, common(o)));
 
   cfg(crudFlags(program.command('delete').description('Delete a resource by file, directory, stdin, or type and name'))
     .argument('[kind]', 'resource type, e.g. ippool')

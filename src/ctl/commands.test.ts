@@ -141,3 +141,13 @@ void test('unknown commands and flags print commander errors and exit 1', async 
   assert.equal(help.code, 0);
   assert.match(help.out, /Usage: calicoctl/);
 });
+
+void test('validate checks offline, with calicoctl\'s messages', async () => {
+  const { run, kv } = harness();
+  const before = kv.revision;
+  assert.equal((await run(['validate', '-f', '-'], NP('p1'))).out, "Successfully validated 1 'NetworkPolicy' resource(s)\n");
+  const bad = await run(['validate', '-f', '-'], 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: x\nspec:\n  cidr: 198.18.0.0/33\n');
+  assert.match(bad.err, /^failed to validate 'IPPool' resource: \[cannot validate stdin document 1 \(IPPool x\): spec\.cidr: /);
+  assert.equal(kv.revision, before, 'validate never writes');
+  assert.equal(kv.calls.size, 0, 'validate never talks to the datastore');
+});

@@ -260,7 +260,7 @@ async function withSession<T>(io: CtlIO, deps: CtlDeps, configPath: string | und
   }
 }
 
-const PAST: Record<string, string> = { create: 'created', apply: 'applied', replace: 'replaced', delete: 'deleted' };
+const PAST: Record<string, string> = { create: 'created', apply: 'applied', replace: 'replaced', delete: 'deleted', validate: 'validated' };
 
 function singleKind(targets: readonly Target[], fromArgs: boolean): string {
   const kinds = new Set(targets.map((t) => t.res.kind));
@@ -275,6 +275,27 @@ function validated(res: AnyResource, ctx: ErrorContext): AnyResource {
     throw err;
   }
   return res;
+}
+
+/** validate: decode and check every resource offline, as calicoctl validate does. */
+export async function runValidate(io: CtlIO, opts: CommonOptions): Promise<void> {
+  if (!opts.filename) throw new CommandFailed('no resources specified: calicoctl validate needs -f FILENAME (a file, a directory or - for stdin)');
+  const targets = await loadFromFiles(io, opts, 'validate', false);
+  if (targets.length === 0) {
+    io.out('No resources specified\n');
+    return;
+  }
+  const errs: Error[] = [];
+  let handled = 0;
+  for (const t of targets) {
+    try {
+      validated(t.res, t.ctx);
+      handled++;
+    } catch (err) {
+      errs.push(err as Error);
+    }
+  }
+  report(io, 'validate', targets.length, handled, errs, singleKind(targets, false));
 }
 
 /** create / apply / replace. */
