@@ -5,7 +5,7 @@ export { canonicalText, compareUtf8 } from './ast.ts';
 export type { LabelSource, Labels } from './compile.ts';
 export { SelectorParseError } from './errors.ts';
 export type { LabelIndexCallbacks, LabelIndexStats } from './label-index.ts';
-export { LabelIndex } from './label-index.ts';
+export { LabelIndex, LabelIndexReentryError } from './label-index.ts';
 export { MAX_NESTING } from './parser.ts';
 export type { LabelRestriction, LabelRestrictions } from './restrictions.ts';
 export type { Selector } from './selector.ts';

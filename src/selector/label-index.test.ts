@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LabelIndex, parseSelector } from './index.ts';
+import { LabelIndex, LabelIndexReentryError, parseSelector } from './index.ts';
 
 type Ev = string;
 
@@ -116,6 +116,35 @@ void test('label index: selectors filed before items arrive are refiled as items
   for (let i = 0; i < 3000; i += 50) idx.updateItem(`i${i}`, { env: 'prod', tier: 'db' });
   assert.equal(idx.evaluations, 60);
   assert.equal(idx.itemsMatching('s').length, 120);
+});
+
+void test('label index: callbacks may not call back in', () => {
+  let reentryError: unknown;
+  const idx: LabelIndex = new LabelIndex({
+    onMatchStarted: (s) => {
+      try {
+        idx.deleteSelector(s);
+      } catch (err) {
+        reentryError = err;
+      }
+    },
+  });
+  idx.updateSelector('s', 'has(a)');
+  idx.updateItem('i', { a: '' });
+  assert.ok(reentryError instanceof LabelIndexReentryError);
+  assert.equal(reentryError.code, 'LABEL_INDEX_REENTRY');
+  assert.match(reentryError.message, /deleteSelector called from a match callback during updateItem/);
+  assert.equal(idx.isMatch('s', 'i'), true);
+  // A throwing callback propagates, and the index is usable afterwards.
+  const idx2 = new LabelIndex({
+    onMatchStarted: () => {
+      throw new Error('boom');
+    },
+  });
+  idx2.updateSelector('s', 'has(a)');
+  assert.throws(() => idx2.updateItem('i', { a: '' }), /boom/);
+  idx2.deleteItem('i');
+  assert.equal(idx2.stats().items, 0);
 });
 
 void test('label index: bad labels are a clear TypeError', () => {

@@ -25,6 +25,15 @@ import type { Selector } from './selector.ts';
 import { parseSelector } from './selector.ts';
 import { intern } from './tokenizer.ts';
 
+/** A callback called back into the index (not allowed: it would corrupt the update in flight). */
+export class LabelIndexReentryError extends Error {
+  readonly code = 'LABEL_INDEX_REENTRY' as const;
+  constructor(op: string, during: string) {
+    super(`LabelIndex.${op} called from a match callback during ${during}: callbacks must not change the index (queue the work instead)`);
+    this.name = 'LabelIndexReentryError';
+  }
+}
+
 export interface LabelIndexCallbacks<S, I> {
   onMatchStarted?: (selectorId: S, itemId: I) => void;
   onMatchStopped?: (selectorId: S, itemId: I) => void;
@@ -137,15 +146,85 @@ export class LabelIndex<S = string, I = string> {
   private refilings = 0;
   /** Selector evaluations performed (each call of a compiled matcher on an item). */
   evaluations = 0;
+  /** The public mutator running now (callbacks must not start another). */
+  private busy: string | null = null;
 
   constructor(callbacks: LabelIndexCallbacks<S, I> = {}) {
     this.cb = callbacks;
   }
 
-  // ---- selectors ---------------------------------------------------------------------------
+  // ---- public mutators: each runs to completion; callbacks must not call back in --------
 
   /** Add or replace a selector. Text is parsed (SelectorParseError if bad). */
   updateSelector(id: S, selector: Selector | string): void {
+    this.enter('updateSelector');
+    try {
+      this.doUpdateSelector(id, selector);
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  deleteSelector(id: S): void {
+    this.enter('deleteSelector');
+    try {
+      this.doDeleteSelector(id);
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  /**
+   * Add or replace an item's own labels and its parents (ids of parent label sets, in order of
+   * precedence). The labels are copied; values must be strings (TypeError otherwise).
+   */
+  updateItem(id: I, labels: Labels, parentIds: readonly string[] = []): void {
+    this.enter('updateItem');
+    try {
+      this.doUpdateItem(id, labels, parentIds);
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  deleteItem(id: I): void {
+    this.enter('deleteItem');
+    try {
+      this.doDeleteItem(id);
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  /** Set the labels of a parent (items naming it inherit them). */
+  updateParent(id: string, labels: Labels): void {
+    this.enter('updateParent');
+    try {
+      this.doUpdateParent(id, labels);
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  deleteParent(id: string): void {
+    this.enter('deleteParent');
+    try {
+      this.doDeleteParent(id);
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  private enter(op: string): void {
+    if (this.busy !== null) {
+      throw new LabelIndexReentryError(op, this.busy);
+    }
+    this.busy = op;
+  }
+
+  // ---- selectors ---------------------------------------------------------------------------
+
+  private doUpdateSelector(id: S, selector: Selector | string): void {
     const sel = typeof selector === 'string' ? parseSelector(selector) : selector;
     let rec = this.sels.get(id);
     let old: Filing | null = null;
@@ -175,7 +254,7 @@ export class LabelIndex<S = string, I = string> {
     if (held !== undefined && --held.refs === 0) this.pairs.delete(comboOf(held.k1, held.k2));
   }
 
-  deleteSelector(id: S): void {
+  private doDeleteSelector(id: S): void {
     const rec = this.sels.get(id);
     if (rec === undefined) return;
     const filing = rec.filing;
@@ -191,11 +270,7 @@ export class LabelIndex<S = string, I = string> {
 
   // ---- items -------------------------------------------------------------------------------
 
-  /**
-   * Add or replace an item's own labels and its parents (ids of parent label sets, in order of
-   * precedence). The labels are copied; values must be strings.
-   */
-  updateItem(id: I, labels: Labels, parentIds: readonly string[] = []): void {
+  private doUpdateItem(id: I, labels: Labels, parentIds: readonly string[]): void {
     const own = copyLabels(labels, id);
     let rec = this.items.get(id);
     const isNew = rec === undefined;
@@ -210,10 +285,10 @@ export class LabelIndex<S = string, I = string> {
     rec.parents = [...parentIds];
     for (const p of rec.parents) this.parentRec(p).children.add(rec);
     this.refreshItem(rec, isNew);
-    if (isNew && this.items.size >= this.nextReoptimize) this.reoptimize();
+    if (isNew && this.items.size >= this.nextReoptimize) this.refileAll();
   }
 
-  deleteItem(id: I): void {
+  private doDeleteItem(id: I): void {
     const rec = this.items.get(id);
     if (rec === undefined) return;
     this.items.delete(id);
@@ -226,8 +301,7 @@ export class LabelIndex<S = string, I = string> {
     rec.sels.clear();
   }
 
-  /** Set the labels of a parent (items naming it inherit them). */
-  updateParent(id: string, labels: Labels): void {
+  private doUpdateParent(id: string, labels: Labels): void {
     const p = this.parentRec(id);
     const copy = copyLabels(labels, id);
     if (p.labels !== null && sameLabels(p.labels, copy)) return;
@@ -235,7 +309,7 @@ export class LabelIndex<S = string, I = string> {
     for (const child of p.children) this.refreshItem(child, false);
   }
 
-  deleteParent(id: string): void {
+  private doDeleteParent(id: string): void {
     const p = this.parents.get(id);
     if (p === undefined) return;
     p.labels = null;
@@ -418,6 +492,15 @@ export class LabelIndex<S = string, I = string> {
    * time the number of items doubles (from 1,024); callable after big changes.
    */
   reoptimize(): void {
+    this.enter('reoptimize');
+    try {
+      this.refileAll();
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  private refileAll(): void {
     for (const rec of this.sels.values()) {
       const old = rec.filing;
       if (old.bucket === 'scan' || old.bucket === 'never') continue;
