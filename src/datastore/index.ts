@@ -55,3 +55,11 @@ export {
 } from './resource-client.ts';
 export { Syncer, type SyncStatus, type SyncUpdate, type SyncerCallbacks, type SyncerOptions, type SyncerStats } from './syncer.ts';
 export { connectDatastore, memoryDatastore, type DatastoreClient } from './client.ts';
+
+/**
+ * The embedded server (calico-datastore), loaded on demand: clients importing this module do
+ * not pay for the server's code. `const { runCli } = await loadServer();`
+ */
+export async function loadServer(): Promise<typeof import('./server/index.ts')> {
+  return import('./server/index.ts');
+}
