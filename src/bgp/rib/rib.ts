@@ -300,11 +300,8 @@ class PeerState implements PathSource, PolicyPeer {
   pending: Dest[] = [];
   readonly pendingEor = new Set<Family>();
   readonly eorReceived = new Set<Family>();
-  /** Outbound attribute rewrite cache: source -> (inbound AttrSet id * 2 + family bit) -> outbound AttrSet (null: not sendable). */
-  outCache = new Map<PathSource, Map<number, AttrSet | null>>();
-  memoSrc: PathSource | undefined = undefined;
-  memoKey = -1;
-  memoOut: AttrSet | null = null;
+  /** Shared outbound rewrite cache of the peers that rewrite alike (set while established). */
+  profile: RewriteProfile | undefined = undefined;
   // Graceful restart helper state.
   readonly staleFamilies = new Set<Family>();
   staleCount = 0;
@@ -328,6 +325,27 @@ class PeerState implements PathSource, PolicyPeer {
     this.exportPolicies = cfg.exportPolicies ?? [];
     this.importDefault = cfg.importDefault ?? 'accept';
     this.exportDefault = cfg.exportDefault ?? 'accept';
+  }
+}
+
+/**
+ * Peers whose outbound attribute rewriting is identical (same eBGP/iBGP kind, local AS, next-hop
+ * mode and next-hop-self addresses) share one cache: RR clients and mesh peers all land in one.
+ * The rewrite of (inbound attribute set, source class, family) never changes, so entries are only
+ * dropped by the attribute sweep.
+ */
+class RewriteProfile {
+  /** ((AttrSet id * 4 + source class) * 2 + family bit) -> outbound set (null: not sendable). */
+  readonly cache = new Map<number, AttrSet | null>();
+  /** Reflection without ORIGINATOR_ID also depends on the source's router id. */
+  readonly byRouterId = new Map<number, Map<number, AttrSet | null>>();
+  memoSrc: PathSource | undefined = undefined;
+  memoKey = -1;
+  memoOut: AttrSet | null = null;
+  clear(): void {
+    this.cache.clear();
+    this.byRouterId.clear();
+    this.memoSrc = undefined;
   }
 }
 
@@ -367,6 +385,9 @@ export class Rib {
   private readonly slots: (PeerState | undefined)[] = [];
   private readonly established = new Set<PeerState>();
   private readonly dests = new Map<string, Dest>();
+  private readonly profiles = new Map<string, RewriteProfile>();
+  /** Outbound attribute sets split for the codec (shared by every peer sent the same set). */
+  private readonly wire = new Map<AttrSet, { attributes: PathAttributes; reach: ReachInfo }>();
   private bestCount = 0;
   private readonly localPaths = new Map<string, Path>();
   private kernelQueue: Dest[] = [];
@@ -430,7 +451,6 @@ export class Rib {
     if (pol.exportPolicies !== undefined) p.exportPolicies = pol.exportPolicies;
     if (pol.exportDefault !== undefined) p.exportDefault = pol.exportDefault;
     if (pol.exportPolicies !== undefined || pol.exportDefault !== undefined) {
-      this.clearOutCache(p);
       if (p.established && !this.deferring) for (const d of this.dests.values()) this.exportTo(p, d);
     }
     return { routeRefreshNeeded: importChanged && p.established };
@@ -442,10 +462,7 @@ export class Rib {
     this.removePaths(p, () => true);
     this.peers.delete(id);
     this.slots[p.slot] = undefined;
-    for (const q of this.peers.values()) {
-      q.outCache.delete(p);
-      q.memoSrc = undefined;
-    }
+    for (const prof of this.profiles.values()) if (prof.memoSrc === p) prof.memoSrc = undefined;
     this.checkDeferral();
   }
 
@@ -467,11 +484,9 @@ export class Rib {
     p.eorReceived.clear();
     p.grDeadline = undefined;
     this.established.add(p);
-    for (const q of this.peers.values()) {
-      q.outCache.delete(p);
-      q.memoSrc = undefined;
-    }
-    this.clearOutCache(p);
+    p.profile = this.profileFor(p, session);
+    // The memo identifies sources by object: a re-established source may have a new router id.
+    for (const prof of this.profiles.values()) if (prof.memoSrc === p) prof.memoSrc = undefined;
     // RFC 4724 §4.2: stale routes of families the peer no longer preserves go now.
     if (p.staleFamilies.size > 0) {
       const gr = session.gracefulRestart;
@@ -707,9 +722,8 @@ export class Rib {
     if (withdraw6.length) out.push({ kind: 'withdraw', family: 'ipv6', prefixes: withdraw6 });
     for (const [a, prefixes] of groups) {
       const family = familyOf(prefixes[0]!);
-      const { nextHop, linkLocalNextHop, ...attributes } = a.attrs;
-      const reach: ReachInfo = linkLocalNextHop ? { afi: familyAfi(family), nextHop: nextHop!, linkLocalNextHop } : { afi: familyAfi(family), nextHop: nextHop! };
-      out.push({ kind: 'announce', family, attributes, reach, prefixes, attrsId: a.id });
+      const w = this.wireOf(a, family);
+      out.push({ kind: 'announce', family, attributes: w.attributes, reach: w.reach, prefixes, attrsId: a.id });
     }
     for (const f of FAMILIES) if (p.pendingEor.has(f)) out.push({ kind: 'end-of-rib', family: f });
     p.pendingEor.clear();
@@ -936,12 +950,30 @@ export class Rib {
     for (const d of this.dests.values()) if (d.adj && d.adj[2 * s] !== undefined) d.adj[2 * s] = undefined;
     p.advertised = 0;
     p.pendingEor.clear();
-    this.clearOutCache(p);
+    p.profile = undefined;
   }
 
-  private clearOutCache(p: PeerState): void {
-    p.outCache.clear();
-    p.memoSrc = undefined;
+  private wireOf(a: AttrSet, family: Family): { attributes: PathAttributes; reach: ReachInfo } {
+    let w = this.wire.get(a);
+    if (!w || w.reach.afi !== familyAfi(family)) {
+      const { nextHop, linkLocalNextHop, ...attributes } = a.attrs;
+      const afi = familyAfi(family);
+      const reach: ReachInfo = linkLocalNextHop ? { afi, nextHop: nextHop!, linkLocalNextHop } : { afi, nextHop: nextHop! };
+      w = { attributes, reach };
+      this.wire.set(a, w);
+    }
+    return w;
+  }
+
+  private profileFor(p: PeerState, s: SessionInfo): RewriteProfile {
+    const nh = s.nextHopSelf;
+    const key = `${p.ebgp ? 'e' : 'i'}|${p.localAs}|${p.nextHopMode}|${s.localAddress}|${nh?.ipv4 ?? ''}|${nh?.ipv6 ?? ''}|${nh?.ipv6LinkLocal ?? ''}`;
+    let prof = this.profiles.get(key);
+    if (!prof) {
+      prof = new RewriteProfile();
+      this.profiles.set(key, prof);
+    }
+    return prof;
   }
 
   // ------------------------------------------------------------------ internals: Loc-RIB
@@ -1123,22 +1155,26 @@ export class Rib {
       if (r === null) return undefined;
       if (r !== a) attrsIn = this.attrTable.intern(r);
     }
-    const ck = dest.family === 'ipv4' ? attrsIn.id * 2 : attrsIn.id * 2 + 1;
+    const prof = q.profile!;
+    const cls = src.local ? 0 : src.ebgp ? 1 : 2;
+    const ck = (attrsIn.id * 4 + cls) * 2 + (dest.family === 'ipv4' ? 0 : 1);
     // One-entry memo in front of the cache: consecutive prefixes usually share source and attributes.
-    if (q.memoSrc === src && q.memoKey === ck) return q.memoOut ?? undefined;
-    let bySrc = q.outCache.get(src);
-    if (!bySrc) {
-      bySrc = new Map();
-      q.outCache.set(src, bySrc);
+    if (prof.memoSrc === src && prof.memoKey === ck) return prof.memoOut ?? undefined;
+    let cache = prof.cache;
+    if (reflect && attrsIn.attrs.originatorId === undefined) {
+      const rid = src.routerIdNum;
+      let m = prof.byRouterId.get(rid);
+      if (!m) prof.byRouterId.set(rid, (m = new Map()));
+      cache = m;
     }
-    let o = bySrc.get(ck);
+    let o = cache.get(ck);
     if (o === undefined) {
       o = this.rewrite(q, src, attrsIn.attrs, reflect, dest.family);
-      bySrc.set(ck, o);
+      cache.set(ck, o);
     }
-    q.memoSrc = src;
-    q.memoKey = ck;
-    q.memoOut = o;
+    prof.memoSrc = src;
+    prof.memoKey = ck;
+    prof.memoOut = o;
     return o ?? undefined;
   }
 
@@ -1208,7 +1244,8 @@ export class Rib {
       for (const path of d.paths) live.add(path.attrs);
       if (d.adj) for (const x of d.adj) if (typeof x === 'object' && x !== null) live.add(x);
     }
-    for (const p of this.peers.values()) this.clearOutCache(p);
+    for (const prof of this.profiles.values()) prof.clear();
+    this.wire.clear();
     this.kernelByAttrs.clear();
     this.attrTable.sweep(live);
     this.sweepAt = Math.max(4096, 2 * this.attrTable.size);
