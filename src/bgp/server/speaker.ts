@@ -18,7 +18,7 @@ import {
   type DecodeResult,
 } from '../packet/index.ts';
 import { Session, Md5Listener, CEASE, type EstablishedInfo, type DownCause, type FsmState } from '../fsm/index.ts';
-import { Rib, calicoExportPolicy, ribInputsFromUpdate, RibError, type Family, type KernelChange, type OutboundUpdate } from '../rib/index.ts';
+import { Rib, calicoExportPolicy, ribInputsFromUpdate, RibError, ACCEPT, NEXT, type Family, type KernelChange, type OutboundUpdate, type RoutePolicy } from '../rib/index.ts';
 import { NetlinkLinks } from '../../lib/netlink/index.ts';
 import type { SpeakerConfig, PeerConfig } from './config.ts';
 import { KernelSync, IpBatchKernel, NetlinkKernel, type KernelRoutes, type KernelRoute } from './kernel.ts';
@@ -235,7 +235,7 @@ export class Speaker {
     if (JSON.stringify(cur.ipPools) !== JSON.stringify(next.ipPools) || JSON.stringify(cur.prefixes) !== JSON.stringify(next.prefixes)) {
       for (const pr of this.peers.values()) {
         if (res.added.includes(pr.cfg.address) || res.changed.includes(pr.cfg.address)) continue;
-        this.rib.setPeerPolicies(pr.id, { exportPolicies: [this.exportPolicy()] });
+        this.rib.setPeerPolicies(pr.id, { exportPolicies: this.exportPolicy() });
       }
     }
     this.schedulePump();
@@ -320,8 +320,15 @@ export class Speaker {
     }
   }
 
-  private exportPolicy() {
-    return calicoExportPolicy({ pools: this.cfg.ipPools.map((cidr) => ({ cidr })), localBlocks: this.cfg.prefixes });
+  /**
+   * Calico's export rule: our originated prefixes always, then routes inside the IP pools.
+   * Originated routes are accepted by source (O(1)) rather than listed as calicoExportPolicy's
+   * localBlocks, which are matched by scanning: with 100k originated prefixes that scan is
+   * quadratic.
+   */
+  private exportPolicy(): RoutePolicy[] {
+    const originated: RoutePolicy = { name: 'originated', evaluate: (route) => (route.source === 'local' ? ACCEPT : NEXT) };
+    return [originated, calicoExportPolicy({ pools: this.cfg.ipPools.map((cidr) => ({ cidr })) })];
   }
 
   private ourOpen(pr: PeerRuntime): OpenMessage {
@@ -355,7 +362,7 @@ export class Speaker {
       peerAs: p.asNumber,
       rrClient: p.routeReflectorClient,
       nextHopMode: p.nextHopSelf ? 'Self' : p.keepOriginalNextHop ? 'Keep' : 'Auto',
-      exportPolicies: [this.exportPolicy()],
+      exportPolicies: this.exportPolicy(),
       maxRestartTime: c.gracefulRestart.staleTime,
     });
     const pr: PeerRuntime = { id, cfg: p, family, lastError: null, grState: 'none', everUp: false, session: null as unknown as Session };
