@@ -128,3 +128,18 @@ void test('decodeSyncUpdate turns raw syncer updates of resource keys into resou
   assert.deepEqual(del, { type: 'delete', key: '/calico/resources/v3/projectcalico.org/networkpolicies/ns1/np', kind: 'NetworkPolicy', name: 'np', namespace: 'ns1', revision: 9 });
   assert.throws(() => decodeSyncUpdate({ type: 'set', key: '/calico/felix/v2/x', value: '{}', revision: 1 }), DatastoreEntryCorrupt);
 });
+
+void test('a corrupt entry ends a resource watch with one error and nothing after it', async () => {
+  const { kv, rc } = setup();
+  const errors: Error[] = [];
+  const events: ResourceWatchEvent[] = [];
+  const w = rc.watch('IPPool', {}, { onEvents: (e) => events.push(...e), onError: (e) => errors.push(e) });
+  await w.ready;
+  await kv.put('/calico/resources/v3/projectcalico.org/ippools/bad', 'not json');
+  await rc.create({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'good' }, spec: { cidr: '198.18.0.0/24' } });
+  for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof DatastoreEntryCorrupt);
+  assert.deepEqual(events, []);
+});

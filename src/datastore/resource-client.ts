@@ -402,11 +402,13 @@ export class ResourceClient {
   ): KvWatch {
     const info = kindInfoOf(kind);
     const prefix = keyPrefix(info.kind, info.namespaced && options.namespace ? options.namespace : undefined);
-    return this.kv.watch(
+    let dead = false;
+    const w: KvWatch = this.kv.watch(
       prefix,
       { ...(options.fromRevision ? { fromRevision: options.fromRevision } : {}), prevKv: true },
       {
         onEvents: (events) => {
+          if (dead) return;
           const out: ResourceWatchEvent[] = [];
           try {
             for (const ev of events) {
@@ -425,14 +427,24 @@ export class ResourceClient {
               }
             }
           } catch (err) {
-            handlers.onError(err as Error);
+            // A corrupt entry ends the watch like any other error: nothing after onError.
+            dead = true;
+            w.cancel().then(
+              () => handlers.onError(err as Error),
+              () => handlers.onError(err as Error),
+            );
             return;
           }
           if (out.length) handlers.onEvents(out);
         },
-        onError: (err) => handlers.onError(err),
+        onError: (err) => {
+          if (dead) return;
+          dead = true;
+          handlers.onError(err);
+        },
       },
     );
+    return w;
   }
 }
 
