@@ -66,7 +66,14 @@ export async function runCli(argv: string[]): Promise<number> {
   };
   let srv;
   try {
-    srv = await startDatastoreServer(opts, (level, msg, extra) => logger[level](extra ?? {}, msg));
+    srv = await startDatastoreServer(
+      opts,
+      (level, msg, extra) => logger[level](extra ?? {}, msg),
+      (err) => {
+        process.stderr.write(`calico-datastore: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
   } catch (e) {
     if (e instanceof ConfigError || e instanceof DataDirError) {
       process.stderr.write(`calico-datastore: ${e.message}\n`);

@@ -3,7 +3,7 @@
 // the transaction commits (one fsync, synchronous=FULL) in setImmediate, and only then are
 // the writes acknowledged and their events given to watchers. Reads that arrive while a
 // batch is open run after it commits, so no client ever sees data that is not yet durable.
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { EtcdError, Errors } from './errors.ts';
 import type { Event } from './proto.ts';
 import type { MvccStore, WriteCtx } from './store.ts';
@@ -20,6 +20,8 @@ export interface CommitterHooks {
   onCommitted(events: Event[], rev: number): void;
   /** Called when a batch could not be committed (the writes were rolled back). */
   onCommitFailed(err: Error): void;
+  /** Called when committed writes could not be made durable; the committer stops. */
+  onFatal(err: Error): void;
 }
 
 export function toEtcdError(e: unknown): EtcdError {
@@ -42,12 +44,18 @@ export class Committer {
   writes = 0;
 
   private readonly _store: MvccStore;
+  private readonly sp: { save: StatementSync; release: StatementSync; rollback: StatementSync };
   private readonly hooks: CommitterHooks;
 
   constructor(store: MvccStore, hooks: CommitterHooks) {
     this._store = store;
     this.hooks = hooks;
     this.db = store.db;
+    this.sp = {
+      save: this.db.prepare('SAVEPOINT w'),
+      release: this.db.prepare('RELEASE w'),
+      rollback: this.db.prepare('ROLLBACK TO w'),
+    };
     this.persistedRev = store.rev;
   }
 
@@ -78,11 +86,11 @@ export class Committer {
     const store = this._store;
     const ctx = store.beginWrite();
     const mark = store.live.mark();
-    this.db.exec('SAVEPOINT w');
+    this.sp.save.run();
     let value: T;
     try {
       value = fn(ctx);
-      this.db.exec('RELEASE w');
+      this.sp.release.run();
     } catch (e) {
       const err = toEtcdError(e);
       if (!this.db.isTransaction) {
@@ -92,8 +100,8 @@ export class Committer {
         return;
       }
       try {
-        this.db.exec('ROLLBACK TO w');
-        this.db.exec('RELEASE w');
+        this.sp.rollback.run();
+        this.sp.release.run();
         store.live.rollbackTo(mark);
       } catch (e2) {
         this.abort(e2 as Error);
@@ -129,6 +137,15 @@ export class Committer {
       this.db.exec('COMMIT');
     } catch (e) {
       this.failBatch(e as Error);
+      return;
+    }
+    try {
+      store.syncWal();
+    } catch (e) {
+      // Committed but not durable, and already visible in memory: nothing is acknowledged,
+      // and the only honest way on is to stop (a restart recovers what is on disk).
+      this.closed = true;
+      this.hooks.onFatal(new Error(`cannot make committed writes durable (fdatasync of the WAL failed: ${(e as Error).message})`));
       return;
     }
     this.persistedRev = store.rev;

@@ -64,7 +64,17 @@ function openDataDir(dir: string): void {
   }
 }
 
-export async function startDatastoreServer(opts: ServerOptions, log: LogFn = () => {}): Promise<DatastoreServer> {
+/**
+ * Starts the server. `onFatal` is called if committed writes cannot be made durable (the
+ * server has stopped accepting writes); the CLI exits, embedders decide.
+ */
+export async function startDatastoreServer(
+  opts: ServerOptions,
+  log: LogFn = () => {},
+  onFatal: (err: Error) => void = (err) => {
+    throw err;
+  },
+): Promise<DatastoreServer> {
   const listen = validateOptions(opts);
   const cert = readFileOpt('--cert-file', opts.certFile);
   const key = readFileOpt('--key-file', opts.keyFile);
@@ -78,6 +88,10 @@ export async function startDatastoreServer(opts: ServerOptions, log: LogFn = () 
   const committer = new Committer(store, {
     onCommitted: (events, rev) => hub?.dispatch(events, rev),
     onCommitFailed: (err) => log('error', 'commit failed: writes in this batch were rolled back and not acknowledged', { err: err.message }),
+    onFatal: (err) => {
+      log('error', `stopping: ${err.message}`);
+      onFatal(err);
+    },
   });
   hub = new WatchHub(
     { store, header: (rev) => makeHeader(store, rev), whenIdle: (fn) => committer.read(fn) },

@@ -19,7 +19,7 @@ function open(): { store: MvccStore; com: Committer; events: Event[]; file: stri
   const file = path.join(dir, 'db');
   const store = new MvccStore({ file });
   const events: Event[] = [];
-  const com = new Committer(store, { onCommitted: (evs) => events.push(...evs), onCommitFailed: () => {} });
+  const com = new Committer(store, { onCommitted: (evs) => events.push(...evs), onCommitFailed: () => {}, onFatal: (e) => { throw e; } });
   return { store, com, events, file };
 }
 const B = (s: string) => Buffer.from(s);
