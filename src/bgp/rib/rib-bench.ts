@@ -89,3 +89,38 @@ for (const s of scenarios) {
       `withdraw-all ${m((r) => r.withdraw).padStart(16)}  (${rs[0]!.kernelChanges} kernel changes, ${rs[0]!.updates} update units)`,
   );
 }
+
+// Route reflector: C clients (iBGP, rrClient), each announcing one /26; every route is reflected
+// to every other client.
+function rr(clients: number): { inMs: number; drainMs: number; units: number; heapMB: number } {
+  gc?.();
+  const m0 = process.memoryUsage().heapUsed;
+  const rib = new Rib({ routerId: '198.18.0.1', localAs: 64512 });
+  const addr = (i: number) => `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+  for (let i = 0; i < clients; i++) {
+    rib.addPeer({ id: `c${i}`, address: addr(i), peerAs: 64512, rrClient: true });
+    rib.peerEstablished(`c${i}`, { routerId: addr(i), localAddress: '198.18.0.1', families: ['ipv4'] }, 0);
+    rib.takeUpdates(`c${i}`);
+  }
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < clients; i++) {
+    rib.update(`c${i}`, { announced: [{ key: `10.${64 + (i >> 10)}.${(i >> 2) & 255}.${(i & 3) * 64}/26` }], attrs: { origin: 0, asPath: [], nextHop: addr(i), localPref: 100 } });
+  }
+  const t1 = process.cpuUsage(t0);
+  let units = 0;
+  for (let i = 0; i < clients; i++) units += rib.takeUpdates(`c${i}`).length;
+  const t2 = process.cpuUsage(t0);
+  const ms = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+  gc?.();
+  const heapMB = (process.memoryUsage().heapUsed - m0) / 1e6;
+  if (rib.prefixCount !== clients) throw new Error('lost routes');
+  return { inMs: ms(t1), drainMs: ms(t2) - ms(t1), units, heapMB };
+}
+
+for (const c of [500, 1000]) {
+  const rs = Array.from({ length: Math.max(1, Math.floor(RUNS / 2)) }, () => rr(c));
+  console.log(
+    `route reflector, ${c} clients x 1 /26: in+reflect ${median(rs.map((r) => r.inMs)).toFixed(1)} ms, ` +
+      `drain ${median(rs.map((r) => r.drainMs)).toFixed(1)} ms (${rs[0]!.units} update units), retained heap ${median(rs.map((r) => r.heapMB)).toFixed(0)} MB`,
+  );
+}

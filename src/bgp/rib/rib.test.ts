@@ -576,3 +576,38 @@ void test('attribute sweeps keep Adj-RIB-Out identities: no spurious re-sends af
   assert.ok(rib.attrSetCount < 9000);
   assert.equal(rib.adjRibOut('I').get('10.0.0.0/16')?.med, 8997);
 });
+
+void test('rewrite caches: peers share them only when they rewrite alike', () => {
+  const rib = mkRib({ clusterId: '1.1.1.1' });
+  addUp(rib, { id: 'E1', n: 11, peerAs: 65001 });
+  addUp(rib, { id: 'E2', n: 12, peerAs: 65002, localAs: 65050 });
+  addUp(rib, { id: 'E3', n: 13, peerAs: 65003, nextHopMode: 'Keep' });
+  addUp(rib, { id: 'I1', n: 21, rrClient: true });
+  addUp(rib, { id: 'I2', n: 22, rrClient: true, nextHopMode: 'Self' });
+  addUp(rib, { id: 'C1', n: 31, rrClient: true });
+  addUp(rib, { id: 'C2', n: 32, rrClient: true });
+  for (const id of ['E1', 'E2', 'E3', 'I1', 'I2', 'C1', 'C2']) rib.takeUpdates(id);
+  rib.update('E1', { announced: keys(P), attrs: attrs({ asPath: [seq(65001)], nextHop: '198.18.0.11' }) });
+  const e2 = drain(rib, 'E2').get(P) as RouteAttrs;
+  const e3 = drain(rib, 'E3').get(P) as RouteAttrs;
+  const i1 = drain(rib, 'I1').get(P) as RouteAttrs;
+  const i2 = drain(rib, 'I2').get(P) as RouteAttrs;
+  assert.deepEqual(e2.asPath, [seq(65050, 65001)], 'per-peer local AS');
+  assert.equal(e2.nextHop, '198.18.0.1');
+  assert.deepEqual(e3.asPath, [seq(LOCAL_AS, 65001)]);
+  assert.equal(e3.nextHop, '198.18.0.11', 'Keep');
+  assert.equal(i1.nextHop, '198.18.0.11', 'Auto keeps');
+  assert.equal(i2.nextHop, '198.18.0.1', 'Self');
+  // Two clients announce identical attributes: reflected copies carry each one's ORIGINATOR_ID.
+  const same = attrs({ nextHop: '198.18.0.99', localPref: 100 });
+  rib.update('C1', { announced: keys('10.1.0.0/24'), attrs: same });
+  rib.update('C2', { announced: keys('10.2.0.0/24'), attrs: same });
+  const got = drain(rib, 'I1');
+  assert.equal((got.get('10.1.0.0/24') as RouteAttrs).originatorId, '10.0.0.31');
+  assert.equal((got.get('10.2.0.0/24') as RouteAttrs).originatorId, '10.0.0.32');
+  // A source re-established with another router id: its reflected routes use the new one.
+  rib.peerDown('C1', 0, { graceful: false });
+  rib.peerEstablished('C1', { routerId: '10.9.9.31', localAddress: '198.18.0.1', families: ['ipv4'] }, 1);
+  rib.update('C1', { announced: keys('10.1.0.0/24'), attrs: same });
+  assert.equal((drain(rib, 'I1').get('10.1.0.0/24') as RouteAttrs).originatorId, '10.9.9.31');
+});
