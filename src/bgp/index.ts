@@ -16,4 +16,5 @@ export {
   NetlinkKernel,
   MemoryKernel,
 } from './server/index.ts';
+export { main as calicoBgpMain } from './server/cli.ts';
 export type { SpeakerConfig, SpeakerConfigInput, PeerConfig, SpeakerStatus, PeerStatus, KernelRoutes, KernelRoute, Logger } from './server/index.ts';
