@@ -17,21 +17,7 @@ import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { credentials as grpcCredentials } from '@grpc/grpc-js';
-import {
-  Etcd3,
-  GRPCCancelledError,
-  GRPCDeadlineExceededError,
-  GRPCUnavailableError,
-  ClientClosedError,
-  EtcdLeaseInvalidError,
-  type IKeyValue,
-  type IRequestOp,
-  type IResponseOp,
-  type ICompare,
-  type IWatchResponse,
-  type IOptions,
-} from 'etcd3';
+import type { Etcd3, IKeyValue, IRequestOp, IResponseOp, ICompare, IWatchResponse, IOptions } from 'etcd3';
 import {
   DatastoreConfigError,
   DatastoreRequestError,
@@ -97,6 +83,24 @@ const passThroughPolicy = {
   },
 };
 
+type Etcd3Lib = typeof import('etcd3');
+type GrpcLib = typeof import('@grpc/grpc-js');
+let libs: Promise<{ etcd3: Etcd3Lib; grpc: GrpcLib }> | undefined;
+
+/**
+ * etcd3 (and grpc-js under it) are loaded on first use: parsing etcd's .proto files costs
+ * ~0.2 s of CPU, which commands that never reach the datastore (calicoctl validate, --help,
+ * a bad file) should not pay.
+ */
+function loadLibs(): Promise<{ etcd3: Etcd3Lib; grpc: GrpcLib }> {
+  libs ??= Promise.all([import('etcd3'), import('@grpc/grpc-js')]).then(([e, g]) => ({
+    // CommonJS packages: the namespace's default is module.exports, the object etcd3 itself uses
+    etcd3: ((e as { default?: Etcd3Lib }).default ?? e) as Etcd3Lib,
+    grpc: ((g as { default?: GrpcLib }).default ?? g) as GrpcLib,
+  }));
+  return libs;
+}
+
 function num(s: string | number | undefined | null): number {
   return s === undefined || s === null || s === '' ? 0 : Number(s);
 }
@@ -150,7 +154,8 @@ export function normaliseEndpoints(endpoints: readonly string[]): string[] {
 
 export class EtcdKv implements Kv {
   readonly description: string;
-  private readonly client: Etcd3;
+  private readonly client: Promise<Etcd3>;
+  private lib: Etcd3Lib | undefined;
   private readonly endpoints: readonly string[];
   private readonly callTimeoutMs: number;
   private closed = false;
@@ -193,25 +198,30 @@ export class EtcdKv implements Kv {
       }
       return first;
     };
-    const origCreateSsl = grpcCredentials.createSsl;
-    if (ipTls) {
-      grpcCredentials.createSsl = (root, key, chain) => origCreateSsl(root, key, chain, { checkServerIdentity: verify });
-    }
-    try {
-      this.client = this.makeClient(hosts, credentials, options, timeout, ipTls ? (hostnames.find((h) => isIP(h) === 0) ?? 'localhost') : undefined);
-    } finally {
-      grpcCredentials.createSsl = origCreateSsl;
-    }
+    const sni = ipTls ? (hostnames.find((h) => isIP(h) === 0) ?? 'localhost') : undefined;
+    this.client = loadLibs().then(({ etcd3, grpc }) => {
+      this.lib = etcd3;
+      // etcd3 builds its channel credentials in its constructor: hand it our verifier there.
+      const origCreateSsl = grpc.credentials.createSsl;
+      if (ipTls) grpc.credentials.createSsl = (root, key, chain) => origCreateSsl(root, key, chain, { checkServerIdentity: verify });
+      try {
+        return this.makeClient(etcd3, hosts, credentials, options, timeout, sni);
+      } finally {
+        grpc.credentials.createSsl = origCreateSsl;
+      }
+    });
+    this.client.catch(() => {}); // reported by the first call that needs it
   }
 
   private makeClient(
+    lib: Etcd3Lib,
     hosts: string[],
     credentials: IOptions['credentials'],
     options: EtcdKvOptions,
     timeout: number,
     sniOverride: string | undefined,
   ): Etcd3 {
-    return new Etcd3({
+    return new lib.Etcd3({
       hosts,
       ...(credentials ? { credentials } : {}),
       ...(options.username && options.password ? { auth: { username: options.username, password: options.password } } : {}),
@@ -240,23 +250,21 @@ export class EtcdKv implements Kv {
     if (/required revision has been compacted/.test(msg)) {
       return new RevisionCompacted(requestedRevision ?? 0, 0);
     }
+    const L = this.lib;
     if (
-      e instanceof GRPCUnavailableError ||
-      e instanceof GRPCDeadlineExceededError ||
-      e instanceof GRPCCancelledError ||
-      e instanceof ClientClosedError ||
+      (L && (e instanceof L.GRPCUnavailableError || e instanceof L.GRPCDeadlineExceededError || e instanceof L.GRPCCancelledError || e instanceof L.ClientClosedError)) ||
       /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|ENOENT|No connection established/.test(msg)
     ) {
       return new DatastoreUnavailable(this.endpoints, cleanGrpcMessage(msg), err);
     }
-    if (e instanceof EtcdLeaseInvalidError) return new DatastoreRequestError('etcdserver: requested lease not found', err);
+    if (L && e instanceof L.EtcdLeaseInvalidError) return new DatastoreRequestError('etcdserver: requested lease not found', err);
     return new DatastoreRequestError(cleanGrpcMessage(msg), err);
   }
 
-  private async call<T>(fn: () => Promise<T>, requestedRevision?: number): Promise<T> {
+  private async call<T>(fn: (client: Etcd3) => Promise<T>, requestedRevision?: number): Promise<T> {
     if (this.closed) throw new DatastoreUnavailable(this.endpoints, 'client closed');
     try {
-      return await fn();
+      return await fn(await this.client);
     } catch (err) {
       throw this.mapError(err, requestedRevision);
     }
@@ -264,7 +272,7 @@ export class EtcdKv implements Kv {
 
   async get(key: string, options?: { revision?: number }): Promise<KeyValue | undefined> {
     const res = await this.call(
-      () => this.client.kv.range({ key: Buffer.from(key), ...(options?.revision ? { revision: options.revision } : {}) }),
+      (c) => c.kv.range({ key: Buffer.from(key), ...(options?.revision ? { revision: options.revision } : {}) }),
       options?.revision,
     );
     return res.kvs[0] ? toKv(res.kvs[0]) : undefined;
@@ -273,8 +281,8 @@ export class EtcdKv implements Kv {
   async range(prefix: string, options?: RangeOptions): Promise<RangeResult> {
     const key = Buffer.from(prefix);
     const res = await this.call(
-      () =>
-        this.client.kv.range({
+      (c) =>
+        c.kv.range({
           key: options?.fromKey !== undefined ? Buffer.from(options.fromKey) : key.length ? key : Buffer.from([0]),
           range_end: prefixRangeEnd(key),
           ...(options?.revision ? { revision: options.revision } : {}),
@@ -287,8 +295,8 @@ export class EtcdKv implements Kv {
   }
 
   async put(key: string, value: string, options?: { lease?: string; prevKv?: boolean }): Promise<PutResult> {
-    const res = await this.call(() =>
-      this.client.kv.put({
+    const res = await this.call((c) =>
+      c.kv.put({
         key: Buffer.from(key),
         value: Buffer.from(value),
         ...(options?.lease && options.lease !== '0' ? { lease: options.lease } : {}),
@@ -300,8 +308,8 @@ export class EtcdKv implements Kv {
 
   async delete(key: string, options?: { prefix?: boolean; prevKv?: boolean }): Promise<DeleteResult> {
     const k = Buffer.from(key);
-    const res = await this.call(() =>
-      this.client.kv.deleteRange({
+    const res = await this.call((c) =>
+      c.kv.deleteRange({
         key: k.length ? k : Buffer.from([0]),
         ...(options?.prefix ? { range_end: prefixRangeEnd(k) } : {}),
         ...(options?.prevKv ? { prev_kv: true } : {}),
@@ -311,8 +319,8 @@ export class EtcdKv implements Kv {
   }
 
   async txn(req: TxnRequest): Promise<TxnResult> {
-    const res = await this.call(() =>
-      this.client.kv.txn({
+    const res = await this.call((c) =>
+      c.kv.txn({
         compare: req.compare.map(toCompare),
         success: req.success.map(toRequestOp),
         failure: (req.failure ?? []).map(toRequestOp),
@@ -346,7 +354,7 @@ export class EtcdKv implements Kv {
     const key = Buffer.from(prefix);
     const start = async (): Promise<void> => {
       if (this.closed) throw new DatastoreUnavailable(this.endpoints, 'client closed');
-      const s = await this.client.watchClient.watch();
+      const s = await (await this.client).watchClient.watch();
       // etcd3 marks the whole connection failed (closing every client on it) when a stream
       // errors, even for the CANCELLED status our own cancel() causes; we handle errors here.
       (s as unknown as EventEmitter).removeAllListeners('error');
@@ -400,18 +408,18 @@ export class EtcdKv implements Kv {
   }
 
   async leaseGrant(ttlSeconds: number): Promise<Lease> {
-    const res = await this.call(() => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds }));
+    const res = await this.call((c) => c.leaseClient.leaseGrant({ TTL: ttlSeconds }));
     if (res.error) throw new DatastoreRequestError(`lease grant failed: ${res.error}`);
     return { id: String(res.ID), ttl: num(res.TTL) };
   }
 
   async leaseRevoke(id: string): Promise<void> {
-    await this.call(() => this.client.leaseClient.leaseRevoke({ ID: id }));
+    await this.call((c) => c.leaseClient.leaseRevoke({ ID: id }));
   }
 
   async leaseKeepAliveOnce(id: string): Promise<number> {
-    return this.call(async () => {
-      const stream = await this.client.leaseClient.leaseKeepAlive();
+    return this.call(async (c) => {
+      const stream = await c.leaseClient.leaseKeepAlive();
       (stream as unknown as EventEmitter).removeAllListeners('error'); // see watch(): our cancel must not reset the channel
       stream.on('error', () => {});
       try {
@@ -436,18 +444,19 @@ export class EtcdKv implements Kv {
   }
 
   async compact(revision: number): Promise<void> {
-    await this.call(() => this.client.kv.compact({ revision, physical: true }), revision);
+    await this.call((c) => c.kv.compact({ revision, physical: true }), revision);
   }
 
   async currentRevision(): Promise<number> {
-    const res = await this.call(() => this.client.kv.range({ key: Buffer.from([0]), limit: 1, keys_only: true, count_only: true }));
+    const res = await this.call((c) => c.kv.range({ key: Buffer.from([0]), limit: 1, keys_only: true, count_only: true }));
     return num(res.header.revision);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.client.close();
+    const c = await this.client.catch(() => undefined);
+    c?.close();
   }
 }
 
