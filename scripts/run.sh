@@ -9,7 +9,7 @@ ROOT=$PWD
 cmd=${1:?usage: run.sh test|demo|bench [args]}; shift || true
 
 APT_PACKAGES=(iproute2 nftables libnftables1 iptables conntrack etcd-server etcd-client bird2 gobgpd
-  containernetworking-plugins podman runc busybox-static iperf3 hyperfine procps psmisc)
+  containernetworking-plugins podman runc busybox-static iperf3 hyperfine procps psmisc openssl)
 
 ensure_apt() {
   local missing=()
