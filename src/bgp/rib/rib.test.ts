@@ -611,3 +611,19 @@ void test('rewrite caches: peers share them only when they rewrite alike', () =>
   rib.update('C1', { announced: keys('10.1.0.0/24'), attrs: same });
   assert.equal((drain(rib, 'I1').get('10.1.0.0/24') as RouteAttrs).originatorId, '10.9.9.31');
 });
+
+void test('originate again: attributes or interface change in place, and exports follow', () => {
+  const rib = mkRib();
+  const pol = calicoExportPolicy({ pools: [{ cidr: '10.65.0.0/16' }] });
+  addUp(rib, { id: 'I', n: 21, exportPolicies: [pol] });
+  rib.takeUpdates('I');
+  rib.originate('10.65.9.0/26', { iface: 'eth0' });
+  assert.ok(drain(rib, 'I').get('10.65.9.0/26'));
+  rib.originate('10.65.9.0/26', { iface: 'vxlan.calico' });
+  assert.equal(drain(rib, 'I').get('10.65.9.0/26'), 'withdrawn', 'Felix tunnel routes are not exported over iBGP');
+  rib.originate('10.65.9.0/26', { iface: 'eth0', attrs: { med: 4 } });
+  assert.equal((drain(rib, 'I').get('10.65.9.0/26') as RouteAttrs).med, 4);
+  rib.originate('10.65.9.0/26', { iface: 'eth0', attrs: { med: 4 } });
+  assert.deepEqual(rib.takeUpdates('I'), [], 'identical re-origination is a no-op');
+  assert.equal(rib.best('10.65.9.0/26')?.candidates, 1);
+});

@@ -213,7 +213,7 @@ class Path implements CandidatePath {
   readonly src: PeerState | LocalSource;
   readonly pathId: number;
   readonly dest: Dest;
-  readonly local: LocalInfo | undefined;
+  local: LocalInfo | undefined;
   constructor(dest: Dest, src: PeerState | LocalSource, attrs: AttrSet, pathId: number, local?: LocalInfo) {
     this.dest = dest;
     this.src = src;
@@ -233,6 +233,8 @@ class Dest {
   paths: Path[] = [];
   best: Path | undefined = undefined;
   bestAttrs: AttrSet | undefined = undefined;
+  /** Local-route details of the best path as last exported (interface and blackhole matter to policies). */
+  bestLocal: LocalInfo | undefined = undefined;
   step: DecisionStep = 'none';
   /** Desired kernel route. */
   kernel: KernelRoute | null = null;
@@ -613,7 +615,10 @@ export class Rib {
     const cur = this.localPaths.get(key);
     if (cur) {
       if (cur.attrs === set && cur.local!.blackhole === local.blackhole && cur.local!.iface === local.iface) return;
-      this.removeLocal(key);
+      cur.attrs = set;
+      cur.local = local;
+      this.recompute(cur.dest);
+      return;
     }
     const dest = this.destFor(key, family);
     const path = new Path(dest, this.localSrc, set, 0, local);
@@ -994,12 +999,14 @@ export class Rib {
     }
     const prevBest = dest.best;
     const prevAttrs = dest.bestAttrs;
+    const prevLocal = dest.bestLocal;
     if (prevBest === undefined && best !== undefined) this.bestCount++;
     else if (prevBest !== undefined && best === undefined) this.bestCount--;
     dest.best = best;
     dest.bestAttrs = best?.attrs;
+    dest.bestLocal = best?.local;
     this.updateKernel(dest, equalCost);
-    if ((best !== prevBest || best?.attrs !== prevAttrs) && !this.deferring) {
+    if ((best !== prevBest || best?.attrs !== prevAttrs || best?.local !== prevLocal) && !this.deferring) {
       for (const q of this.established) this.exportTo(q, dest);
     }
     if (paths.length === 0 && dest.queued === 0) this.forget(dest);
