@@ -44,6 +44,11 @@ async function runSpeaker(o: RunOpts): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${sig}: stopping${graceful ? ' for a graceful restart (routes kept)' : ''}`);
+    // Never hang on the way out (a stuck kernel write, a peer not reading): give up after 15 s.
+    setTimeout(() => {
+      log.error('stop did not finish within 15 s; exiting anyway');
+      process.exit(1);
+    }, 15_000).unref();
     speaker.stop({ graceful }).then(
       () => process.exit(0),
       (err: unknown) => {
