@@ -37,6 +37,9 @@ export class Committer {
   private entries: Entry[] = [];
   private events: Event[] = [];
   private after: (() => void)[] = [];
+  private syncing = false;
+  private waiting: { fn: (ctx: WriteCtx) => unknown; done: Done<unknown> }[] = [];
+  private idleWaiters: (() => void)[] = [];
   private persistedRev: number;
   private readonly commitFn = () => this.commit();
   /** Batches committed and writes in them, for metrics and benchmarks. */
@@ -64,15 +67,24 @@ export class Committer {
   }
 
   /**
-   * Runs `fn` now, inside the open batch, and calls `done` once the batch has committed
-   * (or with the error that made it fail). `fn` must throw before changing anything when
-   * it rejects a request; an error after a change is rolled back to the write's savepoint.
+   * Runs `fn` inside the open batch (or, while the previous batch is being made durable,
+   * queues it for the next batch) and calls `done` once its batch is committed and durable
+   * (or with the error that made it fail). `fn` must throw before changing anything when it
+   * rejects a request; an error after a change is rolled back to the write's savepoint.
    */
   write<T>(fn: (ctx: WriteCtx) => T, done: Done<T>): void {
     if (this.closed) {
       done(Errors.stopped());
       return;
     }
+    if (this.syncing) {
+      this.waiting.push({ fn, done: done as Done<unknown> });
+      return;
+    }
+    this.execute(fn, done);
+  }
+
+  private execute<T>(fn: (ctx: WriteCtx) => T, done: Done<T>): void {
     if (!this.open) {
       try {
         this.db.exec('BEGIN');
@@ -117,17 +129,25 @@ export class Committer {
     this.entries.push({ ack: () => done(null, value), fail: (x) => done(x) });
   }
 
-  /** Runs `fn` now if no batch is open, else right after the open batch commits. */
+  /**
+   * Runs `fn` now if everything committed is durable and no batch is open; else as soon as
+   * that is true again (reads never see data that could still be lost).
+   */
   read(fn: () => void): void {
-    if (this.open) this.after.push(fn);
+    if (this.open || this.syncing) this.after.push(fn);
     else fn();
   }
 
   get inBatch(): boolean {
-    return this.open;
+    return this.open || this.syncing;
   }
 
-  /** Commits the open batch now (also used at shutdown). */
+  /**
+   * Commits the open batch, then makes it durable with an fdatasync of the WAL off the event
+   * loop; while that runs, new writes queue (their requests are still received and decoded),
+   * and they form the next batch once this one is acknowledged. Pipelining as etcd does with
+   * its raft log, without ever exposing non-durable data.
+   */
   commit(): void {
     if (!this.open) return;
     this.open = false;
@@ -139,29 +159,50 @@ export class Committer {
       this.failBatch(e as Error);
       return;
     }
-    try {
-      store.syncWal();
-    } catch (e) {
-      // Committed but not durable, and already visible in memory: nothing is acknowledged,
-      // and the only honest way on is to stop (a restart recovers what is on disk).
-      this.closed = true;
-      this.hooks.onFatal(new Error(`cannot make committed writes durable (fdatasync of the WAL failed: ${(e as Error).message})`));
-      return;
-    }
     this.persistedRev = store.rev;
     store.live.settle();
     this.batches++;
     const entries = this.entries;
     const events = this.events;
+    const rev = store.rev;
     this.entries = [];
     this.events = [];
-    if (events.length) this.hooks.onCommitted(events, store.rev);
-    for (const en of entries) en.ack();
-    this.drainAfter();
+    this.syncing = true;
+    store.syncWal((err) => {
+      this.syncing = false;
+      if (err) {
+        // Committed but not durable, and already applied in memory: acknowledge nothing and
+        // stop (a restart recovers exactly what is on disk).
+        this.closed = true;
+        const fatal = new Error(`cannot make committed writes durable (fdatasync of the WAL failed: ${err.message})`);
+        for (const en of entries) en.fail(Errors.storage(fatal.message));
+        this.hooks.onFatal(fatal);
+        this.wakeIdle();
+        return;
+      }
+      if (events.length) this.hooks.onCommitted(events, rev);
+      for (const en of entries) en.ack();
+      this.drainAfter();
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const w of waiting) {
+        if (this.closed) w.done(Errors.stopped());
+        else if (this.syncing) this.waiting.push(w);
+        else this.execute(w.fn, w.done);
+      }
+      this.wakeIdle();
+    });
+  }
+
+  private wakeIdle(): void {
+    if (this.open || this.syncing) return;
+    const ws = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of ws) w();
   }
 
   private drainAfter(): void {
-    while (this.after.length && !this.open) {
+    while (this.after.length && !this.open && !this.syncing) {
       const fns = this.after;
       this.after = [];
       for (const fn of fns) fn();
@@ -191,9 +232,10 @@ export class Committer {
     this.failBatch(e);
   }
 
-  /** Commits what is pending and refuses further writes. */
-  close(): void {
+  /** Commits what is pending, waits until it is durable, and refuses further writes. */
+  async close(): Promise<void> {
     this.commit();
     this.closed = true;
+    while (this.open || this.syncing) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 }

@@ -167,7 +167,7 @@ export async function startDatastoreServer(
     process.umask(oldMask);
     lessor.stop();
     hub.close();
-    committer.close();
+    await committer.close();
     server.forceShutdown();
     store.close();
     throw e;
@@ -196,7 +196,7 @@ export async function startDatastoreServer(
             resolve();
           });
         });
-        committer.close();
+        await committer.close();
         store.close();
         for (const u of listen) if ((u.scheme === 'unix' || u.scheme === 'unixs') && existsSync(u.path)) unlinkSync(u.path);
       })();

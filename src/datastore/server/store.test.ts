@@ -23,6 +23,7 @@ function open(): { store: MvccStore; com: Committer; events: Event[]; file: stri
   return { store, com, events, file };
 }
 const B = (s: string) => Buffer.from(s);
+const flush = (com: Committer) => new Promise<void>((r) => com.read(r));
 const put = (k: string, v: string, extra: Partial<PutRequest> = {}): PutRequest => ({
   key: B(k), value: B(v), lease: '0', prev_kv: false, ignore_value: false, ignore_lease: false, ...extra,
 });
@@ -40,13 +41,14 @@ function write<T>(com: Committer, fn: Parameters<Committer['write']>[0]): { err:
 }
 
 void describe('MvccStore', () => {
-  void it('groups writes of one batch into one commit; acks only after commit; one revision per write', () => {
+  void it('groups writes of one batch into one commit; acks only after commit and fdatasync; one revision per write', async () => {
     const { store, com, events } = open();
     const a = write(com, (ctx) => store.put(ctx, put('/a', '1')));
     const b = write(com, (ctx) => store.put(ctx, put('/b', '2')));
     assert.equal(a.value, undefined, 'not acknowledged before commit');
     assert.equal(com.inBatch, true);
     com.commit();
+    await flush(com);
     assert.equal(a.err, null);
     assert.equal(store.rev, 3);
     assert.deepEqual(events.map((e) => e.kv.mod_revision), [2, 3]);
@@ -54,7 +56,7 @@ void describe('MvccStore', () => {
     assert.equal(b.err, null);
   });
 
-  void it('a failing write rolls back alone; the others in its batch commit', () => {
+  void it('a failing write rolls back alone; the others in its batch commit', async () => {
     const { store, com } = open();
     write(com, (ctx) => store.put(ctx, put('/a', '1')));
     const bad = write(com, (ctx) => {
@@ -63,29 +65,41 @@ void describe('MvccStore', () => {
     });
     write(com, (ctx) => store.put(ctx, put('/c', '1')));
     com.commit();
+    await flush(com);
     assert.match(bad.err!.details, /boom/);
     assert.deepEqual(store.range(rng('/', '0')).kvs.map((kv) => kv.key.toString()), ['/a', '/c']);
     assert.equal(store.rev, 3);
   });
 
-  void it('reads queued during a batch run after it commits', () => {
+  void it('reads queued during a batch run after it commits and is durable; writes during the sync form the next batch', async () => {
     const { store, com } = open();
     write(com, (ctx) => store.put(ctx, put('/a', '1')));
     let seen = -1;
     com.read(() => (seen = store.range(rng('/a')).kvs.length));
     assert.equal(seen, -1);
     com.commit();
+    assert.equal(seen, -1, 'not before the batch is durable');
+    const b = write(com, (ctx) => store.put(ctx, put('/b', '1')));
+    assert.equal(store.range(rng('/b')).kvs.length, 0, 'a write arriving during the sync waits for the next batch');
+    await flush(com);
     assert.equal(seen, 1);
+    assert.equal(com.batches, 1);
+    assert.equal(b.value, undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(com.batches, 2);
+    assert.equal(b.err, null);
   });
 
-  void it('reopens with exactly the committed state, history and index', () => {
+  void it('reopens with exactly the committed state, history and index', async () => {
     const { store, com, file } = open();
     for (let i = 0; i < 5; i++) {
       write(com, (ctx) => store.put(ctx, put(`/k${i % 2}`, String(i))));
       com.commit();
+      await flush(com);
     }
     write(com, (ctx) => store.deleteRange(ctx, { key: B('/k0'), range_end: B(''), prev_kv: false }));
     com.commit();
+    await flush(com);
     // a write whose transaction never commits (a crash before COMMIT)
     store.db.exec('BEGIN');
     store.put(store.beginWrite(), put('/uncommitted', 'x'));
@@ -100,15 +114,17 @@ void describe('MvccStore', () => {
     again.close();
   });
 
-  void it('compaction keeps the latest version at or below the revision and drops older ones', () => {
+  void it('compaction keeps the latest version at or below the revision and drops older ones', async () => {
     const { store, com } = open();
     for (let i = 0; i < 4; i++) {
       write(com, (ctx) => store.put(ctx, put('/a', String(i))));
       com.commit();
+      await flush(com);
     }
     // revisions 2..5 for /a
     write(com, () => store.compact(4));
     com.commit();
+    await flush(com);
     assert.equal(store.range(rng('/a', '', { revision: 4 })).kvs[0]!.value.toString(), '2');
     assert.throws(() => store.range(rng('/a', '', { revision: 3 })), /compacted/);
     const rows = store.db.prepare('SELECT rev FROM history ORDER BY rev').all() as { rev: number }[];

@@ -11,7 +11,7 @@
 //           pointing at its history row (value stored once).
 //   leases(id, ttl), meta(k, v) — lease grants; revision, compact revision, ids, alarm.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { DataDirError, Errors } from './errors.ts';
@@ -293,22 +293,27 @@ export class MvccStore {
   private walFd: number | null = null;
 
   /**
-   * Makes every committed transaction durable: fdatasync of the WAL file (opened on first use;
-   * the directory is synced once so the WAL's own entry is durable too). Throws on failure.
+   * Makes every committed transaction durable: fdatasync of the WAL file, off the event loop
+   * (opened on first use; the directory is synced once so the WAL's own entry is durable).
    */
-  syncWal(): void {
-    if (this.walFd === null) {
-      const wal = this.file + '-wal';
-      if (!existsSync(wal)) throw new Error(`WAL file ${wal} is missing after a commit`);
-      this.walFd = openSync(wal, 'r+');
-      const dfd = openSync(path.dirname(this.file), 'r');
-      try {
-        fsyncSync(dfd);
-      } finally {
-        closeSync(dfd);
+  syncWal(cb: (err: Error | null) => void): void {
+    try {
+      if (this.walFd === null) {
+        const wal = this.file + '-wal';
+        if (!existsSync(wal)) throw new Error(`WAL file ${wal} is missing after a commit`);
+        this.walFd = openSync(wal, 'r+');
+        const dfd = openSync(path.dirname(this.file), 'r');
+        try {
+          fsyncSync(dfd);
+        } finally {
+          closeSync(dfd);
+        }
       }
+    } catch (e) {
+      setImmediate(() => cb(e as Error));
+      return;
     }
-    fdatasyncSync(this.walFd);
+    fdatasync(this.walFd, cb);
   }
 
   close(): void {
