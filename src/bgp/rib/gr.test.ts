@@ -218,6 +218,18 @@ void test('restarting speaker: peers restarting too (R bit) are not waited for (
   assert.equal(a.at(-1)?.kind, 'end-of-rib', 'A gets our table and End-of-RIB, which it is waiting for');
 });
 
+void test('restarting speaker with no peers configured: the first tick ends the deferral', () => {
+  const rib = mkRib({ restarting: { deferralTime: 120, now: 0 } });
+  rib.originate('10.65.0.0/26', { blackhole: true });
+  assert.equal(rib.isDeferring, true);
+  rib.tick(1);
+  assert.equal(rib.isDeferring, false);
+  assert.deepEqual(
+    rib.takeKernelChanges().map((c) => c.kind),
+    ['route', 'synced'],
+  );
+});
+
 void test('cold start (not restarting): synced is emitted on the first drain', () => {
   const rib = mkRib();
   assert.deepEqual(rib.takeKernelChanges(), [{ kind: 'synced' }]);

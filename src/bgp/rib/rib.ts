@@ -664,6 +664,7 @@ export class Rib {
       }
     }
     if (this.deferring && this.deferralDeadline !== undefined && this.deferralDeadline <= now) this.endDeferral();
+    else this.checkDeferral(); // e.g. no peers configured at all
   }
 
   /** Earliest time (ms) at which tick() has work, or undefined. */
