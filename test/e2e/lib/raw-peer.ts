@@ -136,3 +136,13 @@ export function rawUpdate(withdrawnHex: string, attrsHex: string, nlriHex: strin
   const len = (h: string): string => (h.length / 2).toString(16).padStart(4, '0');
   return rawMessage(2, `${len(w)}${w}${len(a)}${a}${nlriHex.replace(/\s+/g, '')}`);
 }
+
+/**
+ * Packed UPDATEs announcing `count` IPv4 /32s (10.0.0.0, 10.0.0.1, ...) from `as` with `nextHop`:
+ * a bulk feed for ingestion measurements (send them with `peer.send(Buffer.concat(msgs))`).
+ */
+export function bulkIPv4Updates(count: number, as: number, nextHop: string): Uint8Array[] {
+  const prefixes: packet.Prefix[] = [];
+  for (let i = 0; i < count; i++) prefixes.push(packet.parsePrefix(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`));
+  return packet.packAdvertisements({ origin: 0, asPath: [{ type: 2, asns: [as] }] }, { afi: 1, nextHop }, prefixes, { fourOctetAs: true });
+}
