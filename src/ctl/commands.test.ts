@@ -151,3 +151,13 @@ void test('validate checks offline, with calicoctl\'s messages', async () => {
   assert.equal(kv.revision, before, 'validate never writes');
   assert.equal(kv.calls.size, 0, 'validate never talks to the datastore');
 });
+
+void test('-o yaml quotes like calicoctl (go-yaml): timestamps and YAML 1.1 booleans as strings', async () => {
+  const { run } = harness();
+  await run(['apply', '-f', '-'], 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: s\n  labels:\n    enabled: "yes"\nspec:\n  nets: [198.18.0.0/24]\n');
+  const y = (await run(['get', 'gnetsets', 's', '-o', 'yaml'])).out;
+  assert.match(y, /^  creationTimestamp: "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"$/m);
+  assert.match(y, /^    enabled: "yes"$/m);
+  assert.match(y, /^  resourceVersion: "\d+"$/m);
+  assert.match(y, /^  nets:\n  - 198\.18\.0\.0\/24$/m, 'lists not indented under their key');
+});

@@ -38,5 +38,7 @@ function orderMeta(m: unknown): unknown {
 
 export function encodeOutput(value: unknown, format: 'yaml' | 'json'): string {
   if (format === 'json') return JSON.stringify(goOrder(value), null, 2) + '\n';
-  return stringify(sortDeep(value), { indentSeq: false, lineWidth: 0, aliasDuplicateObjects: false });
+  // YAML 1.1 rules for quoting, as go-yaml's: strings that 1.1 would read as timestamps or
+  // booleans (creationTimestamp, "yes", "on") are quoted.
+  return stringify(sortDeep(value), { version: '1.1', indentSeq: false, lineWidth: 0, aliasDuplicateObjects: false });
 }
