@@ -88,3 +88,42 @@ void test('malformed UPDATEs get the RFC 7606 response and never crash the speak
   peer.close();
   assert.equal(sp.daemon.child.exitCode, null, 'speaker still running');
 });
+
+void test('hold timer: keepalives every hold/3; a silent peer gets NOTIFICATION 4/0 and its routes go', { skip, timeout: 60_000 }, async () => {
+  const lab = new Lab('k');
+  after(() => lab.cleanup());
+  const a = lab.netns('a');
+  const t = lab.netns('t');
+  lab.veth({ ns: a, ifname: 'eth0', addrs: ['198.18.5.1/24'] }, { ns: t, ifname: 'eth0', addrs: ['198.18.5.2/24'] });
+  const sp = await startSpeaker(lab, 'speaker', a, {
+    asNumber: 64512,
+    routerId: '198.18.5.1',
+    holdTime: 90,
+    idleHoldTime: 1,
+    peers: [{ address: '198.18.5.2', asNumber: 64513, passive: true }],
+  });
+  const peer = await RawPeer.connect(t, '198.18.5.1');
+  const open = await peer.handshake({ as: 64513, id: '198.18.5.2', hold: 3 }); // negotiated: min(90, 3) = 3 s
+  assert.equal(open.type === 'OPEN' ? open.holdTime : -1, 90);
+  await waitFor('Established', async () => (await sp.peerState('198.18.5.2')) === 'Established');
+  peer.send(rawUpdate('', `${ORIGIN_IGP} ${AS_PATH} ${NEXT_HOP}`, NLRI));
+  await waitFor('route installed', () => sh(['ip', '-n', a, 'route', 'show', 'proto', '81']).includes('198.19.5.0/24'));
+  // From now on the peer says nothing. We keep sending KEEPALIVEs every second...
+  const t0 = Date.now();
+  let keepalives = 0;
+  for (;;) {
+    const m = await peer.next(5000, false);
+    if (m.type === 'KEEPALIVE') keepalives++;
+    else if (m.type === 'NOTIFICATION') {
+      assert.deepEqual([m.code, m.subcode], [4, 0]);
+      break;
+    } else if (m.type === 'CLOSED') assert.fail('closed without NOTIFICATION');
+  }
+  const waited = Date.now() - t0;
+  // ...and after 3 s without anything from the peer the hold timer fires.
+  assert.ok(waited >= 2500 && waited < 6000, `hold timer fired after ${waited} ms`);
+  assert.ok(keepalives >= 2, `${keepalives} keepalives in ${waited} ms`);
+  await waitFor('route withdrawn from the kernel', () => !sh(['ip', '-n', a, 'route', 'show', 'proto', '81']).includes('198.19.5.0/24'));
+  assert.match((await sp.status()).peers[0]!.lastError ?? '', /hold timer expired/);
+  peer.close();
+});
