@@ -302,8 +302,8 @@ export class LabelIndex<S = string, I = string> {
   }
 
   private doUpdateParent(id: string, labels: Labels): void {
-    const p = this.parentRec(id);
     const copy = copyLabels(labels, id);
+    const p = this.parentRec(id);
     if (p.labels !== null && sameLabels(p.labels, copy)) return;
     p.labels = copy;
     for (const child of p.children) this.refreshItem(child, false);
