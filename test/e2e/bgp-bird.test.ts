@@ -3,9 +3,10 @@
 // ways into both kernels, ping crosses, withdrawals propagate, and a normal stop removes our routes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, e2eSkipReason, sh, ping } from './lib/netns.ts';
+import path from 'node:path';
+import { Lab, e2eSkipReason, sh, ping, run } from './lib/netns.ts';
 import { startBird, birdEstablished } from './lib/bird.ts';
-import { startSpeaker } from './lib/speaker.ts';
+import { startSpeaker, REPO } from './lib/speaker.ts';
 import { waitFor, sleep } from './lib/wait.ts';
 
 const skip = e2eSkipReason(['bird', 'birdc']);
@@ -66,6 +67,11 @@ void test('BGP interop with BIRD 2: IPv4 + IPv6 iBGP, kernel routes, ping, withd
   // Traffic between the "workloads" uses exactly those routes (no default routes exist).
   ping(a, '198.19.1.1', '198.19.2.1');
   ping(a, 'fd00:198:19:1::1', 'fd00:198:19:2::1');
+
+  // The operator's view: `calico-bgp status` prints Calico's node status table.
+  const table = (await run([path.join(REPO, 'bin/calico-bgp'), 'status', '--socket', sp.statusSocket])).stdout;
+  assert.match(table, /\| 198\.18\.1\.2 +\| internal +\| up +\| \d\d:\d\d:\d\d \| Established \|/);
+  assert.match(table, /IPv6 BGP status[\s\S]*\| fd00:198:18:1::2 +\| internal +\| up /);
 
   const st = await sp.status();
   const p4 = st.peers.find((p) => p.address === '198.18.1.2')!;
