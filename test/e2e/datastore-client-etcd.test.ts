@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   EtcdKv,
+  MemoryKv,
   ResourceClient,
   Syncer,
   DatastoreUnavailable,
@@ -20,6 +21,7 @@ import {
   RevisionCompacted,
   connectDatastore,
   datastoreConfigFromEnv,
+  type Kv,
   type SyncStatus,
   type SyncUpdate,
 } from '../../src/datastore/index.ts';
@@ -191,6 +193,52 @@ async function sameAsStore(kv: EtcdKv, prefix: string, c: Consumer): Promise<boo
   return want === got;
 }
 
+
+/**
+ * One scripted sequence of KV operations; the transcript uses revisions relative to the start,
+ * so the in-memory fake and a real server can be compared line by line.
+ */
+async function kvScenario(kv: Kv, p: string): Promise<string[]> {
+  const out: string[] = [];
+  const base = await kv.currentRevision();
+  const r = (n: number) => n - base;
+  const rec = (s: string) => void out.push(s);
+  rec(`put a: ${r((await kv.put(`${p}a`, '1')).revision)}`);
+  rec(`put b: ${r((await kv.put(`${p}b`, '2')).revision)}`);
+  const upd = await kv.put(`${p}a`, '1b', { prevKv: true });
+  rec(`update a: ${r(upd.revision)} prev=${upd.prev?.value}`);
+  const ga = await kv.get(`${p}a`);
+  rec(`get a: ${ga?.value} mod=${r(ga!.modRevision)} create=${r(ga!.createRevision)} version=${ga!.version}`);
+  rec(`get a@2: ${(await kv.get(`${p}a`, { revision: base + 1 }))?.value}`);
+  const create = await kv.txn({ compare: [{ key: `${p}a`, target: 'version', op: '=', value: 0 }], success: [{ type: 'put', key: `${p}a`, value: 'x' }], failure: [{ type: 'get', key: `${p}a` }] });
+  rec(`create-if-absent a: ${create.succeeded} rev=${r(create.revision)} got=${create.results[0]?.type === 'get' ? create.results[0].kvs[0]?.value : '-'}`);
+  const cas = await kv.txn({ compare: [{ key: `${p}b`, target: 'mod', op: '=', value: base + 2 }], success: [{ type: 'put', key: `${p}b`, value: '2b' }, { type: 'delete', key: `${p}a` }] });
+  rec(`cas b + delete a: ${cas.succeeded} rev=${r(cas.revision)}`);
+  const stale = await kv.txn({ compare: [{ key: `${p}b`, target: 'mod', op: '=', value: base + 2 }], success: [{ type: 'put', key: `${p}b`, value: 'no' }] });
+  rec(`stale cas b: ${stale.succeeded} rev=${r(stale.revision)}`);
+  const val = await kv.txn({ compare: [{ key: `${p}b`, target: 'value', op: '=', value: '2b' }, { key: `${p}missing`, target: 'create', op: '=', value: 0 }], success: [{ type: 'get', key: p, prefix: true }] });
+  rec(`value+create compare: ${val.succeeded} keys=${val.results[0]?.type === 'get' ? val.results[0].kvs.map((k) => k.key.slice(p.length)).join(',') : '-'}`);
+  for (const k of ['c', 'd', 'e']) await kv.put(`${p}${k}`, k);
+  const page = await kv.range(p, { limit: 2 });
+  rec(`range limit 2: ${page.kvs.map((k) => k.key.slice(p.length)).join(',')} more=${page.more} count=${page.count}`);
+  const rest = await kv.range(p, { fromKey: `${page.kvs[1]!.key}\0` });
+  rec(`range from: ${rest.kvs.map((k) => k.key.slice(p.length)).join(',')}`);
+  const del = await kv.delete(`${p}c`, { prefix: false, prevKv: true });
+  rec(`delete c: deleted=${del.deleted} prev=${del.prev[0]?.value} rev=${r(del.revision)}`);
+  const lease = await kv.leaseGrant(30);
+  await kv.put(`${p}leased`, 'l', { lease: lease.id });
+  await kv.leaseRevoke(lease.id);
+  rec(`after revoke: ${(await kv.get(`${p}leased`)) === undefined ? 'gone' : 'present'}`);
+  const events: string[] = [];
+  const w = kv.watch(p, { fromRevision: base + 3, prevKv: true }, { onEvents: (es) => events.push(...es.map((e) => `${e.type} ${e.kv.key.slice(p.length)}@${r(e.kv.modRevision)}${e.prev ? ` prev=${e.prev.value}` : ''}`)), onError: (e) => events.push(`error ${e.name}`) });
+  await w.ready;
+  await until('watch replay', () => events.length >= 9, 5000);
+  await new Promise((res) => setTimeout(res, 50)); // and nothing more
+  await w.cancel();
+  rec(`watch from 3: ${events.join('; ')}`);
+  return out;
+}
+
 const SERVERS: Array<{ name: string; make: () => Server }> = [
   { name: 'etcd', make: () => new EtcdProcess() },
   { name: 'calico-datastore', make: () => new DatastoreProcess() },
@@ -215,6 +263,17 @@ for (const { name: serverName, make } of SERVERS) void test(`datastore client ag
       await kv.put('/t/kv/leased', 'v', { lease: lease.id });
       assert.ok((await kv.leaseKeepAliveOnce(lease.id)) >= 1);
       await until('lease expiry', async () => (await kv.get('/t/kv/leased')) === undefined, 6_000);
+    } finally {
+      await kv.close();
+    }
+  });
+
+  await t.test(`MemoryKv (the unit-test fake) behaves like ${serverName} on a scripted scenario`, async () => {
+    const kv = new EtcdKv({ endpoints: [etcd.endpoint] });
+    try {
+      const real = await kvScenario(kv, '/t/scenario/');
+      const fake = await kvScenario(new MemoryKv(), '/t/scenario/');
+      assert.deepEqual(fake, real);
     } finally {
       await kv.close();
     }
