@@ -11,7 +11,7 @@
 //           pointing at its history row (value stored once).
 //   leases(id, ttl), meta(k, v) — lease grants; revision, compact revision, ids, alarm.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fdatasync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { DataDirError, Errors } from './errors.ts';
@@ -35,6 +35,8 @@ import type {
 const APPLICATION_ID = 0x43445331; // 'CDS1': marks the file as a calico-datastore database
 const SCHEMA_VERSION = 1;
 const EMPTY = Buffer.alloc(0);
+/** WAL size written ahead of use (the WAL restarts after ~1000 pages, 4 MiB, are checkpointed). */
+const WAL_PREALLOC_BYTES = 16 * 1024 * 1024;
 
 /** etcd's minimum lease TTL with default election settings: ceil(1.5 s). */
 export const MIN_LEASE_TTL = 2;
@@ -301,7 +303,25 @@ export class MvccStore {
       if (this.walFd === null) {
         const wal = this.file + '-wal';
         if (!existsSync(wal)) throw new Error(`WAL file ${wal} is missing after a commit`);
-        this.walFd = openSync(wal, 'r+');
+        const fd = openSync(wal, 'r+');
+        this.walFd = fd;
+        // Preallocate (real zero blocks, not a sparse hole) so that appending frames does not
+        // change the file's size: fdatasync then needs no filesystem journal commit (etcd
+        // preallocates its WAL segments for the same reason). SQLite reads frames only up to
+        // the last valid checksum, so trailing zeros are ignored.
+        const size = fstatSync(fd).size;
+        if (size < WAL_PREALLOC_BYTES) {
+          const zeros = Buffer.alloc(1 << 20);
+          try {
+            for (let off = size; off < WAL_PREALLOC_BYTES; off += zeros.length) {
+              writeSync(fd, zeros, 0, Math.min(zeros.length, WAL_PREALLOC_BYTES - off), off);
+            }
+          } catch {
+            // best effort (a nearly full disk): give the space back, appends still work
+            ftruncateSync(fd, size);
+          }
+        }
+        fsyncSync(fd);
         const dfd = openSync(path.dirname(this.file), 'r');
         try {
           fsyncSync(dfd);
