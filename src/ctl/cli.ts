@@ -57,6 +57,11 @@ export function defaultDeps(root?: string): CtlDeps {
 }
 
 export function processIO(): CtlIO {
+  // `calicoctl get ... | head`: a closed pipe ends the output quietly, not with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   return {
     out: (s) => void process.stdout.write(s),
     err: (s) => void process.stderr.write(s),
