@@ -9,6 +9,7 @@ import {
   compareUtf8,
   isValidLabelName,
   MAX_NESTING,
+  selectorFromAst,
 } from './index.ts';
 
 type L = Record<string, string>;
@@ -316,4 +317,20 @@ void test('restrictions: necessary conditions', () => {
     app: { p: true, a: false, v: ['x'] },
     env: { p: true, a: false, v: ['p', 'q'] },
   });
+});
+
+void test('selectorFromAst: normalises sets, rejects what the language cannot express', () => {
+  const sel = selectorFromAst({
+    kind: 'and',
+    operands: [
+      { kind: 'eq', label: 'projectcalico.org/namespace', value: 'shop' },
+      { kind: 'in', label: 'app', values: ['web', 'api', 'web'] },
+    ],
+  });
+  assert.equal(sel.canonical, '(projectcalico.org/namespace == "shop" && app in {"api", "web"})');
+  assert.equal(sel.uniqueId, parseSelector(sel.canonical).uniqueId);
+  assert.equal(sel.matches({ 'projectcalico.org/namespace': 'shop', app: 'api' }), true);
+  assert.throws(() => selectorFromAst({ kind: 'has', label: 'a b' }), SelectorParseError);
+  assert.throws(() => selectorFromAst({ kind: 'eq', label: 'a', value: `'"` }), /both quote characters/);
+  assert.throws(() => selectorFromAst({ kind: 'or', operands: [{ kind: 'all' }] }), /at least two operands/);
 });

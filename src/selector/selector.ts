@@ -1,11 +1,12 @@
 // The parsed, compiled selector and the parse entry points (with a small cache).
 import { createHash } from 'node:crypto';
 import type { SelectorNode } from './ast.ts';
-import { canonicalText, labelKeysOf } from './ast.ts';
+import { canonicalText, labelKeysOf, sortedSet } from './ast.ts';
 import type { LabelSource, Labels, Matcher } from './compile.ts';
 import { compileForObject, compileForSource } from './compile.ts';
 import { SelectorParseError } from './errors.ts';
 import { parseToAst } from './parser.ts';
+import { isValidLabelName } from './tokenizer.ts';
 import type { LabelRestrictions } from './restrictions.ts';
 import { labelRestrictionsOf } from './restrictions.ts';
 
@@ -84,9 +85,53 @@ export function parseSelector(text: string): Selector {
   return sel;
 }
 
-/** Build a selector from a tree (e.g. one assembled by code rather than parsed). */
+/**
+ * Build a selector from a tree assembled by code rather than parsed. Set items are sorted and
+ * de-duplicated as the parser would; a label name or value that the selector language cannot
+ * express (bad label characters, a value with both quote characters, an and/or with fewer than
+ * two operands) is a SelectorParseError naming it.
+ */
 export function selectorFromAst(ast: SelectorNode): Selector {
-  return new CompiledSelector(ast);
+  return new CompiledSelector(normalise(ast));
+}
+
+function normalise(n: SelectorNode): SelectorNode {
+  const bad = (what: string): never => {
+    throw new SelectorParseError(canonicalTextSafe(n), 0, `cannot build a selector: ${what}`);
+  };
+  const label = (l: string): string => (isValidLabelName(l) ? l : bad(`invalid label name ${JSON.stringify(l)}`));
+  const value = (v: string): string =>
+    v.includes('"') && v.includes("'") ? bad(`value ${JSON.stringify(v)} contains both quote characters`) : v;
+  switch (n.kind) {
+    case 'all':
+    case 'global':
+      return n;
+    case 'has':
+      return { kind: 'has', label: label(n.label) };
+    case 'eq':
+    case 'ne':
+    case 'contains':
+    case 'startsWith':
+    case 'endsWith':
+      return { kind: n.kind, label: label(n.label), value: value(n.value) };
+    case 'in':
+    case 'notIn':
+      return { kind: n.kind, label: label(n.label), values: sortedSet(n.values.map(value)) };
+    case 'not':
+      return { kind: 'not', operand: normalise(n.operand) };
+    case 'and':
+    case 'or':
+      if (n.operands.length < 2) bad(`"${n.kind}" needs at least two operands`);
+      return { kind: n.kind, operands: n.operands.map(normalise) };
+  }
+}
+
+function canonicalTextSafe(n: SelectorNode): string {
+  try {
+    return canonicalText(n);
+  } catch {
+    return '';
+  }
 }
 
 /** The error message for bad selector text, or undefined if it parses (Calico's Validate). */
