@@ -17,7 +17,6 @@ import path from 'node:path';
 import {
   KINDS,
   ModelError,
-  applyDefaults,
   assertValid,
   decodeDocumentsDetailed,
   lookupKind,
@@ -73,8 +72,6 @@ interface Target {
   res: AnyResource;
   ctx: ErrorContext;
 }
-
-type Action = 'create' | 'apply' | 'replace' | 'delete' | 'get';
 
 const SOURCE_EXT = new Set(['.yaml', '.yml', '.json']);
 
@@ -633,7 +630,3 @@ export async function runVersion(io: CtlIO, deps: CtlDeps, opts: { config?: stri
 export function calicoctlKinds(): string[] {
   return Object.values(KINDS).filter((k) => k.calicoctl).map((k) => k.kind);
 }
-
-// applyDefaults is what the resource client applies before writing (see cli.ts).
-export { applyDefaults };
-export type { Action };
