@@ -97,3 +97,59 @@ void test('BGP interop with BIRD 2: IPv4 + IPv6 iBGP, kernel routes, ping, withd
   assert.equal(ourRoutes('-6').trim(), '');
   await waitFor('our block gone from BIRD', async () => !(await bird.routes(4)).has('198.19.1.0/26'));
 });
+
+// BIRD configured the way Calico's confd renders it for a node-to-node mesh peer (translated to
+// BIRD 2 channel syntax): multihop, gateway recursive, add paths, graceful restart, passive on
+// (so our speaker must connect), kernel protocol with learn/persist and the pool export filter.
+const calicoStyleBird = `
+router id 198.18.12.2;
+protocol device { scan time 2; }
+protocol direct { ipv4; interface -"cali*", -"kube-ipvs*", "*"; }
+protocol kernel { ipv4 { import all; export filter { if proto = "blocks" then reject; accept; }; }; learn; persist; scan time 2; graceful restart; merge paths on; }
+protocol static blocks { ipv4; route 198.19.2.0/26 blackhole; }
+template bgp bgp_template {
+  description "Connection to BGP peer";
+  local as 64512;
+  multihop;
+  graceful restart;
+  connect delay time 2;
+  connect retry time 5;
+  error wait time 5,30;
+  ipv4 {
+    gateway recursive;
+    add paths on;
+    import all;
+    export filter { if net ~ [ 198.19.0.0/16+ ] then accept; reject; };
+  };
+}
+protocol bgp Mesh_198_18_12_1 from bgp_template { neighbor 198.18.12.1 as 64512; source address 198.18.12.2; passive on; }
+`;
+
+void test("BGP interop with BIRD configured like Calico's confd mesh template (passive, multihop, add paths)", { skip, timeout: 90_000 }, async () => {
+  const lab = new Lab('c');
+  after(() => lab.cleanup());
+  const a = lab.netns('a');
+  const b = lab.netns('b');
+  lab.veth({ ns: a, ifname: 'eth0', addrs: ['198.18.12.1/24'] }, { ns: b, ifname: 'eth0', addrs: ['198.18.12.2/24'] });
+  sh(['ip', '-n', a, 'addr', 'add', '198.19.1.1/32', 'dev', 'lo']);
+  sh(['ip', '-n', b, 'addr', 'add', '198.19.2.1/32', 'dev', 'lo']);
+  const bird = await startBird(lab, 'bird', b, calicoStyleBird);
+  const sp = await startSpeaker(lab, 'speaker', a, {
+    asNumber: 64512,
+    routerId: '198.18.12.1',
+    connectRetryTime: 1,
+    prefixes: ['198.19.1.0/26'],
+    ipPools: ['198.19.0.0/16'],
+    peers: [{ address: '198.18.12.2', asNumber: 64512, sourceAddress: '198.18.12.1', description: 'node-to-node mesh' }],
+  });
+  await waitFor('Established (we connected; BIRD is passive)', () => birdEstablished(bird, 'Mesh_198_18_12_1'));
+  await waitFor('BIRD block in our kernel', () => sh(['ip', '-n', a, 'route', 'show', 'proto', '81']).includes('198.19.2.0/26 via 198.18.12.2'));
+  await waitFor('our block in BIRD kernel (recursive next hop)', () => sh(['ip', '-n', b, 'route', 'show', '198.19.1.0/26']).includes('via 198.18.12.1'));
+  ping(a, '198.19.1.1', '198.19.2.1');
+  const st = await sp.status();
+  assert.equal(st.peers[0]!.state, 'Established');
+  // The block, plus BIRD's direct route for the /32 on its loopback (inside the pool, so Calico's
+  // export filter lets it out, exactly as on a real Calico node).
+  assert.equal(st.peers[0]!.prefixesReceived, 2);
+  assert.match(sh(['ip', '-n', a, 'route', 'show', 'proto', '81']), /198\.19\.2\.1 via 198\.18\.12\.2/);
+});
