@@ -212,13 +212,20 @@ class Path implements CandidatePath {
   stale = false;
   readonly src: PeerState | LocalSource;
   readonly pathId: number;
-  readonly dest: Dest;
-  local: LocalInfo | undefined;
-  constructor(dest: Dest, src: PeerState | LocalSource, attrs: AttrSet, pathId: number, local?: LocalInfo) {
-    this.dest = dest;
+  /** Next candidate of the same Dest (a singly linked list: no array per prefix). */
+  next: Path | undefined = undefined;
+  constructor(src: PeerState | LocalSource, attrs: AttrSet, pathId: number) {
     this.src = src;
     this.attrs = attrs;
     this.pathId = pathId;
+  }
+}
+
+/** A locally originated path (src is the LocalSource). */
+class LocalPath extends Path {
+  local: LocalInfo;
+  constructor(src: LocalSource, attrs: AttrSet, local: LocalInfo) {
+    super(src, attrs, 0);
     this.local = local;
   }
 }
@@ -229,13 +236,10 @@ type Held = AttrSet | null | typeof UNKNOWN;
 
 class Dest {
   readonly prefix: string;
-  readonly family: Family;
-  paths: Path[] = [];
+  /** Candidate paths, linked through Path.next. */
+  head: Path | undefined = undefined;
   best: Path | undefined = undefined;
   bestAttrs: AttrSet | undefined = undefined;
-  /** Local-route details of the best path as last exported (interface and blackhole matter to policies). */
-  bestLocal: LocalInfo | undefined = undefined;
-  step: DecisionStep = 'none';
   /** Desired kernel route. */
   kernel: KernelRoute | null = null;
   /** What the kernel writer was last given (null: nothing). */
@@ -250,9 +254,11 @@ class Dest {
   queued = 0;
   /** Parsed prefix, cached for policies. */
   net: NumPrefix | undefined = undefined;
-  constructor(prefix: string, family: Family) {
+  constructor(prefix: string) {
     this.prefix = prefix;
-    this.family = family;
+  }
+  get family(): Family {
+    return this.prefix.includes(':') ? 'ipv6' : 'ipv4';
   }
 }
 
@@ -351,6 +357,18 @@ class RewriteProfile {
   }
 }
 
+function pathList(d: Dest): Path[] {
+  const out: Path[] = [];
+  for (let p = d.head; p; p = p.next) out.push(p);
+  return out;
+}
+
+function countPaths(d: Dest): number {
+  let n = 0;
+  for (let p = d.head; p; p = p.next) n++;
+  return n;
+}
+
 function isAsn(n: unknown): boolean {
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
 }
@@ -391,7 +409,7 @@ export class Rib {
   /** Outbound attribute sets split for the codec (shared by every peer sent the same set). */
   private readonly wire = new Map<AttrSet, { attributes: PathAttributes; reach: ReachInfo }>();
   private bestCount = 0;
-  private readonly localPaths = new Map<string, Path>();
+  private readonly localPaths = new Map<string, LocalPath>();
   private kernelQueue: Dest[] = [];
   private readonly kernelCache = new Map<string, KernelRoute>();
   /** Single-path kernel routes without tunnel, by best AttrSet. */
@@ -521,11 +539,11 @@ export class Rib {
       return;
     }
     const keep = new Set(gr.families.map((f) => f.family));
-    this.removePaths(p, (path) => !keep.has(path.dest.family));
+    this.removePaths(p, (_path, d) => !keep.has(d.family));
     for (const f of keep) p.staleFamilies.add(f);
     p.staleCount = 0;
     for (const d of this.dests.values()) {
-      for (const path of d.paths) {
+      for (let path = d.head; path; path = path.next) {
         if (path.src !== p) continue;
         path.stale = true;
         p.staleCount++;
@@ -569,7 +587,7 @@ export class Rib {
             }
             if (out !== base.attrs) a = this.attrTable.intern(out);
           }
-          this.upsertPath(p, prefix, family, a, pathId);
+          this.upsertPath(p, prefix, a, pathId);
         }
       }
     }
@@ -599,7 +617,6 @@ export class Rib {
 
   originate(prefix: string, opts: OriginateOptions = {}): void {
     const key = canonicalPrefix(prefix, 'originate');
-    const family = familyOf(key);
     if (opts.priority !== undefined && (!Number.isInteger(opts.priority) || opts.priority < 0 || opts.priority > BIRD_INT_MAX)) {
       throw new RibError(RIB_ERROR.INVALID_CONFIG, `originate ${key}: priority ${JSON.stringify(opts.priority)} is not an integer 0-${BIRD_INT_MAX}`);
     }
@@ -614,15 +631,20 @@ export class Rib {
     const local: LocalInfo = { blackhole: opts.blackhole === true, iface: opts.iface };
     const cur = this.localPaths.get(key);
     if (cur) {
-      if (cur.attrs === set && cur.local!.blackhole === local.blackhole && cur.local!.iface === local.iface) return;
+      if (cur.attrs === set && cur.local.blackhole === local.blackhole && cur.local.iface === local.iface) return;
+      const dest = this.dests.get(key)!;
+      const attrsChanged = cur.attrs !== set;
       cur.attrs = set;
       cur.local = local;
-      this.recompute(cur.dest);
+      this.recompute(dest);
+      // Same attributes, new interface: export policies may decide differently.
+      if (!attrsChanged && dest.best === cur && !this.deferring) for (const q of this.established) this.exportTo(q, dest);
       return;
     }
-    const dest = this.destFor(key, family);
-    const path = new Path(dest, this.localSrc, set, 0, local);
-    dest.paths.push(path);
+    const dest = this.destFor(key);
+    const path = new LocalPath(this.localSrc, set, local);
+    path.next = dest.head;
+    dest.head = path;
     this.localPaths.set(key, path);
     this.recompute(dest);
   }
@@ -710,7 +732,7 @@ export class Rib {
       adj[2 * s + 1] = undefined;
       d.queued--;
       const a = adj[2 * s] as AttrSet | undefined;
-      if (d.queued === 0 && d.paths.length === 0) this.forget(d);
+      if (d.queued === 0 && d.head === undefined) this.forget(d);
       if (held !== UNKNOWN && a === (held ?? undefined)) continue; // back where the peer already is
       if (a === undefined) {
         (d.family === 'ipv6' ? withdraw6 : withdraw4).push(d.prefix);
@@ -750,7 +772,7 @@ export class Rib {
         d.kernelSent = r;
         out.push(r ? { kind: 'route', prefix: d.prefix, family: d.family, route: r } : { kind: 'withdraw', prefix: d.prefix, family: d.family });
       }
-      if (d.queued === 0 && d.paths.length === 0) this.forget(d);
+      if (d.queued === 0 && d.head === undefined) this.forget(d);
     }
     if (!this.syncedSent) {
       this.syncedSent = true;
@@ -770,9 +792,9 @@ export class Rib {
       attrs: b.attrs.attrs,
       from: b.src.local ? LOCAL_ID : (b.src as PeerState).id,
       source: b.src.local ? 'local' : (b.src as PeerState).ibgp ? 'ibgp' : 'ebgp',
-      step: d.step,
+      step: d.head && d.head.next ? decide(pathList(d), this.decision).step : 'only-path',
       stale: b.stale,
-      candidates: d.paths.length,
+      candidates: countPaths(d),
     };
   }
 
@@ -789,7 +811,7 @@ export class Rib {
     const p = this.peer(id);
     const out = new Map<string, { attrs: RouteAttrs; stale: boolean }>();
     for (const d of this.dests.values()) {
-      for (const path of d.paths) if (path.src === p) out.set(path.pathId ? `${d.prefix}#${path.pathId}` : d.prefix, { attrs: path.attrs.attrs, stale: path.stale });
+      for (let path = d.head; path; path = path.next) if (path.src === p) out.set(path.pathId ? `${d.prefix}#${path.pathId}` : d.prefix, { attrs: path.attrs.attrs, stale: path.stale });
     }
     return out;
   }
@@ -855,10 +877,10 @@ export class Rib {
     return this.attrTable.intern(a);
   }
 
-  private destFor(prefix: string, family: Family): Dest {
+  private destFor(prefix: string): Dest {
     let dest = this.dests.get(prefix);
     if (!dest) {
-      dest = new Dest(prefix, family);
+      dest = new Dest(prefix);
       this.dests.set(prefix, dest);
     }
     return dest;
@@ -869,11 +891,9 @@ export class Rib {
     if (this.dests.get(d.prefix) === d) this.dests.delete(d.prefix);
   }
 
-  private upsertPath(p: PeerState, prefix: string, family: Family, a: AttrSet, pathId: number): void {
-    const dest = this.destFor(prefix, family);
-    const paths = dest.paths;
-    for (let i = 0; i < paths.length; i++) {
-      const path = paths[i]!;
+  private upsertPath(p: PeerState, prefix: string, a: AttrSet, pathId: number): void {
+    const dest = this.destFor(prefix);
+    for (let path = dest.head; path; path = path.next) {
       if (path.src !== p || path.pathId !== pathId) continue;
       if (path.stale) {
         path.stale = false;
@@ -884,9 +904,9 @@ export class Rib {
       this.recompute(dest);
       return;
     }
-    const np = new Path(dest, p, a, pathId);
-    if (paths.length === 0) dest.paths = [np]; // exact-size array for the common single-path case
-    else paths.push(np);
+    const np = new Path(p, a, pathId);
+    np.next = dest.head;
+    dest.head = np;
     p.received++;
     this.recompute(dest);
   }
@@ -894,20 +914,22 @@ export class Rib {
   private removePathOf(p: PeerState, prefix: string, pathId: number): void {
     const dest = this.dests.get(prefix);
     if (!dest) return;
-    const paths = dest.paths;
-    for (let i = 0; i < paths.length; i++) {
-      const path = paths[i]!;
+    for (let path = dest.head; path; path = path.next) {
       if (path.src !== p || path.pathId !== pathId) continue;
-      this.detach(path, i);
+      this.detach(dest, path);
       return;
     }
   }
 
-  /** Remove a path from its Dest (index i in dest.paths) and re-run selection. */
-  private detach(path: Path, i: number): void {
-    const dest = path.dest;
-    const last = dest.paths.pop()!;
-    if (last !== path) dest.paths[i] = last;
+  /** Remove a path from its Dest and re-run selection. */
+  private detach(dest: Dest, path: Path): void {
+    if (dest.head === path) dest.head = path.next;
+    else {
+      let q = dest.head;
+      while (q && q.next !== path) q = q.next;
+      if (q) q.next = path.next;
+    }
+    path.next = undefined;
     const src = path.src;
     if (!src.local) {
       (src as PeerState).received--;
@@ -916,27 +938,27 @@ export class Rib {
     this.recompute(dest);
   }
 
-  private removePaths(p: PeerState, pred: (path: Path) => boolean): void {
+  private removePaths(p: PeerState, pred: (path: Path, d: Dest) => boolean): void {
     for (const d of this.dests.values()) {
-      const paths = d.paths;
-      for (let i = paths.length - 1; i >= 0; i--) {
-        const path = paths[i]!;
-        if (path.src === p && pred(path)) this.detach(path, i);
+      for (let path = d.head; path; ) {
+        const next = path.next;
+        if (path.src === p && pred(path, d)) this.detach(d, path);
+        path = next;
       }
     }
   }
 
   private removeLocal(key: string): void {
     const path = this.localPaths.get(key);
-    if (!path) return;
+    const dest = this.dests.get(key);
+    if (!path || !dest) return;
     this.localPaths.delete(key);
-    const i = path.dest.paths.indexOf(path);
-    if (i >= 0) this.detach(path, i);
+    this.detach(dest, path);
   }
 
   private sweepStale(p: PeerState, family: Family): void {
     p.staleFamilies.delete(family);
-    this.removePaths(p, (path) => path.stale && path.dest.family === family);
+    this.removePaths(p, (path, d) => path.stale && d.family === family);
     if (p.staleFamilies.size === 0) {
       p.grDeadline = undefined;
       p.staleDeadline = undefined;
@@ -950,7 +972,7 @@ export class Rib {
     for (const d of p.pending) {
       d.adj![2 * s + 1] = undefined;
       d.queued--;
-      if (d.queued === 0 && d.paths.length === 0) this.forget(d);
+      if (d.queued === 0 && d.head === undefined) this.forget(d);
     }
     p.pending = [];
     for (const d of this.dests.values()) if (d.adj && d.adj[2 * s] !== undefined) d.adj[2 * s] = undefined;
@@ -985,32 +1007,28 @@ export class Rib {
   // ------------------------------------------------------------------ internals: Loc-RIB
 
   private recompute(dest: Dest): void {
-    const paths = dest.paths;
+    const head = dest.head;
     let best: Path | undefined;
-    let equalCost: readonly Path[];
-    if (paths.length <= 1) {
-      best = paths[0];
-      equalCost = paths;
-      dest.step = best ? 'only-path' : 'none';
+    let equalCost: readonly Path[] | null;
+    if (head === undefined || head.next === undefined) {
+      best = head;
+      equalCost = null;
     } else {
-      const d = decide(paths, this.decision);
+      const d = decide(pathList(dest), this.decision);
       best = d.best;
       equalCost = d.equalCost;
-      dest.step = d.step;
     }
     const prevBest = dest.best;
     const prevAttrs = dest.bestAttrs;
-    const prevLocal = dest.bestLocal;
     if (prevBest === undefined && best !== undefined) this.bestCount++;
     else if (prevBest !== undefined && best === undefined) this.bestCount--;
     dest.best = best;
     dest.bestAttrs = best?.attrs;
-    dest.bestLocal = best?.local;
     this.updateKernel(dest, equalCost);
-    if ((best !== prevBest || best?.attrs !== prevAttrs || best?.local !== prevLocal) && !this.deferring) {
+    if ((best !== prevBest || best?.attrs !== prevAttrs) && !this.deferring) {
       for (const q of this.established) this.exportTo(q, dest);
     }
-    if (paths.length === 0 && dest.queued === 0) this.forget(dest);
+    if (dest.head === undefined && dest.queued === 0) this.forget(dest);
   }
 
   // ------------------------------------------------------------------ internals: kernel
@@ -1030,12 +1048,13 @@ export class Rib {
     return v;
   }
 
-  private kernelRouteFor(dest: Dest, equalCost: readonly Path[]): KernelRoute | null {
+  /** `equalCost`: the multipath candidates (null for a single candidate). */
+  private kernelRouteFor(dest: Dest, equalCost: readonly Path[] | null): KernelRoute | null {
     const best = dest.best;
     if (!best) return null;
     const pol = this.kernelPolicy;
     if (best.src.local) {
-      if (!best.local!.blackhole) return null;
+      if (!(best as LocalPath).local.blackhole) return null;
       const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source: 'local', net: this.netOf(dest) }) : KERNEL_INSTALL;
       if (!v.install) return null;
       return this.internKernel({ type: 'blackhole', nextHops: [], metric: 0, elevated: false, tunnel: v.tunnel });
@@ -1044,7 +1063,7 @@ export class Rib {
     if (a.nextHop === undefined) return null;
     const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source: (best.src as PeerState).ibgp ? 'ibgp' : 'ebgp', nextHop: a.nextHop, net: this.netOf(dest) }) : KERNEL_INSTALL;
     if (!v.install) return null;
-    const single = !this.multipath || equalCost.length <= 1;
+    const single = !this.multipath || equalCost === null || equalCost.length <= 1;
     if (single && v.tunnel === undefined) {
       const hit = this.kernelByAttrs.get(best.attrs);
       if (hit) return hit;
@@ -1053,7 +1072,7 @@ export class Rib {
     let metric = lp === undefined ? this.normalPriority : BIRD_INT_MAX - lp;
     if (metric < 0) metric = 0;
     const hops: KernelNextHop[] = [];
-    const paths = single ? [best] : equalCost;
+    const paths = single || equalCost === null ? [best] : equalCost;
     for (const path of paths) {
       const nh = path.attrs.attrs.nextHop;
       if (nh === undefined || hops.some((h) => h.address === nh)) continue;
@@ -1076,7 +1095,7 @@ export class Rib {
     return frozen;
   }
 
-  private updateKernel(dest: Dest, equalCost: readonly Path[]): void {
+  private updateKernel(dest: Dest, equalCost: readonly Path[] | null): void {
     const r = this.kernelRouteFor(dest, equalCost);
     if (r === dest.kernel || sameRoute(r, dest.kernel)) return;
     dest.kernel = r;
@@ -1091,7 +1110,7 @@ export class Rib {
     this.kernelCache.clear();
     this.kernelByAttrs.clear();
     for (const d of this.dests.values()) {
-      const eq = d.paths.length > 1 ? decide(d.paths, this.decision).equalCost : d.paths;
+      const eq = d.head && d.head.next ? decide(pathList(d), this.decision).equalCost : null;
       this.updateKernel(d, eq);
     }
   }
@@ -1159,7 +1178,7 @@ export class Rib {
     let attrsIn = best.attrs;
     if (q.exportPolicies.length > 0 || q.exportDefault === 'reject') {
       const source: RouteSource = src.local ? 'local' : src.ebgp ? 'ebgp' : 'ibgp';
-      const r = runPolicies(q.exportPolicies, { prefix: dest.prefix, family: dest.family, attrs: a, source, iface: best.local?.iface, net: this.netOf(dest) }, q, q.exportDefault);
+      const r = runPolicies(q.exportPolicies, { prefix: dest.prefix, family: dest.family, attrs: a, source, iface: src.local ? (best as LocalPath).local.iface : undefined, net: this.netOf(dest) }, q, q.exportDefault);
       if (r === null) return undefined;
       if (r !== a) attrsIn = this.attrTable.intern(r);
     }
@@ -1249,7 +1268,7 @@ export class Rib {
     if (this.attrTable.size < this.sweepAt) return;
     const live = new Set<AttrSet>();
     for (const d of this.dests.values()) {
-      for (const path of d.paths) live.add(path.attrs);
+      for (let path = d.head; path; path = path.next) live.add(path.attrs);
       if (d.adj) for (const x of d.adj) if (typeof x === 'object' && x !== null) live.add(x);
     }
     for (const prof of this.profiles.values()) prof.clear();
