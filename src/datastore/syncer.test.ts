@@ -138,3 +138,36 @@ void test('waits for the datastore at start and pages through large lists', asyn
     await s.stop();
   }
 });
+
+void test('a consumer that throws is reported through onError and the stream goes on', async () => {
+  const kv = new MemoryKv();
+  await kv.put('/calico/a', '1');
+  const errors: Error[] = [];
+  const seen: string[] = [];
+  let first = true;
+  const s = new Syncer(
+    { kv },
+    {
+      onUpdates: (us) => {
+        seen.push(...us.map((u) => u.key));
+        if (first) {
+          first = false;
+          throw new Error('consumer bug');
+        }
+      },
+      onStatus: () => {},
+    },
+    { prefixes: ['/calico/'], onError: (e) => errors.push(e) },
+  );
+  s.start();
+  try {
+    await until('first batch', () => seen.length === 1);
+    await kv.put('/calico/b', '2');
+    await until('second batch', () => seen.length === 2);
+    assert.deepEqual(seen, ['/calico/a', '/calico/b']);
+    assert.deepEqual(errors.map((e) => e.message), ['consumer bug']);
+    assert.equal(s.stats.lists, 1);
+  } finally {
+    await s.stop();
+  }
+});

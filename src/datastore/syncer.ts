@@ -112,7 +112,20 @@ export class Syncer {
   private setStatus(s: SyncStatus): void {
     if (this.status === s) return;
     this.status = s;
-    this.callbacks.onStatus(s);
+    try {
+      this.callbacks.onStatus(s);
+    } catch (err) {
+      this.opts.onError?.(err as Error);
+    }
+  }
+
+  /** A consumer that throws must not stop the stream or make it lose its place. */
+  private emit(updates: readonly SyncUpdate[]): void {
+    try {
+      this.callbacks.onUpdates(updates);
+    } catch (err) {
+      this.opts.onError?.(err as Error);
+    }
   }
 
   private push(item: Item): void {
@@ -207,7 +220,7 @@ export class Syncer {
     this.progress = this.opts.prefixes.map(() => revision);
     this.everSynced = true;
     this.stats.lastRevision = revision;
-    if (updates.length) this.callbacks.onUpdates(updates);
+    if (updates.length) this.emit(updates);
   }
 
   private madeProgress = false;
@@ -268,7 +281,7 @@ export class Syncer {
     if (events.length === 0 && header > last) last = header;
     this.progress[watch] = last;
     this.stats.lastRevision = Math.max(this.stats.lastRevision, last);
-    if (updates.length) this.callbacks.onUpdates(updates);
+    if (updates.length) this.emit(updates);
   }
 
   private async cancelWatches(): Promise<void> {
