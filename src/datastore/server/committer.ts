@@ -8,6 +8,8 @@ import { EtcdError, Errors } from './errors.ts';
 import type { Event } from './proto.ts';
 import type { MvccStore, WriteCtx } from './store.ts';
 
+const INLINE_SYNC_MAX = 2;
+
 export type Done<T> = (err: EtcdError | null, value?: T) => void;
 
 interface Entry {
@@ -168,6 +170,9 @@ export class Committer {
     this.entries = [];
     this.events = [];
     this.syncing = true;
+    // A batch of one or two writes (a lone client) syncs inline: two thread hand-offs would
+    // cost more than the loop time gained. Larger batches sync off the loop (pipelining).
+    const inline = entries.length <= INLINE_SYNC_MAX;
     store.syncWal((err) => {
       this.syncing = false;
       if (err) {
@@ -191,7 +196,7 @@ export class Committer {
         else this.execute(w.fn, w.done);
       }
       this.wakeIdle();
-    });
+    }, inline);
   }
 
   private wakeIdle(): void {

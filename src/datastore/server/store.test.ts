@@ -74,6 +74,9 @@ void describe('MvccStore', () => {
   void it('reads queued during a batch run after it commits and is durable; writes during the sync form the next batch', async () => {
     const { store, com } = open();
     write(com, (ctx) => store.put(ctx, put('/a', '1')));
+    // three writes: batches above two sync off the loop (one or two sync inline)
+    write(com, (ctx) => store.put(ctx, put('/a2', '1')));
+    write(com, (ctx) => store.put(ctx, put('/a3', '1')));
     let seen = -1;
     com.read(() => (seen = store.range(rng('/a')).kvs.length));
     assert.equal(seen, -1);

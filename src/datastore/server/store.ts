@@ -11,7 +11,7 @@
 //           pointing at its history row (value stored once).
 //   leases(id, ttl), meta(k, v) — lease grants; revision, compact revision, ids, alarm.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fdatasync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { DataDirError, Errors } from './errors.ts';
@@ -296,9 +296,10 @@ export class MvccStore {
 
   /**
    * Makes every committed transaction durable: fdatasync of the WAL file, off the event loop
-   * (opened on first use; the directory is synced once so the WAL's own entry is durable).
+   * (or `inline`, blocking, when that is cheaper than two thread hand-offs), opened on first
+   * use; the directory is synced once so the WAL's own entry is durable.
    */
-  syncWal(cb: (err: Error | null) => void): void {
+  syncWal(cb: (err: Error | null) => void, inline = false): void {
     try {
       if (this.walFd === null) {
         const wal = this.file + '-wal';
@@ -333,7 +334,17 @@ export class MvccStore {
       setImmediate(() => cb(e as Error));
       return;
     }
-    fdatasync(this.walFd, cb);
+    if (!inline) {
+      fdatasync(this.walFd, cb);
+      return;
+    }
+    let err: Error | null = null;
+    try {
+      fdatasyncSync(this.walFd);
+    } catch (e) {
+      err = e as Error;
+    }
+    cb(err);
   }
 
   close(): void {
