@@ -150,7 +150,11 @@ void test('label index: callbacks may not call back in', () => {
 void test('label index: bad labels are a clear TypeError', () => {
   const idx = new LabelIndex();
   assert.throws(() => idx.updateItem('x', { a: 1 as unknown as string }), /label "a" of x must be a string, got number/);
-  assert.throws(() => idx.updateItem('x', null as unknown as Record<string, string>), /labels of x must be an object/);
+  assert.throws(() => idx.updateItem('x', null as unknown as Record<string, string>), /labels of x must be a plain object of strings, got null/);
+  assert.throws(() => idx.updateItem('x', new Map() as unknown as Record<string, string>), /got a Map/);
+  assert.throws(() => idx.updateParent('p', 'a=b' as unknown as Record<string, string>), /labels of p must be a plain object of strings, got string/);
+  assert.equal(idx.stats().items, 0);
+  assert.equal(idx.stats().parents, 0);
 });
 
 // Deterministic PRNG so failures reproduce.

@@ -780,8 +780,9 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function copyLabels(labels: Labels, owner: unknown): Labels {
-  if (labels === null || typeof labels !== 'object') {
-    throw new TypeError(`labels of ${String(owner)} must be an object of strings, got ${labels === null ? 'null' : typeof labels}`);
+  if (labels === null || typeof labels !== 'object' || labels instanceof Map || Array.isArray(labels)) {
+    const got = labels === null ? 'null' : labels instanceof Map ? 'a Map' : Array.isArray(labels) ? 'an array' : typeof labels;
+    throw new TypeError(`labels of ${String(owner)} must be a plain object of strings, got ${got}`);
   }
   const out: Record<string, string> = {};
   for (const k of Object.keys(labels)) {
