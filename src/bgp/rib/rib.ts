@@ -15,7 +15,7 @@ import { RIB_ERROR, RibError } from './errors.ts';
 import type { DefaultAction, KernelPolicy, PolicyPeer, RoutePolicy, RouteSource } from './policy.ts';
 import { KERNEL_INSTALL, runPolicies } from './policy.ts';
 import type { Family, NumPrefix } from './prefix.ts';
-import { FAMILIES, addressOrderKey, addressWithin, canonicalPrefix, familyAfi, familyOf, isAddress, parseNumPrefix, routerIdToNumber, tryParseNumPrefix } from './prefix.ts';
+import { FAMILIES, addressOrderKey, addressWithin, canonicalPrefix, familyAfi, isAddress, parseNumPrefix, routerIdToNumber, tryParseNumPrefix } from './prefix.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -725,7 +725,8 @@ export class Rib {
     p.pending = [];
     const withdraw4: string[] = [];
     const withdraw6: string[] = [];
-    const groups = new Map<AttrSet, string[]>();
+    const groups4 = new Map<AttrSet, string[]>();
+    const groups6 = new Map<AttrSet, string[]>();
     for (const d of pending) {
       const adj = d.adj!;
       const held = adj[2 * s + 1];
@@ -737,6 +738,7 @@ export class Rib {
       if (a === undefined) {
         (d.family === 'ipv6' ? withdraw6 : withdraw4).push(d.prefix);
       } else {
+        const groups = d.family === 'ipv6' ? groups6 : groups4;
         const g = groups.get(a);
         if (g) g.push(d.prefix);
         else groups.set(a, [d.prefix]);
@@ -748,10 +750,11 @@ export class Rib {
     }
     if (withdraw4.length) out.push({ kind: 'withdraw', family: 'ipv4', prefixes: withdraw4 });
     if (withdraw6.length) out.push({ kind: 'withdraw', family: 'ipv6', prefixes: withdraw6 });
-    for (const [a, prefixes] of groups) {
-      const family = familyOf(prefixes[0]!);
-      const w = this.wireOf(a, family);
-      out.push({ kind: 'announce', family, attributes: w.attributes, reach: w.reach, prefixes, attrsId: a.id });
+    for (const [family, groups] of [['ipv4', groups4], ['ipv6', groups6]] as const) {
+      for (const [a, prefixes] of groups) {
+        const w = this.wireOf(a, family);
+        out.push({ kind: 'announce', family, attributes: w.attributes, reach: w.reach, prefixes, attrsId: a.id });
+      }
     }
     for (const f of FAMILIES) if (p.pendingEor.has(f)) out.push({ kind: 'end-of-rib', family: f });
     p.pendingEor.clear();
