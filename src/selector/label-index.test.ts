@@ -274,6 +274,16 @@ void test(`label index: randomized against naive evaluation (seed ${seed})`, () 
     if (step % 10 === 0 || step > 2950) check(step);
   }
   check(-1);
+  // Ad-hoc queries agree with naive evaluation too.
+  for (let q = 0; q < 50; q++) {
+    const labels = randLabels();
+    const ps = parentIds.filter(() => rand() < 0.5);
+    items.set('probe', { labels, parents: ps });
+    const eff = effective('probe');
+    items.delete('probe');
+    const want = [...sels].filter(([, text]) => parseSelector(text).matchesSource(new Map(Object.entries(eff)))).map(([id]) => id);
+    assert.deepEqual(idx.selectorsMatchingLabels(labels, ps).sort(), want.sort(), `query ${JSON.stringify(labels)} ${ps.join(',')}`);
+  }
   assert.ok(idx.stats().matches > 0, 'the random mix produced some matches');
   assert.ok(naiveEvaluations > 0);
   // The mix exercised every kind of filing.

@@ -331,6 +331,35 @@ export class LabelIndex<S = string, I = string> {
     return out;
   }
 
+  /**
+   * Ids of the selectors that would match a label set (own labels over the given parents'),
+   * without adding it: e.g. "which policies select a pod with these labels?". Evaluates only
+   * candidate selectors, like an item update (counted in `evaluations`).
+   */
+  selectorsMatchingLabels(labels: Labels, parentIds: readonly string[] = []): S[] {
+    const own = copyLabels(labels, 'query');
+    const probe: ItemRec<S, I> = { id: undefined as I, own, parents: parentIds, eff: EMPTY, sels: new Set(), stamp: 0 };
+    const eff = this.effectiveOf(probe);
+    const op = ++this.stamp;
+    const out: S[] = [];
+    const visit = (s: SelRec<S, I>): void => {
+      if (s.stamp === op) return;
+      s.stamp = op;
+      this.evaluations++;
+      if (s.match(eff)) out.push(s.id);
+    };
+    for (const k in eff) {
+      this.selByPresence.get(k)?.forEach(visit);
+      this.selByValue.get(k)?.get(eff[k]!)?.forEach(visit);
+    }
+    for (const pi of this.pairs.values()) {
+      const pv = pairOf(eff, pi.k1, pi.k2);
+      if (pv !== undefined) pi.sels.get(pv)?.forEach(visit);
+    }
+    this.selScanAll.forEach(visit);
+    return out;
+  }
+
   /** Ids of the selectors matching an item now (a fresh array). */
   selectorsMatching(itemId: I): S[] {
     const rec = this.items.get(itemId);
