@@ -54,6 +54,8 @@ export interface CalicoPeer {
   /** TTL security hop count; undefined = off. */
   ttlSecurity?: number;
   passive: boolean;
+  /** The peer is a Calico node of this cluster (mesh, selected nodes, or a node's address). */
+  calicoNode: boolean;
   password?: string;
   /** Seconds (BGPPeer maxRestartTime / BGPConfiguration nodeMeshMaxRestartTime). */
   gracefulRestartTime?: number;
@@ -221,6 +223,8 @@ interface RawPeering {
   keepNextHop: boolean;
   nextHopMode?: string;
   calicoNode: boolean;
+  /** Derived from a Node (peerSelector / reverse peering); Calico leaves calicoNode false there. */
+  isNode?: boolean;
   ttlSecurity?: number;
   filters: string[];
   numAllowLocalAs?: number;
@@ -316,6 +320,7 @@ export function computePlan(state: CalicoBgpState, nodeName: string, opts: Peeri
         keepNextHop: nh.keep,
         nextHopMode: nh.mode,
         calicoNode: false,
+        isNode: true,
         ttlSecurity: p.spec?.ttlSecurity || undefined,
         filters: p.spec?.filters ?? [],
         reachableBy: p.spec?.reachableBy || undefined,
@@ -463,6 +468,7 @@ export function computePlan(state: CalicoBgpState, nodeName: string, opts: Peeri
           asNumber: asOfNode(f),
           sourceAddress: myIP,
           passive: myIP !== undefined && ip > myIP,
+          calicoNode: true,
           ...(meshPassword ? { password: meshPassword } : {}),
           ...(durationSeconds(global.nodeMeshMaxRestartTime) !== undefined ? { gracefulRestartTime: durationSeconds(global.nodeMeshMaxRestartTime) } : {}),
           routeReflectorClient: false,
@@ -492,6 +498,7 @@ export function computePlan(state: CalicoBgpState, nodeName: string, opts: Peeri
           ...(raw.sourceAddr === 'UseNodeIP' && myIP ? { sourceAddress: myIP } : {}),
           ...(raw.ttlSecurity ? { ttlSecurity: raw.ttlSecurity } : {}),
           passive: false,
+          calicoNode: raw.calicoNode || !!raw.isNode,
           ...(raw.password !== undefined ? { password: raw.password } : {}),
           ...(raw.restartTime !== undefined ? { gracefulRestartTime: raw.restartTime } : {}),
           ...(raw.keepaliveTime !== undefined ? { keepaliveTime: raw.keepaliveTime } : {}),

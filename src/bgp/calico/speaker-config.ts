@@ -1,0 +1,95 @@
+// A Calico BGP plan (peering.ts) → the speaker's configuration. Pure. What the speaker cannot
+// express yet is reported as a warning, never silently changed.
+import { parseConfig, type SpeakerConfig, type SpeakerConfigInput } from '../server/index.ts';
+import { PEER_TYPE_DISPLAY, type CalicoBgpPlan, type CalicoPeer } from './peering.ts';
+
+/** Node-local settings that do not come from the datastore. */
+export interface LocalSettings {
+  statusSocket?: string;
+  statusFile?: string;
+  kernel?: SpeakerConfigInput['kernel'];
+  gracefulRestart?: SpeakerConfigInput['gracefulRestart'];
+  holdTime?: number;
+  connectRetryTime?: number;
+  idleHoldTime?: number;
+  /** Overrides BGPConfiguration logSeverityScreen. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Overrides the listen port from BGPConfiguration (tests). */
+  listenPort?: number;
+}
+
+/** Calico's logSeverityScreen → our levels. */
+export function logLevelOf(sev: string): 'debug' | 'info' | 'warn' | 'error' {
+  const s = sev.toLowerCase();
+  if (s === 'debug') return 'debug';
+  if (s === 'warning' || s === 'warn') return 'warn';
+  if (s === 'error' || s === 'fatal' || s === 'panic' || s === 'none') return 'error';
+  return 'info';
+}
+
+const PRIORITY: Record<CalicoPeer['kind'], number> = { node: 0, global: 1, mesh: 2, local_workload: 3 };
+
+export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}): { config: SpeakerConfig; warnings: string[]; peerNames: Map<string, string> } {
+  const warnings: string[] = [];
+  const byAddress = new Map<string, CalicoPeer>();
+  // One session per address: explicit peerings win over the mesh (BIRD would run both).
+  for (const p of [...plan.peers].sort((a, b) => PRIORITY[a.kind] - PRIORITY[b.kind])) {
+    const prev = byAddress.get(p.ip);
+    if (prev) {
+      warnings.push(`peer ${p.name}: ${p.ip} is already peered as ${prev.name}; one session per address (kept ${prev.name})`);
+      continue;
+    }
+    if (p.localAsNumber !== undefined && p.localAsNumber !== plan.asNumber) {
+      warnings.push(`peer ${p.name}: localASNumber ${p.localAsNumber} is not supported by the speaker yet (peer skipped)`);
+      continue;
+    }
+    if (p.ttlSecurity) warnings.push(`peer ${p.name}: ttlSecurity is not supported by the speaker yet (ignored)`);
+    if (p.numAllowedLocalAs) warnings.push(`peer ${p.name}: numAllowedLocalASNumbers is not supported by the speaker yet (ignored)`);
+    if (p.importFilters.length || p.exportFilters.length) warnings.push(`peer ${p.name}: BGPFilters ${[...new Set([...p.importFilters, ...p.exportFilters])].join(',')} are not applied by the speaker yet (ignored)`);
+    if (p.reachableBy) warnings.push(`peer ${p.name}: reachableBy is not supported by the speaker yet (ignored)`);
+    byAddress.set(p.ip, p);
+  }
+  if (plan.communities.length) warnings.push('BGPConfiguration communities/prefixAdvertisements are not applied by the speaker yet (ignored)');
+  const peerNames = new Map<string, string>();
+  const peers: NonNullable<SpeakerConfigInput['peers']> = [];
+  for (const p of [...byAddress.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    peerNames.set(p.ip, p.name);
+    // Between two Calico nodes, only the lower address connects (Calico does this for the mesh;
+    // we do it for every node-to-node session, since both sides compute the same rule and a
+    // session needs both sides configured anyway). It avoids connection collisions.
+    const myIP = p.family === 6 ? plan.ipv6 : plan.ipv4;
+    const passive = p.passive || (p.calicoNode && myIP !== undefined && p.ip > myIP);
+    peers.push({
+      address: p.ip,
+      asNumber: p.asNumber,
+      ...(p.port ? { port: p.port } : {}),
+      ...(p.password ? { password: p.password } : {}),
+      passive,
+      ...(p.sourceAddress ? { sourceAddress: p.sourceAddress } : {}),
+      ...(p.keepaliveTime ? { keepaliveTime: p.keepaliveTime } : {}),
+      routeReflectorClient: p.routeReflectorClient,
+      ...(p.nextHopSelf ? { nextHopSelf: true } : {}),
+      keepOriginalNextHop: p.nextHopKeep,
+      description: PEER_TYPE_DISPLAY[p.kind],
+    });
+  }
+  const input: SpeakerConfigInput = {
+    asNumber: plan.asNumber,
+    routerId: plan.routerId,
+    ...(plan.listenAddress ? { listenAddress: plan.listenAddress } : {}),
+    listenPort: local.listenPort ?? plan.listenPort,
+    ...(plan.routeReflectorClusterId ? { routeReflectorClusterId: plan.routeReflectorClusterId } : {}),
+    prefixes: plan.originated,
+    ipPools: plan.exportPools,
+    logLevel: local.logLevel ?? logLevelOf(plan.logSeverity),
+    ...(local.statusSocket ? { statusSocket: local.statusSocket } : {}),
+    ...(local.statusFile ? { statusFile: local.statusFile } : {}),
+    ...(local.kernel ? { kernel: local.kernel } : {}),
+    ...(local.gracefulRestart ? { gracefulRestart: local.gracefulRestart } : {}),
+    ...(local.holdTime !== undefined ? { holdTime: local.holdTime } : {}),
+    ...(local.connectRetryTime !== undefined ? { connectRetryTime: local.connectRetryTime } : {}),
+    ...(local.idleHoldTime !== undefined ? { idleHoldTime: local.idleHoldTime } : {}),
+    peers,
+  };
+  return { config: parseConfig(input, `datastore (node ${plan.nodeName})`), warnings, peerNames };
+}

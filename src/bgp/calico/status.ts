@@ -1,0 +1,74 @@
+// The speaker's status as Calico shows it: `calicoctl node status` text and the status block of
+// a CalicoNodeStatus resource. Pure.
+import type { PeerStatus, SpeakerStatus } from '../server/index.ts';
+import { PEER_TYPE_DISPLAY } from './peering.ts';
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+';
+  const fmt = (r: string[]): string => '| ' + r.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
+  return [line, fmt(rows[0]!), line, ...rows.slice(1).map(fmt), line].join('\n');
+}
+
+const family = (p: PeerStatus): 4 | 6 => (p.address.includes(':') ? 6 : 4);
+const DISPLAY = new Set(Object.values(PEER_TYPE_DISPLAY));
+
+/** SINCE as BIRD prints it: time of day when today, else the date. */
+function since(iso: string, now: Date): string {
+  const d = new Date(iso);
+  return d.toDateString() === now.toDateString() ? d.toTimeString().slice(0, 8) : d.toISOString().slice(0, 10);
+}
+
+/**
+ * `calicoctl node status` output for a running speaker (null: not running), as calicoctl prints
+ * it for BIRD: the process line, then per family "IPv4 BGP status" and the peer table
+ * (PEER ADDRESS | PEER TYPE | STATE | SINCE | INFO) or "No IPv4 peers found.". STATE is BIRD's
+ * protocol state (up/start); INFO is the BGP state plus the last error. Only Calico's peers
+ * (node-to-node mesh, node specific, global) are listed, as calicoctl does.
+ */
+export function formatNodeStatus(s: SpeakerStatus | null, now = new Date()): string {
+  if (!s) return 'Calico process is not running.\n';
+  const out = ['Calico process is running.\n'];
+  for (const f of [4, 6] as const) {
+    out.push(`\nIPv${f} BGP status\n`);
+    const peers = s.peers.filter((p) => family(p) === f && DISPLAY.has(p.type));
+    if (!peers.length) {
+      out.push(`No IPv${f} peers found.\n`);
+      continue;
+    }
+    const rows = [['PEER ADDRESS', 'PEER TYPE', 'STATE', 'SINCE', 'INFO']];
+    for (const p of peers) {
+      const up = p.state === 'Established';
+      rows.push([p.address, p.type, up ? 'up' : 'start', since(p.since, now), up ? 'Established' : `${p.state}${p.lastError ? ` ${p.lastError}` : ''}`]);
+    }
+    out.push(table(rows) + '\n');
+  }
+  out.push('\n');
+  return out.join('');
+}
+
+const CNS_TYPE: Record<string, 'NodeMesh' | 'NodePeer' | 'GlobalPeer'> = {
+  [PEER_TYPE_DISPLAY.mesh]: 'NodeMesh',
+  [PEER_TYPE_DISPLAY.node]: 'NodePeer',
+  [PEER_TYPE_DISPLAY.global]: 'GlobalPeer',
+};
+
+/** The `status` of a CalicoNodeStatus resource (agent + bgp sections) from the speaker's status. */
+export function calicoNodeStatus(s: SpeakerStatus, opts: { version?: string; lastReconfiguration?: Date; now?: Date } = {}): Record<string, unknown> {
+  const now = opts.now ?? new Date();
+  const agent = {
+    lastBootTime: s.startedAt,
+    lastReconfigurationTime: (opts.lastReconfiguration ?? new Date(s.startedAt)).toISOString(),
+    routerID: s.routerId,
+    state: 'Ready',
+    version: opts.version ?? 'calico-ts',
+  };
+  const bgp: Record<string, unknown> = {};
+  for (const f of [4, 6] as const) {
+    const peers = s.peers.filter((p) => family(p) === f && CNS_TYPE[p.type]);
+    bgp[`numberEstablishedV${f}`] = peers.filter((p) => p.state === 'Established').length;
+    bgp[`numberNotEstablishedV${f}`] = peers.filter((p) => p.state !== 'Established').length;
+    bgp[`peersV${f}`] = peers.map((p) => ({ peerIP: p.address, type: CNS_TYPE[p.type], state: p.state, since: since(p.since, now) }));
+  }
+  return { agent: { birdV4: agent, birdV6: agent }, bgp, lastUpdated: now.toISOString() };
+}

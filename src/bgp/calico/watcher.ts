@@ -1,0 +1,201 @@
+// Runs the speaker from the datastore: a Syncer (list + watch) over the BGP-relevant kinds feeds
+// the state store; after each burst of updates (debounced) the plan is recomputed and applied
+// live through Speaker.reconfigure, which touches only peers that were added, removed or
+// changed. Changes the speaker cannot apply live (AS, router id, cluster id, listen settings)
+// restart the speaker object in-process as a graceful restart: kernel routes stay, peers keep
+// our routes as stale and sessions come back within seconds — the process keeps running.
+//
+// If the datastore goes away the syncer retries by itself and the speaker keeps running with
+// the last configuration (routes stay); when it returns, the syncer resumes and any change is
+// applied. One serialized apply chain; syncer callbacks only record and schedule.
+import { decodeSyncUpdate, type DatastoreClient, type Syncer, type SyncStatus, type SyncUpdate } from '../../datastore/index.ts';
+import { IPAM_PREFIX } from '../../model/index.ts';
+import { Speaker, SpeakerError, silentLogger, type Logger, type SpeakerConfig, type SpeakerDeps } from '../server/index.ts';
+import { computePlan, type CalicoBgpPlan, type PeeringOptions } from './peering.ts';
+import { toSpeakerConfig, type LocalSettings } from './speaker-config.ts';
+import { BgpStateStore, BGP_WATCH_PREFIXES } from './state.ts';
+
+/** End-of-RIB wait after an in-process restart (seconds). */
+export const IN_PROCESS_DEFERRAL_S = 5;
+
+export interface DatastoreBgpDeps {
+  client: Pick<DatastoreClient, 'syncer'>;
+  logger?: Logger;
+  /** Passed to every Speaker (kernel writer, connected subnets); tests use MemoryKernel. */
+  speakerDeps?: Omit<SpeakerDeps, 'logger'>;
+}
+
+export interface DatastoreBgpOptions {
+  nodeName: string;
+  local?: LocalSettings;
+  peering?: PeeringOptions;
+  /** Quiet period before recomputing after updates (coalesces bursts). Default 100 ms. */
+  debounceMs?: number;
+}
+
+export interface DatastoreBgpStats {
+  /** Configurations applied (start, reconfigure or in-process restart). */
+  applies: number;
+  reconfigures: number;
+  restarts: number;
+  lastError: string | null;
+  syncStatus: SyncStatus | 'not-started';
+}
+
+export class DatastoreBgp {
+  private readonly deps: DatastoreBgpDeps;
+  private readonly opts: DatastoreBgpOptions;
+  private readonly log: Logger;
+  private readonly store = new BgpStateStore();
+  private syncer: Syncer | null = null;
+  private current: Speaker | null = null;
+  private lastConfig: string | null = null;
+  private inSync = false;
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private lastPlanValue: CalicoBgpPlan | null = null;
+  private lastWarnings = '';
+  private appliedWaiters: Array<() => void> = [];
+  readonly stats: DatastoreBgpStats = { applies: 0, reconfigures: 0, restarts: 0, lastError: null, syncStatus: 'not-started' };
+
+  constructor(deps: DatastoreBgpDeps, opts: DatastoreBgpOptions) {
+    this.deps = deps;
+    this.opts = opts;
+    this.log = deps.logger ?? silentLogger;
+  }
+
+  /** The running speaker (null until the first plan could be applied). */
+  get speaker(): Speaker | null {
+    return this.current;
+  }
+
+  get lastPlan(): CalicoBgpPlan | null {
+    return this.lastPlanValue;
+  }
+
+  start(): void {
+    if (this.syncer) return;
+    this.syncer = this.deps.client.syncer(
+      {
+        onUpdates: (u) => this.onUpdates(u),
+        onStatus: (s) => this.onStatus(s),
+      },
+      { prefixes: BGP_WATCH_PREFIXES, onError: (e) => this.log.warn(`datastore: ${e.message} (retrying; BGP keeps running with the last configuration)`) },
+    );
+    this.syncer.start();
+  }
+
+  /** Stops watching, then the speaker (graceful: routes stay in the kernel). */
+  async stop(opts: { graceful: boolean } = { graceful: false }): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.syncer?.stop();
+    await this.chain;
+    await this.current?.stop(opts);
+    this.current = null;
+  }
+
+  /** Resolves after the next apply attempt finishes (tests). */
+  nextApply(): Promise<void> {
+    return new Promise((r) => this.appliedWaiters.push(r));
+  }
+
+  private onUpdates(updates: readonly SyncUpdate[]): void {
+    for (const u of updates) {
+      try {
+        if (u.key.startsWith(IPAM_PREFIX)) {
+          this.store.setIpamKey(u.key, u.type === 'set' ? u.value : undefined);
+          continue;
+        }
+        const d = decodeSyncUpdate(u);
+        this.store.setResource(d.kind, d.name, d.type === 'set' ? d.resource : undefined);
+      } catch (err) {
+        this.log.warn(`datastore: ignoring ${u.key}: ${(err as Error).message}`);
+      }
+    }
+    this.schedule();
+  }
+
+  private onStatus(s: SyncStatus): void {
+    this.stats.syncStatus = s;
+    this.log.info(`datastore sync status: ${s}`);
+    if (s === 'in-sync') {
+      this.inSync = true;
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (!this.inSync || this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.chain = this.chain.then(() => this.apply()).catch((err: unknown) => {
+        this.stats.lastError = err instanceof Error ? err.message : String(err);
+        this.log.error(`applying BGP configuration failed: ${this.stats.lastError}`);
+      });
+    }, this.opts.debounceMs ?? 100);
+  }
+
+  private async apply(): Promise<void> {
+    try {
+      await this.applyOnce();
+    } finally {
+      const w = this.appliedWaiters;
+      this.appliedWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  private async applyOnce(): Promise<void> {
+    if (this.stopped) return;
+    let cfg: SpeakerConfig;
+    try {
+      const plan = computePlan(this.store, this.opts.nodeName, this.opts.peering);
+      const r = toSpeakerConfig(plan, this.opts.local);
+      cfg = r.config;
+      this.lastPlanValue = plan;
+      const warnings = [...plan.warnings, ...r.warnings].join('\n');
+      if (warnings && warnings !== this.lastWarnings) for (const w of [...plan.warnings, ...r.warnings]) this.log.warn(w);
+      this.lastWarnings = warnings;
+    } catch (err) {
+      this.stats.lastError = (err as Error).message;
+      this.log.error(`cannot compute BGP configuration for node ${this.opts.nodeName}: ${this.stats.lastError}${this.current ? ' (keeping the running configuration)' : ' (waiting for the datastore to change)'}`);
+      return;
+    }
+    const text = JSON.stringify(cfg);
+    if (text === this.lastConfig && this.current) return;
+    const speakerDeps: SpeakerDeps = { ...this.deps.speakerDeps, logger: this.log };
+    if (!this.current) {
+      const sp = new Speaker(cfg, speakerDeps);
+      await sp.start();
+      this.current = sp;
+      this.lastConfig = text;
+      this.stats.applies++;
+      this.stats.lastError = null;
+      return;
+    }
+    try {
+      const r = this.current.reconfigure(cfg);
+      this.stats.reconfigures++;
+      this.log.info(`datastore change applied live: added ${r.added.join(',') || '-'}, removed ${r.removed.join(',') || '-'}, changed ${r.changed.join(',') || '-'}`);
+    } catch (err) {
+      if (!(err instanceof SpeakerError && err.code === 'bgp-reconfigure-unsupported')) throw err;
+      this.log.info(`${err.message.replace(/^reconfigure: /, '')}: restarting the speaker in-process as a graceful restart (kernel routes kept)`);
+      await this.current.stop({ graceful: true });
+      this.current = null;
+      // The sessions come back within a connect-retry interval, so the restarted speaker waits
+      // at most IN_PROCESS_DEFERRAL_S for End-of-RIBs (a configured peer that is down would
+      // otherwise hold back our advertisements for the whole deferral time).
+      const gr = cfg.gracefulRestart;
+      const sp = new Speaker({ ...cfg, gracefulRestart: { ...gr, deferralTime: Math.min(gr.deferralTime, IN_PROCESS_DEFERRAL_S) } }, speakerDeps);
+      await sp.start();
+      this.current = sp;
+      this.stats.restarts++;
+    }
+    this.lastConfig = text;
+    this.stats.applies++;
+    this.stats.lastError = null;
+  }
+}
