@@ -397,7 +397,7 @@ export function routeFamily(r: Route): Family | null {
  * must already be resolved (dev names are the writer's job). Returns null on success or a
  * message describing what is wrong with the route (nothing is written then).
  */
-export function encodeRoute(w: NlWriter, op: RouteOp, r: Route, seq: number, extraFlags: number, defaultProtocol: number): string | null {
+export function encodeRoute(w: NlWriter, op: RouteOp, r: Route, seq: number, extraFlags: number, defaultProtocol: number, nhid = 0): string | null {
   const dst = r.dst;
   if (typeof dst !== 'string') return `dst: expected a CIDR string, got ${typeof dst}`;
   const slash = dst.indexOf('/');
@@ -447,6 +447,19 @@ export function encodeRoute(w: NlWriter, op: RouteOp, r: Route, seq: number, ext
     return fail(`dst "${dst}": host bits set beyond /${plen}`);
   }
   if (table > 255) w.attrU32(C.RTA_TABLE, table);
+  if (nhid) {
+    // The next hop lives in a nexthop object: gateway, device and onlink are its business.
+    w.buf[p + 6] = C.RT_SCOPE_UNIVERSE;
+    w.buf.writeUInt32LE(0, p + 8);
+    w.attrU32(C.RTA_NH_ID, nhid);
+    if (r.metric !== undefined) {
+      if (!Number.isInteger(r.metric) || r.metric < 0 || r.metric > 0xffffffff) return fail(`metric ${r.metric}: expected 0..4294967295`);
+      w.attrU32(C.RTA_PRIORITY, r.metric);
+    }
+    if (r.src !== undefined && !w.attrIP(C.RTA_PREFSRC, r.src, family)) return fail(`src "${r.src}": expected an IPv${family} address`);
+    w.endMessage(at);
+    return null;
+  }
   if (r.gateway !== undefined) {
     const gfam: Family = r.gateway.includes(':') ? 6 : 4;
     if (gfam !== family) return fail(`gateway "${r.gateway}": family differs from dst "${dst}"`);
@@ -510,6 +523,8 @@ export interface KernelRoute {
   metric?: number;
   src?: string;
   multipath?: { gateway?: string; ifindex: number; weight: number; flags: number }[];
+  /** Nexthop object id (RTA_NH_ID) when the route uses one; gateway/ifindex are then filled from it by NetlinkRoutes. */
+  nhid?: number;
 }
 
 /** Decodes an RTM_NEWROUTE/RTM_DELROUTE payload; null for families other than IPv4/IPv6. */
@@ -533,6 +548,7 @@ export function decodeRoute(m: NlMessage): KernelRoute | null {
       case C.RTA_PRIORITY: r.metric = b.readUInt32LE(s); break;
       case C.RTA_PREFSRC: r.src = formatIP(b, family, s); break;
       case C.RTA_TABLE: r.table = b.readUInt32LE(s); break;
+      case C.RTA_NH_ID: r.nhid = b.readUInt32LE(s); break;
       case C.RTA_MULTIPATH: {
         const hops: NonNullable<KernelRoute['multipath']> = [];
         let o = s;
@@ -583,6 +599,61 @@ export function encodeRouteGet(w: NlWriter, address: string, seq: number, opts: 
   if (table) w.attrU32(C.RTA_TABLE, table);
   w.endMessage(at);
   return true;
+}
+
+// ---------------------------------------------------------------- nexthop objects
+
+/** A nexthop object (`ip nexthop`): one gateway via one device. */
+export interface Nexthop {
+  id: number;
+  family: Family;
+  protocol: number;
+  gateway?: string;
+  ifindex?: number;
+  onlink: boolean;
+  blackhole: boolean;
+}
+
+export function encodeNexthopAdd(w: NlWriter, nh: { id: number; gateway: string; ifindex: number; onlink?: boolean; protocol: number }, seq: number): string | null {
+  const family: Family = nh.gateway.includes(':') ? 6 : 4;
+  const at = w.beginMessage(C.RTM_NEWNEXTHOP, C.NLM_F_REQUEST | C.NLM_F_ACK | C.NLM_F_CREATE | C.NLM_F_REPLACE, seq);
+  w.u8(family === 4 ? C.AF_INET : C.AF_INET6); w.u8(0); w.u8(nh.protocol); w.u8(0);
+  w.u32(nh.onlink ? C.RTNH_F_ONLINK : 0);
+  w.attrU32(C.NHA_ID, nh.id);
+  w.attrU32(C.NHA_OIF, nh.ifindex);
+  if (!w.attrIP(C.NHA_GATEWAY, nh.gateway, family)) { w.pos = at; return `gateway "${nh.gateway}": expected an IPv${family} address`; }
+  w.endMessage(at);
+  return null;
+}
+
+export function encodeNexthopDel(w: NlWriter, id: number, seq: number): void {
+  const at = w.beginMessage(C.RTM_DELNEXTHOP, C.NLM_F_REQUEST | C.NLM_F_ACK, seq);
+  w.zeros(C.NHMSG_LEN);
+  w.attrU32(C.NHA_ID, id);
+  w.endMessage(at);
+}
+
+export function encodeNexthopDump(w: NlWriter, seq: number): void {
+  const at = w.beginMessage(C.RTM_GETNEXTHOP, C.NLM_F_REQUEST | C.NLM_F_DUMP, seq);
+  w.zeros(C.NHMSG_LEN);
+  w.endMessage(at);
+}
+
+export function decodeNexthop(m: NlMessage): Nexthop | null {
+  const b = m.buf, p = m.start;
+  if (m.end - p < C.NHMSG_LEN) throw new NetlinkError('malformed-message', `nhmsg too short (${m.end - p} bytes)`);
+  const af = b[p]!;
+  const family: Family = af === C.AF_INET6 ? 6 : 4;
+  const nh: Nexthop = { id: 0, family, protocol: b[p + 2]!, onlink: (b.readUInt32LE(p + 4) & C.RTNH_F_ONLINK) !== 0, blackhole: false };
+  let group = false;
+  forEachAttr(b, p + C.NHMSG_LEN, m.end, (t, s) => {
+    if (t === C.NHA_ID) nh.id = b.readUInt32LE(s);
+    else if (t === C.NHA_OIF) nh.ifindex = b.readUInt32LE(s);
+    else if (t === C.NHA_GATEWAY) nh.gateway = formatIP(b, family, s);
+    else if (t === C.NHA_BLACKHOLE) nh.blackhole = true;
+    else if (t === C.NHA_GROUP) group = true;
+  });
+  return group || nh.id === 0 ? null : nh;
 }
 
 // ---------------------------------------------------------------- links

@@ -63,6 +63,16 @@ export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 export const RTM_GETROUTE = 26;
 
+export const RTM_NEWNEXTHOP = 104;
+export const RTM_DELNEXTHOP = 105;
+export const RTM_GETNEXTHOP = 106;
+export const NHMSG_LEN = 8;
+export const NHA_ID = 1;
+export const NHA_GROUP = 2;
+export const NHA_BLACKHOLE = 4;
+export const NHA_OIF = 5;
+export const NHA_GATEWAY = 6;
+
 export const RTMSG_LEN = 12;
 export const IFINFOMSG_LEN = 16;
 export const IFADDRMSG_LEN = 8;
@@ -78,6 +88,7 @@ export const RTA_PREFSRC = 7;
 export const RTA_METRICS = 8;
 export const RTA_MULTIPATH = 9;
 export const RTA_TABLE = 15;
+export const RTA_NH_ID = 30;
 
 export const RTN_UNSPEC = 0;
 export const RTN_UNICAST = 1;
