@@ -207,8 +207,8 @@ function routesFor(n: number, gw: string): Route[] {
   return out;
 }
 
-async function netlinkVsIp(): Promise<{ netlink: number[]; ip: number[]; netlinkDel: number[]; ipDel: number[] }> {
-  const res = { netlink: [] as number[], ip: [] as number[], netlinkDel: [] as number[], ipDel: [] as number[] };
+async function netlinkVsIp(): Promise<{ netlink: number[]; ip: number[]; netlinkDel: number[]; ipDel: number[]; nh: number[]; nhDel: number[] }> {
+  const res = { netlink: [] as number[], ip: [] as number[], netlinkDel: [] as number[], ipDel: [] as number[], nh: [] as number[], nhDel: [] as number[] };
   const lab = new Lab('cbn');
   const batchFile = path.join(lab.dir, 'routes.batch');
   const delFile = path.join(lab.dir, 'routes-del.batch');
@@ -222,8 +222,8 @@ async function netlinkVsIp(): Promise<{ netlink: number[]; ip: number[]; netlink
   writeFileSync(delFile, del);
   try {
     for (let run = 1; run <= RUNS; run++) {
-      for (const which of run % 2 ? ['netlink', 'ip'] as const : ['ip', 'netlink'] as const) {
-        const ns = lab.addNetns(`${lab.id}${which === 'ip' ? 'i' : 'n'}${run}`);
+      for (const which of run % 2 ? ['netlink', 'ip', 'nh'] as const : ['nh', 'ip', 'netlink'] as const) {
+        const ns = lab.addNetns(`${lab.id}${which[0]}${run}`);
         const peerNs = lab.addNetns(`${lab.id}p${run}${which[0]}`);
         lab.link(ns, `${lab.id}a`, '198.19.255.1/30', peerNs, `${lab.id}b`, '198.19.255.2/30');
         if (which === 'ip') {
@@ -235,6 +235,19 @@ async function netlinkVsIp(): Promise<{ netlink: number[]; ip: number[]; netlink
           t = performance.now();
           sh('ip', ['-n', ns, '-batch', delFile]);
           res.ipDel.push(performance.now() - t);
+        } else if (which === 'nh') {
+          // Same writer, routes on one shared nexthop object (needs the device named).
+          const routes = routesFor(N, '198.19.255.2').map((r) => ({ ...r, dev: `${lab.id}a` }));
+          let t = performance.now();
+          const nl = NetlinkRoutes.open({ netns: ns, nexthopObjects: true });
+          const r = await nl.apply({ add: routes });
+          res.nh.push(performance.now() - t);
+          if (r.errors.length || countIPv4Routes(ns) < N) throw new Error(`netlink (nexthop objects): ${r.errors.length} errors, e.g. ${r.errors[0]?.message}`);
+          t = performance.now();
+          const d = await nl.apply({ del: routes });
+          res.nhDel.push(performance.now() - t);
+          if (d.errors.length) throw new Error(`netlink (nexthop objects) del: ${d.errors.length} errors, e.g. ${d.errors[0]?.message}`);
+          nl.close();
         } else {
           const routes = routesFor(N, '198.19.255.2');
           let t = performance.now();
@@ -248,7 +261,8 @@ async function netlinkVsIp(): Promise<{ netlink: number[]; ip: number[]; netlink
           if (d.errors.length) throw new Error(`netlink del: ${d.errors.length} errors, e.g. ${d.errors[0]?.message}`);
           nl.close();
         }
-        log(`  netlink-vs-ip run ${run} ${which}: add ${(which === 'ip' ? res.ip : res.netlink).at(-1)!.toFixed(0)} ms, del ${(which === 'ip' ? res.ipDel : res.netlinkDel).at(-1)!.toFixed(0)} ms`);
+        const [a, d] = which === 'ip' ? [res.ip, res.ipDel] : which === 'nh' ? [res.nh, res.nhDel] : [res.netlink, res.netlinkDel];
+        log(`  netlink-vs-ip run ${run} ${which}: add ${a.at(-1)!.toFixed(0)} ms, del ${d.at(-1)!.toFixed(0)} ms`);
         await lab.cleanup();
       }
     }
@@ -273,13 +287,13 @@ async function main(): Promise<void> {
   if (ONLY.has('netlink')) {
     log('netlink writer vs ip -batch ...');
     const r = await netlinkVsIp();
-    const [nl, ip, nld, ipd] = [median(r.netlink), median(r.ip), median(r.netlinkDel), median(r.ipDel)];
+    const [nl, ip, nld, ipd, nh, nhd] = [median(r.netlink), median(r.ip), median(r.netlinkDel), median(r.ipDel), median(r.nh), median(r.nhDel)];
     out('');
-    out(`kernel route install, ${N} routes into a netns | ours (netlink) | ip -batch | ratio`);
-    out('---|---|---|---');
-    out(`add (incl. socket open / process start) | ${fmt(nl)} ms | ${fmt(ip)} ms | ${fmt(nl / ip, 2)}`);
-    out(`delete | ${fmt(nld)} ms | ${fmt(ipd)} ms | ${fmt(nld / ipd, 2)}`);
-    out(`runs (add): netlink ${r.netlink.map((x) => fmt(x)).join(', ')}; ip ${r.ip.map((x) => fmt(x)).join(', ')}`);
+    out(`kernel route install, ${N} routes into a netns | ours (netlink) | ours (netlink, nexthop objects) | ip -batch | ratios ours/ip -batch`);
+    out('---|---|---|---|---');
+    out(`add (incl. socket open / process start) | ${fmt(nl)} ms | ${fmt(nh)} ms | ${fmt(ip)} ms | ${fmt(nl / ip, 2)}, ${fmt(nh / ip, 2)}`);
+    out(`delete | ${fmt(nld)} ms | ${fmt(nhd)} ms | ${fmt(ipd)} ms | ${fmt(nld / ipd, 2)}, ${fmt(nhd / ipd, 2)}`);
+    out(`runs (add): netlink ${r.netlink.map((x) => fmt(x)).join(', ')}; nexthop objects ${r.nh.map((x) => fmt(x)).join(', ')}; ip ${r.ip.map((x) => fmt(x)).join(', ')}`);
   }
 
   const kinds = (['bird', 'gobgp', 'ours'] as const).filter((k) => ONLY.has(k));
