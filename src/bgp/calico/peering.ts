@@ -449,6 +449,8 @@ export function computePlan(state: CalicoBgpState, nodeName: string, opts: Peeri
   const peersOut: CalicoPeer[] = [];
   for (const fam of [4, 6] as const) {
     const myIP = fam === 4 ? me.ipv4 : me.ipv6;
+    // Calico only runs BGP for a family when the node has an address of it.
+    if (!myIP) continue;
     const famPeers: CalicoPeer[] = [];
     if (!myCluster && meshEnabled) {
       const meshPassword = global.nodeMeshPassword?.secretKeyRef

@@ -1,0 +1,192 @@
+// Calico's peering rules on small hand-made clusters (independent of the Calico mirror), the
+// speaker config they give, and the status views.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AnyResource } from '../../model/index.ts';
+import { computePlan, durationSeconds, parseIPPort, asNumberOf, fileSecrets, hashRouterId, PeeringError } from './peering.ts';
+import { BgpStateStore } from './state.ts';
+import { toSpeakerConfig } from './speaker-config.ts';
+import { formatNodeStatus, calicoNodeStatus } from './status.ts';
+import type { SpeakerStatus } from '../server/index.ts';
+
+const r = (kind: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): AnyResource =>
+  ({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name, ...(labels ? { labels } : {}) }, spec }) as AnyResource;
+
+function cluster(extra: AnyResource[] = []): BgpStateStore {
+  const s = new BgpStateStore();
+  s.add(r('Node', 'a', { bgp: { ipv4Address: '198.18.0.1/24', ipv6Address: 'fd00:198:18::1/64' } }));
+  s.add(r('Node', 'b', { bgp: { ipv4Address: '198.18.0.2/24' } }));
+  s.add(r('Node', 'c', { bgp: { ipv4Address: '198.18.0.3/24', ipv6Address: 'fd00:198:18::3/64', asNumber: 65003 } }));
+  s.add(r('Node', 'no-bgp', {}));
+  for (const x of extra) s.add(x);
+  return s;
+}
+
+void test('defaults: AS 64512, port 179, router id = node IPv4, full mesh per family, passive towards higher addresses', () => {
+  const p = computePlan(cluster(), 'b');
+  assert.equal(p.asNumber, 64512);
+  assert.equal(p.listenPort, 179);
+  assert.equal(p.routerId, '198.18.0.2');
+  assert.deepEqual(
+    p.peers.map((x) => [x.name, x.asNumber, x.passive, x.sourceAddress]),
+    [
+      ['Mesh_198_18_0_1', 64512, false, '198.18.0.2'],
+      ['Mesh_198_18_0_3', 65003, true, '198.18.0.2'],
+    ],
+  );
+  // IPv6 mesh only between nodes with IPv6 addresses.
+  const a = computePlan(cluster(), 'a');
+  assert.deepEqual(a.peers.filter((x) => x.family === 6).map((x) => x.name), ['Mesh_fd00_198_18__3']);
+});
+
+void test('BGPConfiguration and node overrides', () => {
+  const s = cluster([
+    r('BGPConfiguration', 'default', { asNumber: 65000, listenPort: 1790, nodeToNodeMeshEnabled: false, bindMode: 'NodeIP', ignoredInterfaces: ['eth9'] }),
+    r('BGPConfiguration', 'node.a', { listenPort: 1791, logSeverityScreen: 'Debug' }),
+  ]);
+  const a = computePlan(s, 'a', { routerId: '10.9.9.9' });
+  assert.equal(a.asNumber, 65000);
+  assert.equal(a.listenPort, 1791);
+  assert.equal(a.listenAddress, '198.18.0.1');
+  assert.equal(a.routerId, '10.9.9.9');
+  assert.deepEqual(a.peers, []);
+  assert.deepEqual(a.ignoredInterfaces, ['eth9']);
+  assert.equal(computePlan(s, 'c').asNumber, 65003, 'node AS wins');
+  assert.equal(computePlan(s, 'a', { routerId: 'hash' }).routerId, hashRouterId('a'));
+  assert.throws(() => computePlan(s, 'zzz'), (e: unknown) => e instanceof PeeringError && e.code === 'bgp-node-not-found' && /zzz/.test(e.message));
+  assert.throws(() => computePlan(cluster([r('Node', 'v6', { bgp: { ipv6Address: 'fd00::9/64' } })]), 'v6'), /CALICO_ROUTER_ID/);
+});
+
+void test('BGPPeers: global, node, nodeSelector, port, password from a secret, next hop, restart time', () => {
+  const secrets = new Map([['bgp/tor', 's3cret']]);
+  const s = cluster([
+    r('BGPPeer', 'global', { peerIP: '198.18.0.100', asNumber: 65100, password: { secretKeyRef: { name: 'bgp', key: 'tor' } }, maxRestartTime: '2m' }),
+    r('BGPPeer', 'only-b', { node: 'b', peerIP: '[fd00:198:18::99]:1179', asNumber: 65099, keepOriginalNextHop: true }),
+    r('BGPPeer', 'edge', { nodeSelector: "zone == 'edge'", peerIP: '198.18.0.101', asNumber: 64512, nextHopMode: 'Self' }),
+  ]);
+  s.add(r('Node', 'b', { bgp: { ipv4Address: '198.18.0.2/24', ipv6Address: 'fd00:198:18::2/64' } }, { zone: 'edge' }));
+  const p = computePlan(s, 'b', { secrets: (n, k) => secrets.get(`${n}/${k}`) });
+  const byName = new Map(p.peers.map((x) => [x.name, x]));
+  assert.equal(byName.get('Global_198_18_0_100')!.password, 's3cret');
+  assert.equal(byName.get('Global_198_18_0_100')!.gracefulRestartTime, 120);
+  assert.equal(byName.get('Node_fd00_198_18__99_port_1179')!.port, 1179);
+  assert.equal(byName.get('Node_fd00_198_18__99_port_1179')!.nextHopKeep, true, 'keepOriginalNextHop applies to eBGP');
+  assert.equal(byName.get('Node_198_18_0_101')!.nextHopSelf, true);
+  assert.ok(!computePlan(s, 'a').peers.some((x) => x.ip === '198.18.0.101'), 'nodeSelector does not match a');
+  // Missing secret: no password, and a warning saying which.
+  const q = computePlan(s, 'b');
+  assert.equal(q.peers.find((x) => x.ip === '198.18.0.100')!.password, undefined);
+  assert.match(q.warnings.join('\n'), /cannot read password from secret bgp key tor/);
+});
+
+void test('route reflectors: RR nodes leave the mesh; peerSelector peers are RR clients of the reflector; reverse peering', () => {
+  const s = cluster([r('BGPPeer', 'to-rr', { nodeSelector: '!has(rr)', peerSelector: 'has(rr)' })]);
+  s.add(r('Node', 'a', { bgp: { ipv4Address: '198.18.0.1/24', routeReflectorClusterID: '224.0.0.1' } }, { rr: '' }));
+  const rr = computePlan(s, 'a');
+  assert.equal(rr.routeReflectorClusterId, '224.0.0.1');
+  assert.deepEqual(rr.peers.map((x) => [x.name, x.routeReflectorClient, x.asNumber]), [
+    ['Node_198_18_0_2', true, 64512],
+    ['Node_198_18_0_3', false, 65003], // eBGP: never an RR client
+  ]);
+  const b = computePlan(s, 'b');
+  assert.deepEqual(b.peers.map((x) => [x.name, x.kind, x.routeReflectorClient]), [
+    ['Mesh_198_18_0_3', 'mesh', false],
+    ['Node_198_18_0_1', 'node', false],
+  ]);
+  // The speaker config marks the client, sets the cluster id and labels the peer types.
+  const cfg = toSpeakerConfig(rr).config;
+  assert.equal(cfg.routeReflectorClusterId, '224.0.0.1');
+  assert.deepEqual(cfg.peers.map((x) => [x.address, x.routeReflectorClient, x.description, x.passive]), [
+    ['198.18.0.2', true, 'node specific', true],
+    ['198.18.0.3', false, 'node specific', true],
+  ]);
+});
+
+void test('exported routes: blocks affine to this node inside pools that allow export; static prefixes', () => {
+  const s = cluster([r('IPPool', 'p', { cidr: '198.19.0.0/16' }), r('IPPool', 'private', { cidr: '198.20.0.0/16', disableBGPExport: true })]);
+  s.setIpamKey('/calico/ipam/v2/host/b/ipv4/block/198.19.2.0-26', JSON.stringify({ state: 'confirmed' }));
+  s.setIpamKey('/calico/ipam/v2/host/b/ipv4/block/198.20.2.0-26', JSON.stringify({ state: 'confirmed' }));
+  s.setIpamKey('/calico/ipam/v2/host/a/ipv4/block/198.19.1.0-26', JSON.stringify({ state: 'confirmed' }));
+  s.setIpamKey('/calico/ipam/v2/assignment/ipv4/block/198.19.9.0-26', JSON.stringify({ cidr: '198.19.9.0/26', affinity: 'host:b' }));
+  s.setIpamKey('/calico/ipam/v2/host/b/ipv4/block/198.19.3.0-26', JSON.stringify({ state: 'pendingDeletion' }));
+  const p = computePlan(s, 'b', { staticPrefixes: ['198.19.200.0/24'] });
+  assert.deepEqual(p.originated, ['198.19.2.0/26', '198.19.200.0/24', '198.19.9.0/26']);
+  assert.deepEqual(p.exportPools, ['198.19.0.0/16']);
+  assert.deepEqual(toSpeakerConfig(p).config.ipPools, ['198.19.0.0/16']);
+  s.setIpamKey('/calico/ipam/v2/host/b/ipv4/block/198.19.2.0-26', undefined);
+  assert.deepEqual(computePlan(s, 'b').originated, ['198.19.9.0/26']);
+});
+
+void test('communities from prefixAdvertisements; unsupported features become warnings, not silent changes', () => {
+  const s = cluster([
+    r('BGPConfiguration', 'default', { communities: [{ name: 'c1', value: '64512:100' }], prefixAdvertisements: [{ cidr: '198.19.0.0/16', communities: ['c1', '64512:7'] }] }),
+    r('BGPFilter', 'f', { exportV4: [{ action: 'Reject', cidr: '198.19.0.0/16', matchOperator: 'In' }] }),
+    r('BGPPeer', 'filtered', { peerIP: '198.18.0.50', asNumber: 65050, filters: ['f', 'missing'], ttlSecurity: 1, localASNumber: 65444 }),
+  ]);
+  const p = computePlan(s, 'a');
+  assert.deepEqual(p.communities, [{ cidr: '198.19.0.0/16', communities: ['64512:100', '64512:7'] }]);
+  const peer = p.peers.find((x) => x.ip === '198.18.0.50')!;
+  assert.deepEqual([peer.exportFilters, peer.importFilters, peer.ttlSecurity, peer.localAsNumber], [['f'], [], 1, 65444]);
+  const { config, warnings } = toSpeakerConfig(p);
+  assert.ok(!config.peers.some((x) => x.address === '198.18.0.50'), 'a peer needing a different local AS is skipped');
+  assert.match(warnings.join('\n'), /localASNumber 65444 is not supported/);
+  assert.match(warnings.join('\n'), /communities\/prefixAdvertisements are not applied/);
+});
+
+void test('helpers: durations, IP:port, AS numbers, secret files', () => {
+  assert.equal(durationSeconds('1m30s'), 90);
+  assert.equal(durationSeconds('1.5s'), 2);
+  assert.equal(durationSeconds('x'), undefined);
+  assert.deepEqual(parseIPPort('[fd00::1]:180'), { host: 'fd00::1', port: 180 });
+  assert.deepEqual(parseIPPort('10.0.0.1:180'), { host: '10.0.0.1', port: 180 });
+  assert.deepEqual(parseIPPort('fd00::1'), { host: 'fd00::1', port: 0 });
+  assert.equal(asNumberOf('1.10'), 65546);
+  assert.equal(asNumberOf('64512'), 64512);
+  const files = new Map([['/s/bgp/tor', 'pw\n']]);
+  const sec = fileSecrets('/s', (p) => {
+    const v = files.get(p);
+    if (v === undefined) throw new Error('ENOENT');
+    return v;
+  });
+  assert.equal(sec('bgp', 'tor'), 'pw');
+  assert.equal(sec('bgp', 'none'), undefined);
+  assert.equal(sec('..', 'x'), undefined, 'no path traversal');
+  assert.equal(sec('bgp/..', 'x'), undefined);
+});
+
+void test('calicoctl node status text and CalicoNodeStatus', () => {
+  const now = new Date('2026-11-24T07:30:00');
+  const st: SpeakerStatus = {
+    routerId: '198.18.0.1', asNumber: 64512, startedAt: now.toISOString(), restarting: false, locRibRoutes: 2, kernelRoutes: 2, kernelLastError: null,
+    peers: [
+      { address: '198.18.0.2', peerAs: 64512, type: 'node-to-node mesh', state: 'Established', since: new Date('2026-11-24T07:01:02').toISOString(), uptimeSeconds: 1, info: 'Established', lastError: null, prefixesReceived: 1, prefixesAccepted: 1, prefixesAdvertised: 1 },
+      { address: '198.18.0.9', peerAs: 65001, type: 'global', state: 'Active', since: new Date('2026-11-24T07:02:03').toISOString(), uptimeSeconds: 1, info: 'x', lastError: 'Connection refused', prefixesReceived: 0, prefixesAccepted: 0, prefixesAdvertised: 0 },
+    ],
+  };
+  assert.equal(
+    formatNodeStatus(st, now),
+    [
+      'Calico process is running.',
+      '',
+      'IPv4 BGP status',
+      '+--------------+-------------------+-------+----------+---------------------------+',
+      '| PEER ADDRESS | PEER TYPE         | STATE | SINCE    | INFO                      |',
+      '+--------------+-------------------+-------+----------+---------------------------+',
+      '| 198.18.0.2   | node-to-node mesh | up    | 07:01:02 | Established               |',
+      '| 198.18.0.9   | global            | start | 07:02:03 | Active Connection refused |',
+      '+--------------+-------------------+-------+----------+---------------------------+',
+      '',
+      'IPv6 BGP status',
+      'No IPv6 peers found.',
+      '',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(formatNodeStatus(null), 'Calico process is not running.\n');
+  const cns = calicoNodeStatus(st, { now }) as { bgp: Record<string, unknown>; agent: { birdV4: { routerID: string; state: string } } };
+  assert.deepEqual([cns.bgp.numberEstablishedV4, cns.bgp.numberNotEstablishedV4, cns.agent.birdV4.routerID, cns.agent.birdV4.state], [1, 1, '198.18.0.1', 'Ready']);
+  assert.deepEqual(cns.bgp.peersV4, [
+    { peerIP: '198.18.0.2', type: 'NodeMesh', state: 'Established', since: '07:01:02' },
+    { peerIP: '198.18.0.9', type: 'GlobalPeer', state: 'Active', since: '07:02:03' },
+  ]);
+});
