@@ -21,5 +21,5 @@ export type { LocalSettings } from './speaker-config.ts';
 export { DatastoreBgp } from './watcher.ts';
 export type { DatastoreBgpDeps, DatastoreBgpOptions, DatastoreBgpStats } from './watcher.ts';
 export { formatNodeStatus, calicoNodeStatus } from './status.ts';
-export { startFromDatastore, runFromDatastore, DEFAULT_SECRETS_DIR } from './cli.ts';
+export { startFromDatastore, runFromDatastore, datastoreMain, nodeStatus, DEFAULT_SECRETS_DIR, DEFAULT_STATUS_SOCKET } from './cli.ts';
 export type { DatastoreRunOptions, DatastoreRun } from './cli.ts';
