@@ -174,6 +174,11 @@ async function main(): Promise<void> {
   const lines: Record<string, Line> = {};
   const line = (name: string, unit: string, higherIsBetter: boolean) => (lines[name] ??= { name, unit, higherIsBetter, ours: [], etcd: [], oursCpu: [], etcdCpu: [], oursClientCpu: [], etcdClientCpu: [] });
   try {
+    // warm-up, not recorded: JIT (ours) and caches (both) see the same load first
+    for (const srv of [ours, etcd]) {
+      await load(srv, 'put', 2, 16, 'warm-put');
+      await load(srv, 'range', 2, 16, 'warm-range');
+    }
     for (let run = 0; run < RUNS; run++) {
       const order: [Proc, 'ours' | 'etcd'][] = run % 2 === 0 ? [[ours, 'ours'], [etcd, 'etcd']] : [[etcd, 'etcd'], [ours, 'ours']];
       for (const [srv, who] of order) {

@@ -2,6 +2,7 @@
 // the gRPC server on every listen URL, and shut down in order (stop accepting, commit what is
 // pending, close the database).
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Committer } from './committer.ts';
@@ -129,6 +130,13 @@ export async function startDatastoreServer(
     return grpc.ServerCredentials.createSsl(ca, [{ private_key: key!, cert_chain: cert! }], opts.clientCertAuth);
   };
 
+  const tcpServers: { tcp: NetServer; injector: ReturnType<grpc.Server['createConnectionInjector']> }[] = [];
+  const closeTcp = () => {
+    for (const { tcp, injector } of tcpServers) {
+      tcp.close();
+      injector.destroy();
+    }
+  };
   const bindOne = (u: ListenUrl): Promise<string> =>
     new Promise((resolve, reject) => {
       let target: string;
@@ -149,10 +157,18 @@ export async function startDatastoreServer(
           return u.url;
         };
       } else {
+        // TCP: our own listener with TCP_NODELAY (grpc-js leaves Nagle on for accepted
+        // sockets, which delays small responses), connections handed to gRPC.
         const host = u.host.includes(':') ? `[${u.host}]` : u.host;
         const scheme = u.scheme;
-        target = `${host}:${u.port}`;
-        finish = (port) => `${scheme}://${host}:${port}`;
+        const injector = server.createConnectionInjector(creds(u));
+        const tcp = createNetServer({ noDelay: true, keepAlive: true }, (sock) => injector.injectConnection(sock));
+        tcp.once('error', (err) => reject(new ConfigError(`cannot listen on ${u.url}: ${err.message}`)));
+        tcp.listen({ host: u.host, port: u.port }, () => {
+          tcpServers.push({ tcp, injector });
+          resolve(`${scheme}://${host}:${(tcp.address() as AddressInfo).port}`);
+        });
+        return;
       }
       server.bindAsync(target, creds(u), (err, port) => {
         if (err) reject(new ConfigError(`cannot listen on ${u.url}: ${err.message}`));
@@ -167,6 +183,7 @@ export async function startDatastoreServer(
     process.umask(oldMask);
     lessor.stop();
     hub.close();
+    closeTcp();
     await committer.close();
     server.forceShutdown();
     store.close();
@@ -186,6 +203,7 @@ export async function startDatastoreServer(
       closing ??= (async () => {
         lessor.stop();
         h.close();
+        for (const { tcp } of tcpServers) tcp.close();
         await new Promise<void>((resolve) => {
           const t = setTimeout(() => {
             server.forceShutdown();
@@ -197,6 +215,8 @@ export async function startDatastoreServer(
           });
         });
         await committer.close();
+        closeTcp();
+        server.forceShutdown();
         store.close();
         for (const u of listen) if ((u.scheme === 'unix' || u.scheme === 'unixs') && existsSync(u.path)) unlinkSync(u.path);
       })();
