@@ -17,4 +17,9 @@ export {
   MemoryKernel,
 } from './server/index.ts';
 export { main as calicoBgpMain } from './server/cli.ts';
+/**
+ * Configuration from the datastore (Calico's peering rules, `calicoctl node status` text), loaded
+ * on demand so the file-configured speaker does not pay for the datastore client at start-up.
+ */
+export const loadCalico = (): Promise<typeof import('./calico/index.ts')> => import('./calico/index.ts');
 export type { SpeakerConfig, SpeakerConfigInput, PeerConfig, SpeakerStatus, PeerStatus, KernelRoutes, KernelRoute, Logger } from './server/index.ts';

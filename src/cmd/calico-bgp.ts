@@ -4,5 +4,7 @@
 import module from 'node:module';
 
 module.enableCompileCache?.();
-const { calicoBgpMain } = await import('../bgp/index.ts');
-await calicoBgpMain(process.argv);
+const bgp = await import('../bgp/index.ts');
+// `calico-bgp --datastore [...]`: peers and prefixes from the datastore (docs/bgp.md).
+if (process.argv.includes('--datastore')) (await bgp.loadCalico()).datastoreMain(process.argv.slice(2).filter((a) => a !== '--datastore'));
+else await bgp.calicoBgpMain(process.argv);
