@@ -49,7 +49,7 @@ void test('calico-bgp from the datastore: mesh, BGPPeer change, live switch to a
 
   const socks = HOSTS.map((h) => path.join(lab.dir, `${h.name}.sock`));
   const procs = HOSTS.map((h, i) =>
-    lab.spawn(h.name, ns[i]!, [path.join(REPO, 'node_modules/.bin/node'), path.join(REPO, 'src/bgp/calico/main.ts'), '--node-name', h.name, '--endpoints', ds.endpoint, '--status-socket', socks[i]!]),
+    lab.spawn(h.name, ns[i]!, [path.join(REPO, 'bin/calico-bgp'), '--datastore', '--node-name', h.name, '--endpoints', ds.endpoint, '--status-socket', socks[i]!]),
   );
   const status = async (i: number): Promise<SpeakerStatus | null> => {
     if (procs[i]!.child.exitCode !== null) throw new Error(`${HOSTS[i]!.name} exited: ${procs[i]!.log().slice(-3000)}`);
