@@ -181,6 +181,16 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
     .action(async (o: Opts) =>
       runVersion(io, deps, { ...(typeof o.config === 'string' ? { config: o.config } : {}), ...(o.client ? { client: true } : {}) }));
 
+  // `calicoctl node status`: the local BGP speaker's peers, as Calico prints them (src/bgp/calico).
+  const nodeCmd = cfg(program.command('node').description('Calico node management'));
+  cfg(nodeCmd.command('status').description('Print the status of the Calico node and its BGP peers'))
+    .option('--socket <path>', 'the BGP speaker status socket (default $CALICO_BGP_STATUS_SOCKET or /var/run/calico/calico-bgp.sock)')
+    .action(async (o: Opts) => {
+      const text = await (await (await import('../bgp/index.ts')).loadCalico()).nodeStatus(typeof o.socket === 'string' ? o.socket : undefined);
+      if (text.startsWith('Calico process is not running')) throw new CommandFailed(text);
+      io.out(text);
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
