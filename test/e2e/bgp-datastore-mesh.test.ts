@@ -66,6 +66,9 @@ void test('calico-bgp from the datastore: mesh, BGPPeer change, live switch to a
       return true;
     }, { timeoutMs: 60_000 });
     assert.equal((await peer(0, HOSTS[1]!.ip))!.type, 'node-to-node mesh');
+    const table = sh([path.join(REPO, 'bin/calicoctl'), 'node', 'status', '--socket', socks[0]!]);
+    assert.match(table, /^Calico process is running\.\n\nIPv4 BGP status\n/);
+    assert.match(table, /\| 198\.18\.20\.2 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established \|/);
     await waitFor('blocks in every kernel', () => HOSTS.every((_, i) => HOSTS.every((b, j) => i === j || routes(i).includes(`${b.block} via ${b.ip}`))), { timeoutMs: 30_000 });
     ping(ns[0]!, HOSTS[0]!.wl, HOSTS[1]!.wl);
     ping(ns[2]!, HOSTS[2]!.wl, HOSTS[0]!.wl);
