@@ -1,6 +1,6 @@
 // The datastore view the peering computation reads, kept up to date from syncer updates
 // (resource keys and Calico's IPAM keys). Pure: no I/O.
-import { parseKey, RESOURCE_PREFIX, IPAM_PREFIX, type AnyResource, type BGPConfiguration, type BGPFilter, type BGPPeer, type IPPool, type Node } from '../../model/index.ts';
+import { parseKey, RESOURCE_PREFIX, IPAM_PREFIX, type AnyResource, type BGPConfiguration, type BGPFilter, type BGPPeer, type CalicoNodeStatus, type IPPool, type Node } from '../../model/index.ts';
 import type { CalicoBgpState } from './peering.ts';
 
 /** The key prefixes the BGP side watches. */
@@ -10,6 +10,7 @@ export const BGP_WATCH_PREFIXES: readonly string[] = [
   `${RESOURCE_PREFIX}bgppeers/`,
   `${RESOURCE_PREFIX}bgpfilters/`,
   `${RESOURCE_PREFIX}ippools/`,
+  `${RESOURCE_PREFIX}caliconodestatuses/`,
   `${IPAM_PREFIX}assignment/`,
   `${IPAM_PREFIX}host/`,
 ];
@@ -20,6 +21,8 @@ export class BgpStateStore implements CalicoBgpState {
   readonly bgpPeers = new Map<string, BGPPeer>();
   readonly bgpFilters = new Map<string, BGPFilter>();
   readonly ipPools = new Map<string, IPPool>();
+  /** CalicoNodeStatus requests (we fill in the status of those for our node). */
+  readonly nodeStatuses = new Map<string, CalicoNodeStatus>();
   /** Merged view of the two sources below. */
   readonly blockAffinities = new Map<string, string>();
   private readonly fromAffinityKeys = new Map<string, string>();
@@ -88,6 +91,8 @@ export class BgpStateStore implements CalicoBgpState {
         return this.bgpFilters;
       case 'IPPool':
         return this.ipPools;
+      case 'CalicoNodeStatus':
+        return this.nodeStatuses;
       default:
         return undefined;
     }

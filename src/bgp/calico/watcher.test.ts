@@ -85,6 +85,13 @@ void test('datastore-driven speakers: mesh, live BGPPeer change, live switch to 
   assert.equal(cns.bgp.numberEstablishedV4, 2);
   assert.equal(cns.bgp.peersV4[0]!.type, 'NodeMesh');
 
+  // CalicoNodeStatus for n1: its status is filled in (Agent + BGP classes).
+  await ds.resources.create(res('CalicoNodeStatus', 'n1-status', { node: 'n1', classes: ['Agent', 'BGP'], updatePeriodSeconds: 1 }));
+  await until('CalicoNodeStatus published', async () => {
+    const st = (await ds.resources.get('CalicoNodeStatus', 'n1-status')).status as { bgp?: { numberEstablishedV4?: number }; agent?: { birdV4?: { routerID?: string } } } | undefined;
+    return st?.bgp?.numberEstablishedV4 === 2 && st.agent?.birdV4?.routerID === '127.0.1.1';
+  });
+
   // 2. A global BGPPeer to an external router: added everywhere; mesh sessions untouched.
   const since12 = peerOf(0, '127.0.1.2')!.since;
   await ds.resources.create(res('BGPPeer', 'tor', { peerIP: '127.0.9.9', asNumber: 65001 }));

@@ -9,17 +9,19 @@
 // the last configuration (routes stay); when it returns, the syncer resumes and any change is
 // applied. One serialized apply chain; syncer callbacks only record and schedule.
 import { decodeSyncUpdate, type DatastoreClient, type Syncer, type SyncStatus, type SyncUpdate } from '../../datastore/index.ts';
-import { IPAM_PREFIX } from '../../model/index.ts';
+import { IPAM_PREFIX, type AnyResource } from '../../model/index.ts';
 import { Speaker, SpeakerError, silentLogger, type Logger, type SpeakerConfig, type SpeakerDeps } from '../server/index.ts';
 import { computePlan, type CalicoBgpPlan, type PeeringOptions } from './peering.ts';
 import { toSpeakerConfig, type LocalSettings } from './speaker-config.ts';
+import { calicoNodeStatus } from './status.ts';
 import { BgpStateStore, BGP_WATCH_PREFIXES } from './state.ts';
 
 /** End-of-RIB wait after an in-process restart (seconds). */
 export const IN_PROCESS_DEFERRAL_S = 5;
 
 export interface DatastoreBgpDeps {
-  client: Pick<DatastoreClient, 'syncer'>;
+  /** `resources` is needed only to publish CalicoNodeStatus. */
+  client: Pick<DatastoreClient, 'syncer'> & Partial<Pick<DatastoreClient, 'resources'>>;
   logger?: Logger;
   /** Passed to every Speaker (kernel writer, connected subnets); tests use MemoryKernel. */
   speakerDeps?: Omit<SpeakerDeps, 'logger'>;
@@ -57,6 +59,9 @@ export class DatastoreBgp {
   private lastPlanValue: CalicoBgpPlan | null = null;
   private lastWarnings = '';
   private appliedWaiters: Array<() => void> = [];
+  private statusTimer: NodeJS.Timeout | null = null;
+  private readonly statusWritten = new Map<string, number>();
+  private lastApplyAt = new Date();
   readonly stats: DatastoreBgpStats = { applies: 0, reconfigures: 0, restarts: 0, lastError: null, syncStatus: 'not-started' };
 
   constructor(deps: DatastoreBgpDeps, opts: DatastoreBgpOptions) {
@@ -84,12 +89,19 @@ export class DatastoreBgp {
       { prefixes: BGP_WATCH_PREFIXES, onError: (e) => this.log.warn(`datastore: ${e.message} (retrying; BGP keeps running with the last configuration)`) },
     );
     this.syncer.start();
+    if (this.deps.client.resources) {
+      this.statusTimer = setInterval(() => {
+        this.chain = this.chain.then(() => this.publishNodeStatus()).catch((err: unknown) => this.log.warn(`CalicoNodeStatus: ${err instanceof Error ? err.message : String(err)}`));
+      }, 1000);
+      this.statusTimer.unref();
+    }
   }
 
   /** Stops watching, then the speaker (graceful: routes stay in the kernel). */
   async stop(opts: { graceful: boolean } = { graceful: false }): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.statusTimer) clearInterval(this.statusTimer);
     await this.syncer?.stop();
     await this.chain;
     await this.current?.stop(opts);
@@ -197,5 +209,35 @@ export class DatastoreBgp {
     this.lastConfig = text;
     this.stats.applies++;
     this.stats.lastError = null;
+    this.lastApplyAt = new Date();
+  }
+
+  /**
+   * Fills in the status of the CalicoNodeStatus resources that ask for this node (spec.node),
+   * every spec.updatePeriodSeconds (default 10; 0 = never), with the classes they request
+   * (Agent, BGP; Routes is not reported yet). A write conflict is retried on the next tick.
+   */
+  private async publishNodeStatus(): Promise<void> {
+    const resources = this.deps.client.resources;
+    if (!resources || !this.current || this.stopped) return;
+    const now = Date.now();
+    for (const [name, cns] of this.store.nodeStatuses) {
+      const spec = (cns.spec ?? {}) as { node?: string; classes?: string[]; updatePeriodSeconds?: number };
+      if (spec.node !== this.opts.nodeName) continue;
+      const period = spec.updatePeriodSeconds ?? 10;
+      if (period <= 0 || now - (this.statusWritten.get(name) ?? 0) < period * 1000) continue;
+      const full = calicoNodeStatus(this.current.status(), { lastReconfiguration: this.lastApplyAt }) as { agent: unknown; bgp: unknown; lastUpdated: string };
+      const classes = new Set(spec.classes ?? []);
+      const status: Record<string, unknown> = { ...((cns.status as Record<string, unknown>) ?? {}), lastUpdated: full.lastUpdated };
+      if (classes.has('Agent')) status.agent = full.agent;
+      if (classes.has('BGP')) status.bgp = full.bgp;
+      this.statusWritten.set(name, now);
+      try {
+        await resources.update({ ...cns, status } as AnyResource);
+      } catch (err) {
+        this.log.debug(`CalicoNodeStatus ${name}: ${(err as Error).message} (retrying)`);
+        this.statusWritten.delete(name);
+      }
+    }
   }
 }
