@@ -4,7 +4,9 @@
 // BGPConfiguration, IP pools, block affinities and BGPPeers are written with the resource
 // client. Checks: full mesh, blocks installed everywhere and ping between workload addresses;
 // a BGPPeer change leaves unrelated sessions alone; a live switch to a route reflector
-// (mesh off, routeReflectorClusterID, peerSelector) converges with the same processes.
+// (mesh off, routeReflectorClusterID, peerSelector) converges with the same processes; the
+// datastore going away leaves sessions, routes and traffic alone, and changes made after it
+// returns are applied.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -97,6 +99,25 @@ void test('calico-bgp from the datastore: mesh, BGPPeer change, live switch to a
     await waitFor('reflected routes', () => routes(1).includes(`${HOSTS[2]!.block} via ${HOSTS[2]!.ip}`) && routes(2).includes(`${HOSTS[1]!.block} via ${HOSTS[1]!.ip}`), { timeoutMs: 30_000 });
     ping(ns[1]!, HOSTS[1]!.wl, HOSTS[2]!.wl);
     ping(ns[2]!, HOSTS[2]!.wl, HOSTS[0]!.wl);
+    // 4. The datastore goes away: sessions, routes and traffic stay. It comes back (same data,
+    //    same socket): the speakers resync and apply a change made after the outage.
+    await ds.stop();
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.ok((await up(1, HOSTS[0]!.ip)) && (await up(2, HOSTS[0]!.ip)), 'sessions stay up without the datastore');
+    assert.ok(routes(1).includes(`${HOSTS[2]!.block} via ${HOSTS[2]!.ip}`), 'routes stay without the datastore');
+    ping(ns[1]!, HOSTS[1]!.wl, HOSTS[2]!.wl);
+    const ds2 = await startDatastore({ dataDir: ds.dataDir, listen: [ds.endpoint] });
+    after(() => ds2.cleanup());
+    await waitFor('delete after the outage', async () => {
+      try {
+        await client.resources.delete('BGPPeer', 'tor');
+        return true;
+      } catch {
+        return false;
+      }
+    }, { timeoutMs: 30_000 });
+    await waitFor('speakers resynced', async () => (await Promise.all(HOSTS.map((_, i) => peer(i, '198.18.20.99')))).every((p) => p === undefined), { timeoutMs: 60_000 });
+    assert.ok(await up(1, HOSTS[0]!.ip), 'reflector session unaffected by the resync');
     for (const p of procs) assert.equal(p.child.exitCode, null, `${p.name} kept running`);
     assert.match(procs[0]!.log(), /restarting the speaker in-process/);
   } catch (err) {
