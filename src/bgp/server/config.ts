@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { tryParseCIDR, formatCIDR, maskCIDR } from '../../lib/index.ts';
+import { compileBGPFilter, calicoKernelPolicy, type BGPFilterInput } from '../rib/index.ts';
 
 /**
  * Our rtnetlink protocol number for routes we install: 81. Calico's BIRD uses 12 ("bird") and
@@ -85,6 +86,39 @@ const peerSchema = z
     keepOriginalNextHop: z.boolean().default(false),
     gracefulRestart: z.boolean().default(true),
     description: z.string().optional(),
+    /** Names of `bgpFilters` applied to this peer, in order (Calico BGPPeer spec.filters). */
+    filters: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+/** A Calico BGPFilter (name + spec with importV4/exportV4/importV6/exportV6 rules); checked by the RIB's compiler. */
+const bgpFilterSchema = z
+  .object({
+    name: z.string().min(1),
+    spec: z.record(z.string(), z.unknown()),
+  })
+  .strict();
+
+const kernelPolicySchema = z
+  .object({
+    /** IP pools with their encapsulation (decides which learned routes BGP programs, and via tunl0). */
+    pools: z
+      .array(
+        z
+          .object({
+            cidr,
+            ipipMode: z.enum(['Never', 'Always', 'CrossSubnet']).optional(),
+            vxlanMode: z.enum(['Never', 'Always', 'CrossSubnet']).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** BGPConfiguration programClusterRoutes. */
+    programClusterRoutes: z.enum(['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly']).optional(),
+    /** This node's subnet (IPIP CrossSubnet). */
+    localSubnet: cidr.optional(),
+    rejectCidrs: z.array(cidr).optional(),
+    tunnelDevice: z.string().min(1).max(15).optional(),
   })
   .strict();
 
@@ -126,6 +160,10 @@ export const configSchema = z
     statusFile: z.string().optional(),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     peers: z.array(peerSchema).default([]),
+    /** BGPFilters by name; peers list the ones that apply to them in `filters`. */
+    bgpFilters: z.array(bgpFilterSchema).optional(),
+    /** Calico's kernel programming rule (calico_kernel_programming); absent: every best route is programmed. */
+    kernelPolicy: kernelPolicySchema.optional(),
   })
   .strict();
 
@@ -147,12 +185,30 @@ export function parseConfig(raw: unknown, where = 'config'): SpeakerConfig {
   const r = configSchema.safeParse(raw ?? {});
   if (!r.success) throw new ConfigError(`invalid BGP speaker configuration\n${formatIssues(r.error, where)}`);
   const cfg = r.data;
+  const filterNames = new Set<string>();
+  for (const [i, f] of (cfg.bgpFilters ?? []).entries()) {
+    if (filterNames.has(f.name)) throw new ConfigError(`${where}: bgpFilters[${i}].name: duplicate BGPFilter ${f.name}`);
+    filterNames.add(f.name);
+    try {
+      compileBGPFilter(f as BGPFilterInput);
+    } catch (err) {
+      throw new ConfigError(`${where}: bgpFilters[${i}]: ${(err as Error).message}`);
+    }
+  }
+  try {
+    if (cfg.kernelPolicy) calicoKernelPolicy(cfg.kernelPolicy);
+  } catch (err) {
+    throw new ConfigError(`${where}: kernelPolicy: ${(err as Error).message}`);
+  }
   const seen = new Set<string>();
   for (const [i, p] of cfg.peers.entries()) {
     const key = `${p.address}:${p.port}`;
     if (seen.has(p.address)) throw new ConfigError(`${where}: peers[${i}].address: duplicate peer ${p.address}`);
     seen.add(p.address);
     void key;
+    for (const [j, f] of (p.filters ?? []).entries()) {
+      if (!filterNames.has(f)) throw new ConfigError(`${where}: peers[${i}].filters[${j}]: no BGPFilter named ${JSON.stringify(f)} in bgpFilters`);
+    }
     if (p.password && p.passwordFile) throw new ConfigError(`${where}: peers[${i}]: give password or passwordFile, not both`);
     if (p.passwordFile) {
       try {

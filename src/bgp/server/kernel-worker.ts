@@ -51,7 +51,9 @@ export class WorkerKernel implements KernelRoutes {
   private dead: Error | null = null;
 
   constructor(opts: { table: number; protocol: number }) {
-    this.worker = new Worker(new URL('./kernel-worker-main.ts', import.meta.url), { workerData: opts });
+    // A small young generation: the thread only turns batches into netlink requests, whose
+    // garbage would otherwise sit in (up to 3x16 MiB of) semi-spaces and count as our RSS.
+    this.worker = new Worker(new URL('./kernel-worker-main.ts', import.meta.url), { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 6 } });
     this.worker.on('message', (m: Reply) => {
       const p = this.pending.get(m.id);
       if (!p) return;

@@ -145,7 +145,11 @@ export class MemoryKernel implements KernelRoutes {
   async close(): Promise<void> {}
 }
 
-function sameRoute(a: KernelRoute | undefined, b: KernelRoute | undefined): boolean {
+/** A kernel route without its destination: shared by every prefix with the same next hops. */
+export type KernelRouteSpec = Omit<KernelRoute, 'dst'>;
+
+function sameRoute(a: KernelRouteSpec | null | undefined, b: KernelRouteSpec | null | undefined): boolean {
+  if (a === b) return !!a;
   if (!a || !b) return false;
   if (a.type !== b.type || a.metric !== b.metric || a.nextHops.length !== b.nextHops.length) return false;
   return a.nextHops.every((h, i) => {
@@ -154,15 +158,25 @@ function sameRoute(a: KernelRoute | undefined, b: KernelRoute | undefined): bool
   });
 }
 
+function withDst(dst: string, r: KernelRouteSpec): KernelRoute {
+  return { dst, type: r.type, nextHops: r.nextHops, metric: r.metric };
+}
+
 /**
  * Desired-vs-programmed reconciler. `set`/`delete` only record intent; a flush is scheduled on
  * the next macrotask and at most one write is in flight: changes arriving meanwhile coalesce into
  * the next batch. Failed routes are retried with backoff.
+ *
+ * Memory: one Map entry per prefix in the steady state. `desired` maps a prefix to a route spec
+ * (shared between prefixes: the speaker passes one spec object per next-hop set); what the kernel
+ * holds is recorded only where it may differ from `desired` (`unsynced`: prefixes changed since
+ * their last successful write, failed ones, and adopted routes), so no second per-prefix object.
  */
 export class KernelSync {
   private readonly kernel: KernelRoutes;
-  private readonly desired = new Map<string, KernelRoute>();
-  private readonly programmed = new Map<string, KernelRoute>();
+  private readonly desired = new Map<string, KernelRouteSpec>();
+  /** Programmed state of prefixes whose kernel route may differ from `desired` (null: none). */
+  private readonly unsynced = new Map<string, KernelRouteSpec | null>();
   private dirty = new Set<string>();
   private flushing: Promise<void> | null = null;
   private scheduled = false;
@@ -186,30 +200,59 @@ export class KernelSync {
 
   /** Routes we believe are in the kernel. */
   get programmedSize(): number {
-    return this.programmed.size;
+    let n = this.desired.size;
+    for (const [d, have] of this.unsynced) {
+      const want = this.desired.has(d);
+      if (want && !have) n--;
+      else if (!want && have) n++;
+    }
+    return n;
+  }
+
+  private programmed(dst: string): KernelRouteSpec | null {
+    const u = this.unsynced.get(dst);
+    if (u !== undefined) return u;
+    return this.desired.get(dst) ?? null;
   }
 
   /** Adopt routes already in the kernel (ours, from a previous run) as programmed; kept until sweep(). */
   adopt(routes: readonly KernelRoute[]): void {
-    for (const r of routes) this.programmed.set(r.dst, r);
+    for (const r of routes) {
+      if (this.desired.has(r.dst) && !this.unsynced.has(r.dst)) this.dirty.add(r.dst);
+      if (!this.unsynced.has(r.dst) || this.desired.has(r.dst)) this.unsynced.set(r.dst, r);
+    }
+    if (this.dirty.size) this.schedule();
   }
 
   set(r: KernelRoute): void {
-    if (sameRoute(this.desired.get(r.dst), r)) return;
-    this.desired.set(r.dst, r);
-    this.dirty.add(r.dst);
+    this.setRoute(r.dst, r);
+  }
+
+  /** Want `dst` routed as `spec` (pass the same spec object for equal routes: it is kept by reference). */
+  setRoute(dst: string, spec: KernelRouteSpec): void {
+    const cur = this.desired.get(dst);
+    if (cur === spec || sameRoute(cur, spec)) return;
+    if (!this.unsynced.has(dst)) this.unsynced.set(dst, cur ?? null);
+    this.desired.set(dst, spec);
+    this.dirty.add(dst);
     this.schedule();
   }
 
   delete(dst: string): void {
-    if (!this.desired.delete(dst) && !this.programmed.has(dst)) return;
+    const cur = this.desired.get(dst);
+    if (cur === undefined) {
+      if (!this.unsynced.get(dst)) return;
+    } else {
+      if (!this.unsynced.has(dst)) this.unsynced.set(dst, cur);
+      this.desired.delete(dst);
+    }
     this.dirty.add(dst);
     this.schedule();
   }
 
   /** Remove everything programmed but not desired (the stale sweep after a graceful restart). */
   sweep(): void {
-    for (const d of this.programmed.keys()) if (!this.desired.has(d)) this.dirty.add(d);
+    for (const [d, have] of this.unsynced) if (have && !this.desired.has(d)) this.dirty.add(d);
     this.schedule();
   }
 
@@ -239,19 +282,32 @@ export class KernelSync {
     });
   }
 
+  /** Record that the kernel now holds `spec` for `dst` (null: nothing). */
+  private programmedNow(dst: string, spec: KernelRouteSpec | null): void {
+    const want = this.desired.get(dst) ?? null;
+    if (want === spec || (want === null && spec === null)) this.unsynced.delete(dst);
+    else this.unsynced.set(dst, spec);
+  }
+
   private async flush(): Promise<void> {
     const batch: KernelBatch = { replace: [], remove: [] };
+    const replaceSpecs: KernelRouteSpec[] = [];
     const dirty = this.dirty;
     this.dirty = new Set();
     for (const d of dirty) {
       const want = this.desired.get(d);
-      const have = this.programmed.get(d);
+      const have = this.programmed(d);
       if (want) {
-        if (sameRoute(want, have)) continue;
+        if (sameRoute(want, have)) {
+          this.programmedNow(d, want);
+          continue;
+        }
         // The metric is part of the kernel's key: replacing would leave the old route behind.
-        if (have && have.metric !== want.metric) batch.remove.push(have);
-        batch.replace.push(want);
-      } else if (have) batch.remove.push(have);
+        if (have && have.metric !== want.metric) batch.remove.push(withDst(d, have));
+        batch.replace.push(withDst(d, want));
+        replaceSpecs.push(want);
+      } else if (have) batch.remove.push(withDst(d, have));
+      else this.unsynced.delete(d);
     }
     if (!batch.replace.length && !batch.remove.length) return;
     let res: KernelApplyResult;
@@ -262,15 +318,13 @@ export class KernelSync {
       const error = err instanceof Error ? err.message : String(err);
       res = { failed: [...batch.replace.map((r) => ({ dst: r.dst, op: 'replace' as const, error })), ...batch.remove.map((r) => ({ dst: r.dst, op: 'remove' as const, error }))] };
     }
-    if (!res.failed.length) {
-      for (const r of batch.remove) this.programmed.delete(r.dst);
-      for (const r of batch.replace) this.programmed.set(r.dst, r);
-    } else {
-      const badRemove = new Set<string>();
-      const badReplace = new Set<string>();
-      for (const f of res.failed) (f.op === 'remove' ? badRemove : badReplace).add(f.dst);
-      for (const r of batch.remove) if (!badRemove.has(r.dst)) this.programmed.delete(r.dst);
-      for (const r of batch.replace) if (!badReplace.has(r.dst)) this.programmed.set(r.dst, r);
+    const badRemove = new Set<string>();
+    const badReplace = new Set<string>();
+    for (const f of res.failed) (f.op === 'remove' ? badRemove : badReplace).add(f.dst);
+    for (const r of batch.remove) if (!badRemove.has(r.dst)) this.programmedNow(r.dst, null);
+    for (let i = 0; i < batch.replace.length; i++) {
+      const r = batch.replace[i]!;
+      if (!badReplace.has(r.dst)) this.programmedNow(r.dst, replaceSpecs[i]!);
     }
     if (res.failed.length) {
       this.lastError = `${res.failed.length} route change(s) failed, e.g. ${res.failed[0]!.op} ${res.failed[0]!.dst}: ${res.failed[0]!.error}`;
@@ -292,8 +346,12 @@ export class KernelSync {
 
   /** Remove every route we programmed (normal shutdown). */
   async removeAll(): Promise<void> {
+    for (const [d, spec] of this.desired) {
+      if (!this.unsynced.has(d)) this.unsynced.set(d, spec);
+      this.dirty.add(d);
+    }
     this.desired.clear();
-    for (const d of this.programmed.keys()) this.dirty.add(d);
+    for (const [d, have] of this.unsynced) if (have) this.dirty.add(d);
     this.schedule();
     await this.idle();
   }

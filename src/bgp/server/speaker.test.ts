@@ -119,3 +119,45 @@ void test('config errors name the field and what was expected', () => {
   assert.throws(() => parseConfig({ routerId: '1.2.3.4', prefixes: ['10.0.0.0/33'] }), /prefixes\[0\]: expected a CIDR/);
   assert.deepEqual(parseConfig({ routerId: '1.2.3.4', prefixes: ['10.0.0.1/24'] }).prefixes, ['10.0.0.0/24']);
 });
+
+void test('BGPFilters from the config: import and export rules reject and accept prefixes, and follow reconfigure', async () => {
+  const pa = port();
+  const pb = port();
+  const rejectOne = (name: string, key: 'importV4' | 'exportV4', cidr: string) => ({ name, spec: { [key]: [{ action: 'Reject', matchOperator: 'Equal', cidr }] } });
+  const A = speaker({
+    routerId: '10.0.0.1',
+    asNumber: 64512,
+    listenAddress: '127.0.0.1',
+    listenPort: pa,
+    prefixes: ['198.19.1.0/26', '198.19.3.0/26', '198.19.5.0/26'],
+    bgpFilters: [rejectOne('no-5', 'exportV4', '198.19.5.0/26')],
+    peers: [{ address: '127.0.0.1', asNumber: 64513, port: pb, filters: ['no-5'] }],
+  });
+  const bCfg: SpeakerConfigInput = {
+    routerId: '10.0.0.2',
+    asNumber: 64513,
+    listenAddress: '127.0.0.1',
+    listenPort: pb,
+    bgpFilters: [rejectOne('no-3', 'importV4', '198.19.3.0/26')],
+    peers: [{ address: '127.0.0.1', asNumber: 64512, port: pa, passive: true, filters: ['no-3'] }],
+  };
+  const B = speaker(bCfg);
+  try {
+    await Promise.all([A.sp.start(), B.sp.start()]);
+    await until('B learns 198.19.1.0/26', () => B.kernel.routes.has('198.19.1.0/26'));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(B.kernel.routes.has('198.19.3.0/26'), false, 'B import filter rejects 198.19.3.0/26');
+    assert.equal(B.kernel.routes.has('198.19.5.0/26'), false, 'A export filter keeps 198.19.5.0/26 back');
+    assert.equal(A.sp.status().peers[0]!.prefixesAdvertised, 2);
+    const since = B.sp.status().peers[0]!.since;
+    // Drop B's import filter: the RIB asks A again (ROUTE-REFRESH) and 198.19.3.0/26 arrives, session untouched.
+    B.sp.reconfigure(parseConfig({ ...B.sp.config, bgpFilters: [rejectOne('no-3', 'importV4', '198.19.99.0/26')] }));
+    await until('B accepts 198.19.3.0/26 after the filter change', () => B.kernel.routes.has('198.19.3.0/26'));
+    assert.equal(B.sp.status().peers[0]!.since, since);
+    // A unknown filter name is a config error naming the peer and the filter.
+    assert.throws(() => parseConfig({ routerId: '10.0.0.3', peers: [{ address: '127.0.0.1', asNumber: 1, filters: ['nope'] }] }), /peers\[0\]\.filters\[0\]: no BGPFilter named "nope"/);
+    assert.throws(() => parseConfig({ routerId: '10.0.0.3', bgpFilters: [{ name: 'bad', spec: { importV4: [{ action: 'Maybe' }] } }] }), /bgpFilters\[0\]: BGPFilter bad: spec\.importV4\[0\]/);
+  } finally {
+    await Promise.all([A.sp.stop(), B.sp.stop()]);
+  }
+});

@@ -18,10 +18,10 @@ import {
   type DecodeResult,
 } from '../packet/index.ts';
 import { Session, Md5Listener, CEASE, type EstablishedInfo, type DownCause, type FsmState } from '../fsm/index.ts';
-import { Rib, calicoExportPolicy, ribInputsFromUpdate, RibError, ACCEPT, NEXT, type Family, type KernelChange, type OutboundUpdate, type RoutePolicy } from '../rib/index.ts';
+import { Rib, calicoExportPolicy, calicoKernelPolicy, bgpFilterPolicy, compileBGPFilter, ribInputsFromUpdate, RibError, ACCEPT, NEXT, type Family, type KernelChange, type KernelRoute as RibKernelRoute, type OutboundUpdate, type RoutePolicy, type BGPFilterInput, type CompiledBGPFilter, type KernelPolicy } from '../rib/index.ts';
 import { NetlinkLinks } from '../../lib/netlink/index.ts';
 import type { SpeakerConfig, PeerConfig } from './config.ts';
-import { KernelSync, IpBatchKernel, NetlinkKernel, type KernelRoutes, type KernelRoute } from './kernel.ts';
+import { KernelSync, IpBatchKernel, NetlinkKernel, type KernelRoutes, type KernelRoute, type KernelRouteSpec } from './kernel.ts';
 import { WorkerKernel } from './kernel-worker.ts';
 import { StatusServer, writeStatusFile, type PeerStatus, type SpeakerStatus } from './status.ts';
 
@@ -101,7 +101,7 @@ export class Speaker {
   private readonly startedAt = new Date();
   private prefixCache = new Map<string, Prefix>();
   private connectedTimer: NodeJS.Timeout | null = null;
-  private readonly hopCache = new Map<string, KernelRoute['nextHops']>();
+  private readonly specCache = new WeakMap<RibKernelRoute, KernelRouteSpec | null>();
 
   constructor(cfg: SpeakerConfig, deps: SpeakerDeps = {}) {
     this.cfg = cfg;
@@ -148,6 +148,7 @@ export class Speaker {
       clusterId: c.routeReflectorClusterId,
       stalePathTime: c.gracefulRestart.staleTime,
       restarting: this.restarting ? { deferralTime: c.gracefulRestart.deferralTime, now: Date.now() } : undefined,
+      kernelPolicy: this.kernelPolicy(c),
     });
     await this.refreshConnectedSubnets();
     for (const p of c.prefixes) this.rib.originate(p, { blackhole: c.kernel.blackholeOriginated });
@@ -232,12 +233,19 @@ export class Speaker {
     const nextP = new Set(next.prefixes);
     for (const p of curP) if (!nextP.has(p)) this.rib.withdrawOriginated(p);
     for (const p of nextP) if (!curP.has(p)) this.rib.originate(p, { blackhole: next.kernel.blackholeOriginated });
-    if (JSON.stringify(cur.ipPools) !== JSON.stringify(next.ipPools) || JSON.stringify(cur.prefixes) !== JSON.stringify(next.prefixes)) {
+    const filtersChanged = JSON.stringify(cur.bgpFilters ?? []) !== JSON.stringify(next.bgpFilters ?? []);
+    if (filtersChanged || JSON.stringify(cur.ipPools) !== JSON.stringify(next.ipPools) || JSON.stringify(cur.prefixes) !== JSON.stringify(next.prefixes)) {
       for (const pr of this.peers.values()) {
         if (res.added.includes(pr.cfg.address) || res.changed.includes(pr.cfg.address)) continue;
-        this.rib.setPeerPolicies(pr.id, { exportPolicies: this.exportPolicy() });
+        const pol = filtersChanged ? { importPolicies: this.importPolicy(pr.cfg), exportPolicies: this.exportPolicy(pr.cfg) } : { exportPolicies: this.exportPolicy(pr.cfg) };
+        const { routeRefreshNeeded } = this.rib.setPeerPolicies(pr.id, pol);
+        // New import rules apply to routes the peer sends again: ask for them (RFC 2918).
+        if (routeRefreshNeeded && !(pr.session.establishedInfo?.routeRefresh && pr.session.sendRouteRefresh(AFI[pr.family], 1))) {
+          this.log.warn(`peer ${pr.cfg.address}: import filters changed but the peer does not support ROUTE-REFRESH; they apply to routes it sends from now on`);
+        }
       }
     }
+    if (JSON.stringify(cur.kernelPolicy) !== JSON.stringify(next.kernelPolicy)) this.rib.setKernelPolicy(this.kernelPolicy(next));
     this.schedulePump();
     this.log.info(`reconfigured: +${res.added.length} -${res.removed.length} ~${res.changed.length} peers`);
     return res;
@@ -326,9 +334,33 @@ export class Speaker {
    * localBlocks, which are matched by scanning: with 100k originated prefixes that scan is
    * quadratic.
    */
-  private exportPolicy(): RoutePolicy[] {
+  private exportPolicy(p: PeerConfig): RoutePolicy[] {
     const originated: RoutePolicy = { name: 'originated', evaluate: (route) => (route.source === 'local' ? ACCEPT : NEXT) };
-    return [originated, calicoExportPolicy({ pools: this.cfg.ipPools.map((cidr) => ({ cidr })) })];
+    const filters = this.filtersOf(p);
+    return [...(filters.length ? [bgpFilterPolicy(filters, 'export')] : []), originated, calicoExportPolicy({ pools: this.cfg.ipPools.map((cidr) => ({ cidr })) })];
+  }
+
+  /** The peer's BGPFilters (import rules), then the default accept. */
+  private importPolicy(p: PeerConfig): RoutePolicy[] {
+    const filters = this.filtersOf(p);
+    return filters.length ? [bgpFilterPolicy(filters, 'import')] : [];
+  }
+
+  /** Compiled BGPFilters named by the peer, in its order (names are checked by parseConfig). */
+  private filtersOf(p: PeerConfig): CompiledBGPFilter[] {
+    if (!p.filters?.length) return [];
+    const byName = new Map((this.cfg.bgpFilters ?? []).map((f) => [f.name, f]));
+    const out: CompiledBGPFilter[] = [];
+    for (const name of p.filters) {
+      const f = byName.get(name);
+      if (f) out.push(compileBGPFilter(f as BGPFilterInput));
+      else this.log.warn(`peer ${p.address}: no BGPFilter named ${name}; ignored`);
+    }
+    return out;
+  }
+
+  private kernelPolicy(c: SpeakerConfig): KernelPolicy | undefined {
+    return c.kernelPolicy ? calicoKernelPolicy(c.kernelPolicy) : undefined;
   }
 
   private ourOpen(pr: PeerRuntime): OpenMessage {
@@ -362,8 +394,10 @@ export class Speaker {
       peerAs: p.asNumber,
       rrClient: p.routeReflectorClient,
       nextHopMode: p.nextHopSelf ? 'Self' : p.keepOriginalNextHop ? 'Keep' : 'Auto',
-      exportPolicies: this.exportPolicy(),
-      maxRestartTime: c.gracefulRestart.staleTime,
+      importPolicies: this.importPolicy(p),
+      exportPolicies: this.exportPolicy(p),
+      // No local cap on the restart time the peer advertises (BIRD's helper uses the peer's time);
+      // gracefulRestart.restartTime is the time WE advertise (Calico's BGPPeer maxRestartTime).
     });
     const pr: PeerRuntime = { id, cfg: p, family, lastError: null, grState: 'none', everUp: false, session: null as unknown as Session };
     pr.session = new Session(
@@ -477,6 +511,7 @@ export class Speaker {
             gr && ourGr
               ? {
                   restartTime: gr.restartTime,
+                  restartState: gr.restartState,
                   families: gr.families.filter((f) => f.safi === 1 && (f.afi === 1 || f.afi === 2)).map((f) => ({ family: f.afi === 2 ? 'ipv6' : 'ipv4', forwardingState: f.forwardingState })),
                 }
               : undefined,
@@ -616,20 +651,17 @@ export class Speaker {
       return;
     }
     const r = ch.route;
-    if (r.type === 'blackhole') {
-      this.ksync.set({ dst: ch.prefix, type: 'blackhole', nextHops: [], metric: r.metric || undefined });
-      return;
+    // One spec per RIB kernel route object (the RIB shares those between prefixes with the same
+    // next hops): 100k routes via one peer hold one spec, by reference.
+    let spec = this.specCache.get(r);
+    if (spec === undefined) {
+      if (r.type === 'blackhole') spec = { type: 'blackhole', nextHops: [], metric: r.metric || undefined };
+      else {
+        const hops = r.nextHops.map((h) => (r.tunnel ? { gateway: h.address, dev: r.tunnel, onlink: true } : { gateway: h.address }));
+        spec = hops.length ? { type: 'unicast', nextHops: hops, metric: r.metric || undefined } : null;
+      }
+      this.specCache.set(r, spec);
     }
-    let hops: KernelRoute['nextHops'];
-    if (r.nextHops.length === 1 && !r.tunnel) {
-      // One shared next-hop list per gateway: 100k routes via one peer share one array.
-      const gw = r.nextHops[0]!.address;
-      hops = this.hopCache.get(gw) ?? [{ gateway: gw }];
-      if (!this.hopCache.has(gw)) this.hopCache.set(gw, hops);
-    } else {
-      hops = r.nextHops.map((h) => (r.tunnel ? { gateway: h.address, dev: r.tunnel, onlink: true } : { gateway: h.address }));
-    }
-    if (!hops.length) return;
-    this.ksync.set({ dst: ch.prefix, type: 'unicast', nextHops: hops, metric: r.metric || undefined });
+    if (spec) this.ksync.setRoute(ch.prefix, spec);
   }
 }
