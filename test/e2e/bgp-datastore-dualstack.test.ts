@@ -77,7 +77,8 @@ void test('calico-bgp from the datastore: dual stack mesh with a mesh password f
     ping(ns[0]!, HOSTS[0]!.wl4, HOSTS[1]!.wl4);
     ping(ns[1]!, HOSTS[1]!.wl6, HOSTS[0]!.wl6);
 
-    // Wrong password on one side: touch the BGPConfiguration so the secret is read again.
+    // Wrong password on one side: an edited secret file applies with the next datastore change
+    // (here: a BGPConfiguration edit) or the periodic recompute (30 s).
     setPassword(1, 'wrong');
     const touch = async (v: string): Promise<void> => {
       const cfg = await client.resources.get('BGPConfiguration', 'default');

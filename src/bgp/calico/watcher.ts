@@ -33,6 +33,8 @@ export interface DatastoreBgpOptions {
   peering?: PeeringOptions;
   /** Quiet period before recomputing after updates (coalesces bursts). Default 100 ms. */
   debounceMs?: number;
+  /** Recompute this often even without datastore changes, so edited secret files apply. Default 30 s; 0 = off. */
+  resyncMs?: number;
 }
 
 export interface DatastoreBgpStats {
@@ -60,6 +62,7 @@ export class DatastoreBgp {
   private lastWarnings = '';
   private appliedWaiters: Array<() => void> = [];
   private statusTimer: NodeJS.Timeout | null = null;
+  private resyncTimer: NodeJS.Timeout | null = null;
   private readonly statusWritten = new Map<string, number>();
   private lastApplyAt = new Date();
   readonly stats: DatastoreBgpStats = { applies: 0, reconfigures: 0, restarts: 0, lastError: null, syncStatus: 'not-started' };
@@ -89,6 +92,11 @@ export class DatastoreBgp {
       { prefixes: BGP_WATCH_PREFIXES, onError: (e) => this.log.warn(`datastore: ${e.message} (retrying; BGP keeps running with the last configuration)`) },
     );
     this.syncer.start();
+    const resync = this.opts.resyncMs ?? 30_000;
+    if (resync > 0) {
+      this.resyncTimer = setInterval(() => this.schedule(), resync);
+      this.resyncTimer.unref();
+    }
     if (this.deps.client.resources) {
       this.statusTimer = setInterval(() => {
         this.chain = this.chain.then(() => this.publishNodeStatus()).catch((err: unknown) => this.log.warn(`CalicoNodeStatus: ${err instanceof Error ? err.message : String(err)}`));
@@ -102,6 +110,7 @@ export class DatastoreBgp {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.statusTimer) clearInterval(this.statusTimer);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
     await this.syncer?.stop();
     await this.chain;
     await this.current?.stop(opts);
