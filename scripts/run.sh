@@ -31,7 +31,9 @@ ensure_apt() {
 
 ensure_npm() {
   local stamp=node_modules/.calico-ts-lock-hash
-  local want; want=$(sha256sum package-lock.json package.json | sha256sum | cut -d' ' -f1)
+  # The lockfile changes whenever dependencies do; package.json edits to scripts or exports
+  # need no reinstall.
+  local want; want=$(sha256sum package-lock.json | cut -d' ' -f1)
   if [ ! -x node_modules/.bin/node ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "calico-ts: npm ci" >&2
     npm ci --no-fund --no-audit --loglevel=error
