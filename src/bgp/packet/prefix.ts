@@ -56,10 +56,32 @@ class Ipv6Prefix implements Prefix {
   }
 }
 
+// Keys are built as one flat string: concatenating the parts gives a cons string that V8
+// flattens on the first Map lookup but keeps alive beside the flat copy (~90 B per key instead
+// of ~35 B; the RIB, the kernel reconciler and the codec all hold the same key string).
+const KEY_BUF = Buffer.alloc(24);
+
+function putDecimal(o: number, n: number): number {
+  const b = KEY_BUF;
+  if (n >= 100) {
+    b[o++] = 48 + ((n / 100) | 0);
+    b[o++] = 48 + (((n / 10) | 0) % 10);
+  } else if (n >= 10) b[o++] = 48 + ((n / 10) | 0);
+  b[o++] = 48 + (n % 10);
+  return o;
+}
+
 function ipv4Key(v: number, len: number): string {
-  return (
-    OCTET[v >>> 24]! + '.' + OCTET[(v >>> 16) & 0xff]! + '.' + OCTET[(v >>> 8) & 0xff]! + '.' + OCTET[v & 0xff]! + SLASH_LEN[len]!
-  );
+  let o = putDecimal(0, v >>> 24);
+  KEY_BUF[o++] = 46;
+  o = putDecimal(o, (v >>> 16) & 0xff);
+  KEY_BUF[o++] = 46;
+  o = putDecimal(o, (v >>> 8) & 0xff);
+  KEY_BUF[o++] = 46;
+  o = putDecimal(o, v & 0xff);
+  KEY_BUF[o++] = 47;
+  o = putDecimal(o, len);
+  return KEY_BUF.toString('latin1', 0, o);
 }
 
 function maskV4(len: number): number {
