@@ -1,6 +1,7 @@
-// calico-datastore: see docs/datastore.md.
-// eslint-disable-next-line local/no-deep-imports -- src/datastore/index.ts (the client layer) does not re-export the server yet
-import { runCli } from '../datastore/server/index.ts';
+// calico-datastore: the embedded etcd-v3-compatible server; see docs/datastore.md.
+import module from 'node:module';
+import { loadServer } from '../datastore/index.ts';
 
-const code = await runCli(process.argv.slice(2));
-process.exit(code);
+module.enableCompileCache?.();
+const { runCli } = await loadServer();
+process.exit(await runCli(process.argv.slice(2)));
