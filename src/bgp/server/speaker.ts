@@ -23,6 +23,7 @@ import { NetlinkLinks } from '../../lib/netlink/index.ts';
 import type { SpeakerConfig, PeerConfig } from './config.ts';
 import { KernelSync, IpBatchKernel, NetlinkKernel, type KernelRoutes, type KernelRoute, type KernelRouteSpec } from './kernel.ts';
 import { WorkerKernel } from './kernel-worker.ts';
+import { releaseMemory } from './heap.ts';
 import { StatusServer, writeStatusFile, type PeerStatus, type SpeakerStatus } from './status.ts';
 
 export interface Logger {
@@ -63,6 +64,9 @@ interface PeerRuntime {
 }
 
 const AFI: Record<Family, 1 | 2> = { ipv4: 1, ipv6: 2 };
+/** A burst this large (prefixes) is followed by a memory-reducing GC once quiet. */
+const BURST_PREFIXES = 10_000;
+const RELEASE_AFTER_MS = 1000;
 
 function peerId(address: string): string {
   return `Peer_${address.replace(/[.:]/g, '_')}`;
@@ -101,6 +105,9 @@ export class Speaker {
   private readonly startedAt = new Date();
   private prefixCache = new Map<string, Prefix>();
   private connectedTimer: NodeJS.Timeout | null = null;
+  /** Prefixes received or changed since the last memory release, and its debounce timer. */
+  private burst = 0;
+  private burstTimer: NodeJS.Timeout | null = null;
   private readonly specCache = new WeakMap<RibKernelRoute, KernelRouteSpec | null>();
 
   constructor(cfg: SpeakerConfig, deps: SpeakerDeps = {}) {
@@ -177,6 +184,7 @@ export class Speaker {
     if (this.ribTimer) clearTimeout(this.ribTimer);
     if (this.connectedTimer) clearInterval(this.connectedTimer);
     if (this.statusTimer) clearTimeout(this.statusTimer);
+    if (this.burstTimer) clearTimeout(this.burstTimer);
     for (const p of this.peers.values()) {
       if (graceful) p.session.abortForRestart();
       else p.session.stop(CEASE.AdministrativeShutdown);
@@ -537,7 +545,10 @@ export class Speaker {
         this.log.debug(`peer ${pr.cfg.address}: End-of-RIB ${f}`);
         this.rib.endOfRib(pr.id, f, Date.now());
       } else {
-        for (const input of ribInputsFromUpdate(msg, res.treatAsWithdraw)) this.rib.update(pr.id, input.update);
+        for (const input of ribInputsFromUpdate(msg, res.treatAsWithdraw)) {
+          this.rib.update(pr.id, input.update);
+          this.burst += (input.update.announced?.length ?? 0) + (input.update.withdrawn?.length ?? 0);
+        }
       }
     } catch (err) {
       if (err instanceof RibError) this.log.warn(`peer ${pr.cfg.address}: UPDATE ignored: ${err.message}`);
@@ -637,6 +648,28 @@ export class Speaker {
       this.ribTimer.unref();
     }
     this.statusChanged();
+    if (this.burst >= BURST_PREFIXES) this.armRelease();
+  }
+
+  /**
+   * After a burst of at least BURST_PREFIXES prefixes, once things have been quiet for
+   * RELEASE_AFTER_MS (no pump with kernel work pending), hand the GC headroom back (heap.ts).
+   */
+  private armRelease(): void {
+    if (this.burstTimer) clearTimeout(this.burstTimer);
+    this.burstTimer = setTimeout(() => {
+      this.burstTimer = null;
+      if (!this.started || this.stopping) return;
+      if (this.pumpScheduled || this.ksync.size !== this.ksync.programmedSize) {
+        this.armRelease();
+        return;
+      }
+      const t0 = performance.now();
+      const n = this.burst;
+      this.burst = 0;
+      if (releaseMemory()) this.log.debug(`released GC headroom after ${n} prefix changes (${Math.round(performance.now() - t0)} ms)`);
+    }, RELEASE_AFTER_MS);
+    this.burstTimer.unref();
   }
 
   private applyKernelChange(ch: KernelChange): void {
