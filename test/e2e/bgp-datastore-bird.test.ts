@@ -2,7 +2,8 @@
 // node whose only peer comes from a global BGPPeer (peerIP + asNumber, Calico's eBGP-to-ToR
 // setup). The session establishes, the node's block (inside an IP pool) reaches BIRD with the
 // node as next hop, a block in a disableBGPExport pool does not, BIRD's route reaches the node's
-// kernel, and ping crosses both ways. Deleting the BGPPeer takes the session down live.
+// kernel, and ping crosses both ways. A BGPFilter added to the peer applies live both ways;
+// deleting the BGPPeer takes the session down live.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -66,6 +67,17 @@ void test('calico-bgp from the datastore peers with a BIRD top-of-rack through a
     assert.ok(!(await bird.routes(4)).has('198.20.41.0/26'), 'a block in a disableBGPExport pool is not advertised');
     await waitFor('BIRD route in our kernel', () => sh(['ip', '-n', node, 'route', 'show', 'proto', '81']).includes('198.19.99.0/24 via 198.18.40.254'));
     ping(node, '198.19.41.1', '198.19.99.1');
+
+    // A BGPFilter on the peer, live: BIRD's route is rejected on import, our block on export.
+    await client.resources.create(res('BGPFilter', 'edge', {
+      importV4: [{ action: 'Reject', matchOperator: 'Equal', cidr: '198.19.99.0/24' }],
+      exportV4: [{ action: 'Reject', matchOperator: 'Equal', cidr: '198.19.41.0/26' }],
+    }));
+    const peerRes = await client.resources.get('BGPPeer', 'tor');
+    await client.resources.update({ ...peerRes, spec: { ...(peerRes.spec as object), filters: ['edge'] } } as AnyResource);
+    await waitFor('filters applied both ways', async () =>
+      !sh(['ip', '-n', node, 'route', 'show', 'proto', '81']).includes('198.19.99.0/24') && !(await bird.routes(4)).has('198.19.41.0/26') && (await birdEstablished(bird, 'node1')),
+      { timeoutMs: 30_000 });
 
     await client.resources.delete('BGPPeer', 'tor');
     await waitFor('session gone after the BGPPeer is deleted', async () => !(await birdEstablished(bird, 'node1')) && (await readStatus(sock)).peers.length === 0, { timeoutMs: 30_000 });

@@ -122,6 +122,7 @@ void test('communities from prefixAdvertisements; unsupported features become wa
     r('BGPConfiguration', 'default', { communities: [{ name: 'c1', value: '64512:100' }], prefixAdvertisements: [{ cidr: '198.19.0.0/16', communities: ['c1', '64512:7'] }] }),
     r('BGPFilter', 'f', { exportV4: [{ action: 'Reject', cidr: '198.19.0.0/16', matchOperator: 'In' }] }),
     r('BGPPeer', 'filtered', { peerIP: '198.18.0.50', asNumber: 65050, filters: ['f', 'missing'], ttlSecurity: 1, localASNumber: 65444 }),
+    r('BGPPeer', 'filtered2', { peerIP: '198.18.0.51', asNumber: 65051, filters: ['missing', 'f'] }),
   ]);
   const p = computePlan(s, 'a');
   assert.deepEqual(p.communities, [{ cidr: '198.19.0.0/16', communities: ['64512:100', '64512:7'] }]);
@@ -131,6 +132,9 @@ void test('communities from prefixAdvertisements; unsupported features become wa
   assert.ok(!config.peers.some((x) => x.address === '198.18.0.50'), 'a peer needing a different local AS is skipped');
   assert.match(warnings.join('\n'), /localASNumber 65444 is not supported/);
   assert.match(warnings.join('\n'), /communities\/prefixAdvertisements are not applied/);
+  // BGPFilters reach the speaker: the existing ones, in the peer's order.
+  assert.deepEqual(config.peers.find((x) => x.address === '198.18.0.51')!.filters, ['f']);
+  assert.deepEqual(config.bgpFilters?.map((f) => f.name), ['f']);
 });
 
 void test('helpers: durations, IP:port, AS numbers, secret files', () => {

@@ -68,6 +68,8 @@ export interface CalicoPeer {
   /** BGPFilter names that have rules for this family and direction, in the peer's order. */
   importFilters: string[];
   exportFilters: string[];
+  /** The peer's BGPFilter names that exist, in its order (any family or direction). */
+  filters: string[];
   reachableBy?: string;
   /** The BGPPeer resource it came from (none for mesh peers). */
   source?: string;
@@ -100,6 +102,8 @@ export interface CalicoBgpPlan {
   /** Pools with disableBGPExport (never exported). */
   noExportPools: string[];
   communities: CommunityRule[];
+  /** Specs of the BGPFilters the peers use, by name. */
+  filters: Record<string, Record<string, unknown>>;
   /** Things the computation skipped or could not resolve (for logs). */
   warnings: string[];
 }
@@ -478,6 +482,7 @@ export function computePlan(state: CalicoBgpState, nodeName: string, opts: Peeri
           nextHopKeep: false,
           importFilters: [],
           exportFilters: [],
+          filters: [],
         });
       }
     }
@@ -510,6 +515,7 @@ export function computePlan(state: CalicoBgpState, nodeName: string, opts: Peeri
           ...(raw.numAllowLocalAs ? { numAllowedLocalAs: raw.numAllowLocalAs } : {}),
           importFilters: raw.filters.filter((n) => filterHas(n, 'import', fam)),
           exportFilters: raw.filters.filter((n) => filterHas(n, 'export', fam)),
+          filters: [...new Set(raw.filters.filter((n) => state.bgpFilters.has(n)))],
           ...(raw.reachableBy ? { reachableBy: raw.reachableBy } : {}),
           source: raw.source,
         };
@@ -595,6 +601,9 @@ export function computePlan(state: CalicoBgpState, nodeName: string, opts: Peeri
     exportPools,
     noExportPools,
     communities,
+    filters: Object.fromEntries(
+      [...new Set(peersOut.flatMap((p) => p.filters))].sort().map((n) => [n, (state.bgpFilters.get(n)?.spec ?? {}) as Record<string, unknown>]),
+    ),
     warnings,
   };
 }

@@ -1,6 +1,7 @@
 // A Calico BGP plan (peering.ts) → the speaker's configuration. Pure. What the speaker cannot
 // express yet is reported as a warning, never silently changed.
 import { parseConfig, type SpeakerConfig, type SpeakerConfigInput } from '../server/index.ts';
+import { compileBGPFilter, type BGPFilterInput } from '../rib/index.ts';
 import { PEER_TYPE_DISPLAY, type CalicoBgpPlan, type CalicoPeer } from './peering.ts';
 
 /** Node-local settings that do not come from the datastore. */
@@ -31,6 +32,18 @@ const PRIORITY: Record<CalicoPeer['kind'], number> = { node: 0, global: 1, mesh:
 
 export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}): { config: SpeakerConfig; warnings: string[]; peerNames: Map<string, string> } {
   const warnings: string[] = [];
+  // BGPFilters the speaker can compile; a bad one is left out with a warning (Calico's confd
+  // would render it anyway and BIRD would refuse the whole configuration).
+  const bgpFilters: Array<{ name: string; spec: Record<string, unknown> }> = [];
+  for (const [name, spec] of Object.entries(plan.filters)) {
+    try {
+      compileBGPFilter({ name, spec } as BGPFilterInput);
+      bgpFilters.push({ name, spec });
+    } catch (err) {
+      warnings.push(`BGPFilter ${name}: ${(err as Error).message} (not applied)`);
+    }
+  }
+  const usable = new Set(bgpFilters.map((f) => f.name));
   const byAddress = new Map<string, CalicoPeer>();
   // One session per address: explicit peerings win over the mesh (BIRD would run both).
   for (const p of [...plan.peers].sort((a, b) => PRIORITY[a.kind] - PRIORITY[b.kind])) {
@@ -45,7 +58,6 @@ export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}):
     }
     if (p.ttlSecurity) warnings.push(`peer ${p.name}: ttlSecurity is not supported by the speaker yet (ignored)`);
     if (p.numAllowedLocalAs) warnings.push(`peer ${p.name}: numAllowedLocalASNumbers is not supported by the speaker yet (ignored)`);
-    if (p.importFilters.length || p.exportFilters.length) warnings.push(`peer ${p.name}: BGPFilters ${[...new Set([...p.importFilters, ...p.exportFilters])].join(',')} are not applied by the speaker yet (ignored)`);
     if (p.reachableBy) warnings.push(`peer ${p.name}: reachableBy is not supported by the speaker yet (ignored)`);
     byAddress.set(p.ip, p);
   }
@@ -71,6 +83,7 @@ export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}):
       ...(p.nextHopSelf ? { nextHopSelf: true } : {}),
       keepOriginalNextHop: p.nextHopKeep,
       description: PEER_TYPE_DISPLAY[p.kind],
+      ...(p.filters.some((f) => usable.has(f)) ? { filters: p.filters.filter((f) => usable.has(f)) } : {}),
     });
   }
   const input: SpeakerConfigInput = {
@@ -89,6 +102,7 @@ export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}):
     ...(local.holdTime !== undefined ? { holdTime: local.holdTime } : {}),
     ...(local.connectRetryTime !== undefined ? { connectRetryTime: local.connectRetryTime } : {}),
     ...(local.idleHoldTime !== undefined ? { idleHoldTime: local.idleHoldTime } : {}),
+    ...(bgpFilters.length ? { bgpFilters } : {}),
     peers,
   };
   return { config: parseConfig(input, `datastore (node ${plan.nodeName})`), warnings, peerNames };
