@@ -113,6 +113,15 @@ void test('exported routes: blocks affine to this node inside pools that allow e
   assert.deepEqual(p.originated, ['198.19.2.0/26', '198.19.200.0/24', '198.19.9.0/26']);
   assert.deepEqual(p.exportPools, ['198.19.0.0/16']);
   assert.deepEqual(toSpeakerConfig(p).config.ipPools, ['198.19.0.0/16']);
+  // Kernel programming follows the pools' encapsulation (IPIP pools via the tunnel, VXLAN left to felix).
+  s.add(r('IPPool', 'ipip', { cidr: '198.21.0.0/16', ipipMode: 'CrossSubnet' }));
+  s.add(r('BGPConfiguration', 'default', { programClusterRoutes: 'Enabled' }));
+  const kp = toSpeakerConfig(computePlan(s, 'b')).config.kernelPolicy!;
+  assert.deepEqual(kp, {
+    pools: [{ cidr: '198.19.0.0/16' }, { cidr: '198.20.0.0/16' }, { cidr: '198.21.0.0/16', ipipMode: 'CrossSubnet' }],
+    programClusterRoutes: 'Enabled',
+    localSubnet: '198.18.0.0/24',
+  });
   s.setIpamKey('/calico/ipam/v2/host/b/ipv4/block/198.19.2.0-26', undefined);
   assert.deepEqual(computePlan(s, 'b').originated, ['198.19.9.0/26']);
 });

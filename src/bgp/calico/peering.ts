@@ -102,6 +102,12 @@ export interface CalicoBgpPlan {
   /** Pools with disableBGPExport (never exported). */
   noExportPools: string[];
   communities: CommunityRule[];
+  /** All pools with their encapsulation (decides which learned routes BGP programs into the kernel). */
+  kernelPools: Array<{ cidr: string; ipipMode?: 'Never' | 'Always' | 'CrossSubnet'; vxlanMode?: 'Never' | 'Always' | 'CrossSubnet' }>;
+  /** BGPConfiguration programClusterRoutes. */
+  programClusterRoutes?: 'Enabled' | 'Disabled' | 'EnabledIPIPOnly' | 'EnabledNoEncapOnly';
+  /** The node's IPv4 subnet (IPIP CrossSubnet). */
+  localSubnet?: string;
   /** Specs of the BGPFilters the peers use, by name. */
   filters: Record<string, Record<string, unknown>>;
   /** Things the computation skipped or could not resolve (for logs). */
@@ -552,6 +558,13 @@ export function computePlan(state: CalicoBgpState, nodeName: string, opts: Peeri
   }
   exportPools.sort();
   noExportPools.sort();
+  const kernelPools: CalicoBgpPlan['kernelPools'] = [];
+  for (const pool of [...state.ipPools.values()].sort((a, b) => ((a.spec?.cidr ?? '') < (b.spec?.cidr ?? '') ? -1 : 1))) {
+    const c = tryParseCIDR(pool.spec?.cidr ?? '');
+    if (!c) continue;
+    kernelPools.push({ cidr: formatCIDR(maskCIDR(c)), ...(pool.spec?.ipipMode ? { ipipMode: pool.spec.ipipMode } : {}), ...(pool.spec?.vxlanMode ? { vxlanMode: pool.spec.vxlanMode } : {}) });
+  }
+  const v4Net = tryParseCIDR(state.nodes.get(nodeName)?.spec?.bgp?.ipv4Address ?? '');
   const poolCidrs = exportPools.map((p) => tryParseCIDR(p)!);
   const originated = new Set<string>();
   for (const [block, node] of state.blockAffinities) {
@@ -601,6 +614,9 @@ export function computePlan(state: CalicoBgpState, nodeName: string, opts: Peeri
     exportPools,
     noExportPools,
     communities,
+    kernelPools,
+    ...(global.programClusterRoutes ? { programClusterRoutes: global.programClusterRoutes } : {}),
+    ...(v4Net && v4Net.prefix < 32 ? { localSubnet: formatCIDR(maskCIDR(v4Net)) } : {}),
     filters: Object.fromEntries(
       [...new Set(peersOut.flatMap((p) => p.filters))].sort().map((n) => [n, (state.bgpFilters.get(n)?.spec ?? {}) as Record<string, unknown>]),
     ),

@@ -103,6 +103,11 @@ export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}):
     ...(local.connectRetryTime !== undefined ? { connectRetryTime: local.connectRetryTime } : {}),
     ...(local.idleHoldTime !== undefined ? { idleHoldTime: local.idleHoldTime } : {}),
     ...(bgpFilters.length ? { bgpFilters } : {}),
+    kernelPolicy: {
+      pools: plan.kernelPools,
+      ...(plan.programClusterRoutes ? { programClusterRoutes: plan.programClusterRoutes } : {}),
+      ...(plan.localSubnet ? { localSubnet: plan.localSubnet } : {}),
+    },
     peers,
   };
   return { config: parseConfig(input, `datastore (node ${plan.nodeName})`), warnings, peerNames };
