@@ -3,6 +3,7 @@
 //   calico-bgp --config speaker.yaml            run (SIGTERM: graceful restart stop, SIGINT: full stop, SIGHUP: reload)
 //   calico-bgp status --socket /run/x.sock      show peers (Calico's node status table, or -o json)
 //   calico-bgp check-config --config f.yaml     validate a config file
+import module from 'node:module';
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { Speaker, type Logger } from './speaker.ts';
@@ -39,6 +40,10 @@ async function runSpeaker(o: RunOpts): Promise<void> {
   const log = makeLogger(cfg.logLevel);
   const speaker = new Speaker(cfg, { logger: log });
   await speaker.start();
+  // Persist Node's compile cache now (src/cmd enables it), not only at a clean exit: a speaker
+  // that is killed would otherwise leave it cold, and the next start pays for stripping types
+  // again (~0.3 s of CPU and ~35 MiB more RSS, the type stripper's wasm).
+  module.flushCompileCache?.();
   let stopping = false;
   const stop = (graceful: boolean, sig: string): void => {
     if (stopping) return;

@@ -148,11 +148,14 @@ export const configSchema = z
         protocol: z.number().int().min(1).max(255).default(RTPROT_CALICO_BGP),
         /** Originated prefixes are installed as blackhole routes (as Calico does for its blocks). */
         blackholeOriginated: z.boolean().default(false),
-        /** worker: netlink on a worker thread (default); netlink: on the main thread; ip: `ip -batch`. */
-        writer: z.enum(['worker', 'netlink', 'ip']).default('worker'),
+        /**
+         * netlink: rtnetlink on the main thread (default); worker: on a worker thread (kernel inserts
+         * overlap with UPDATE processing, but a second V8 isolate costs ~35 MiB RSS); ip: `ip -batch`.
+         */
+        writer: z.enum(['worker', 'netlink', 'ip']).default('netlink'),
       })
       .strict()
-      .default({ install: true, table: 254, protocol: RTPROT_CALICO_BGP, blackholeOriginated: false, writer: 'worker' }),
+      .default({ install: true, table: 254, protocol: RTPROT_CALICO_BGP, blackholeOriginated: false, writer: 'netlink' }),
     gracefulRestart: grSchema.default({ enabled: true, restartTime: 120, staleTime: 360, deferralTime: 60 }),
     /** Unix socket serving status as JSON (`calico-bgp status`). */
     statusSocket: z.string().optional(),
