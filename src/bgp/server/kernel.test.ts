@@ -83,3 +83,44 @@ void test('worker wire format round-trips routes', () => {
   ]);
   assert.deepEqual(decodeRoutes(''), []);
 });
+
+void test('KernelSync: changes made while a write is in flight are written next; shared specs are kept by reference', async () => {
+  let release: (() => void) | null = null;
+  const batches: KernelBatch[] = [];
+  const k = {
+    apply: async (b: KernelBatch): Promise<KernelApplyResult> => {
+      batches.push(b);
+      if (batches.length === 1) await new Promise<void>((res) => (release = res));
+      return { failed: [] };
+    },
+    list: async () => [],
+    close: async () => undefined,
+  };
+  const s = new KernelSync(k);
+  const via2 = { type: 'unicast' as const, nextHops: [{ gateway: '198.18.0.2' }] };
+  const via3 = { type: 'unicast' as const, nextHops: [{ gateway: '198.18.0.3' }] };
+  s.adopt([r('10.9.0.0/24', '198.18.0.9')]);
+  for (let i = 0; i < 3; i++) s.setRoute(`10.4.0.${i}/32`, via2);
+  await new Promise((res) => setImmediate(res));
+  await new Promise((res) => setImmediate(res));
+  assert.equal(batches.length, 1, 'first write in flight');
+  s.setRoute('10.4.0.0/32', via3); // changed while in flight
+  s.delete('10.4.0.1/32');
+  s.setRoute('10.4.0.2/32', via2); // unchanged: nothing to do
+  assert.equal(s.programmedSize, 1, 'only the adopted route is known to be in the kernel yet');
+  release!();
+  await s.idle();
+  assert.equal(batches.length, 2);
+  assert.deepEqual(batches[1]!.replace.map((x) => [x.dst, x.nextHops[0]!.gateway]), [['10.4.0.0/32', '198.18.0.3']]);
+  assert.deepEqual(batches[1]!.remove.map((x) => x.dst), ['10.4.0.1/32']);
+  assert.equal(s.size, 2);
+  assert.equal(s.programmedSize, 3, 'two desired + the adopted one');
+  s.sweep();
+  await s.idle();
+  assert.deepEqual(batches[2]!.remove.map((x) => x.dst), ['10.9.0.0/24']);
+  assert.equal(s.programmedSize, 2);
+  await s.removeAll();
+  assert.deepEqual(batches[3]!.remove.map((x) => x.dst).sort(), ['10.4.0.0/32', '10.4.0.2/32']);
+  assert.equal(s.programmedSize, 0);
+  await s.close();
+});
