@@ -161,3 +161,44 @@ void test('BGPFilters from the config: import and export rules reject and accept
     await Promise.all([A.sp.stop(), B.sp.stop()]);
   }
 });
+
+void test('kernelPolicy from the config: VXLAN pool routes are not programmed, IPIP pool routes go via tunl0 onlink', async () => {
+  const pa = port();
+  const pb = port();
+  const A = speaker({
+    routerId: '10.0.0.1',
+    listenAddress: '127.0.0.1',
+    listenPort: pa,
+    prefixes: ['198.19.0.0/26', '198.19.1.0/26', '198.19.2.0/26'],
+    peers: [{ address: '127.0.0.1', asNumber: 64512, port: pb }],
+  });
+  const B = speaker({
+    routerId: '10.0.0.2',
+    listenAddress: '127.0.0.1',
+    listenPort: pb,
+    kernelPolicy: {
+      programClusterRoutes: 'Enabled',
+      pools: [
+        { cidr: '198.19.0.0/24', vxlanMode: 'Always' },
+        { cidr: '198.19.1.0/24', ipipMode: 'Always' },
+      ],
+    },
+    peers: [{ address: '127.0.0.1', asNumber: 64512, port: pa, passive: true }],
+  });
+  try {
+    await Promise.all([A.sp.start(), B.sp.start()]);
+    await until('B programs 198.19.2.0/26', () => B.kernel.routes.has('198.19.2.0/26'));
+    await until('B programs 198.19.1.0/26', () => B.kernel.routes.has('198.19.1.0/26'));
+    assert.deepEqual(B.kernel.routes.get('198.19.1.0/26')?.nextHops, [{ gateway: '127.0.0.1', dev: 'tunl0', onlink: true }]);
+    assert.deepEqual(B.kernel.routes.get('198.19.2.0/26')?.nextHops, [{ gateway: '127.0.0.1' }]);
+    assert.equal(B.sp.status().peers[0]!.prefixesReceived, 3);
+    assert.equal(B.kernel.routes.has('198.19.0.0/26'), false, 'VXLAN pool routes are Felix’s, not BGP’s');
+    // Dropping the policy live programs the VXLAN-pool route too and the IPIP one without tunnel.
+    B.sp.reconfigure(parseConfig({ ...B.sp.config, kernelPolicy: undefined }));
+    await until('B programs 198.19.0.0/26 without a kernel policy', () => B.kernel.routes.has('198.19.0.0/26'));
+    await until('tunnel dropped', () => B.kernel.routes.get('198.19.1.0/26')?.nextHops[0]?.dev === undefined);
+    assert.throws(() => parseConfig({ routerId: '10.0.0.3', kernelPolicy: { pools: [{ cidr: 'nope' }] } }), /kernelPolicy\.pools\[0\]\.cidr: expected a CIDR/);
+  } finally {
+    await Promise.all([A.sp.stop(), B.sp.stop()]);
+  }
+});
