@@ -6,6 +6,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Committer } from './committer.ts';
+import { FastUnary } from './fast-unary.ts';
 import { validateOptions, type ListenUrl, type ServerOptions } from './config.ts';
 import { ConfigError, DataDirError } from './errors.ts';
 import { Lessor } from './lessor.ts';
@@ -109,7 +110,11 @@ export async function startDatastoreServer(
     'grpc.max_send_message_length': -1,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
+    'grpc.enable_channelz': 0,
   });
+  // Unary calls answered in one socket write (see fast-unary.ts); streams stay with grpc-js.
+  const fast = new FastUnary(opts.maxRequestBytes + GRPC_OVERHEAD_BYTES);
+  if (!fast.install(server)) log('warn', 'grpc-js internals changed: unary calls served by grpc-js (two socket writes per response)');
   const bound: string[] = [];
   const advertised = () => (opts.advertiseClientUrls.length ? opts.advertiseClientUrls : bound);
   addServices(server, {
