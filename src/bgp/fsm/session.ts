@@ -303,10 +303,13 @@ export class Session {
         const old = conn.timers.get(a.timer);
         if (old) clearTimeout(old);
         const ev = timerEvent(a.timer);
+        // RFC 4271 §10: ConnectRetry and Keepalive timers are jittered (x 0.75..1.0), so two
+        // speakers with equal timers do not keep colliding in step.
+        const jitter = a.timer === 'connectRetry' || a.timer === 'keepalive' ? 0.75 + Math.random() * 0.25 : 1;
         const t = setTimeout(() => {
           conn.timers.delete(a.timer);
           this.post(conn, ev);
-        }, Math.max(1, a.seconds * 1000));
+        }, Math.max(1, a.seconds * 1000 * jitter));
         t.unref?.();
         conn.timers.set(a.timer, t);
         return;
