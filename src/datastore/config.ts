@@ -4,24 +4,14 @@
 // Calico's envconfig does. With nothing set: the embedded calico-datastore's default address.
 
 import { DatastoreConfigError } from './errors.ts';
+import type { EtcdKvOptions } from './etcd-kv.ts';
 
 export const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
 
-export interface DatastoreConfig {
+/** Connection settings: the etcd client's options plus the datastore type. */
+export interface DatastoreConfig extends EtcdKvOptions {
   /** Only etcdv3 (the etcd v3 API, served by etcd or calico-datastore). */
   readonly datastoreType: 'etcdv3';
-  readonly endpoints: readonly string[];
-  readonly caCertFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-  /** Inline PEM (calicoctl.cfg etcdCACert / etcdCert / etcdKey). */
-  readonly caCert?: string;
-  readonly cert?: string;
-  readonly key?: string;
-  readonly username?: string;
-  readonly password?: string;
-  /** Deadline for each request; also how long an unreachable datastore takes to report. */
-  readonly callTimeoutMs?: number;
 }
 
 export interface DatastoreSettings {
