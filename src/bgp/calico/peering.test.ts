@@ -126,24 +126,68 @@ void test('exported routes: blocks affine to this node inside pools that allow e
   assert.deepEqual(computePlan(s, 'b').originated, ['198.19.9.0/26']);
 });
 
-void test('communities from prefixAdvertisements; unsupported features become warnings, not silent changes', () => {
+void test('BGPPeer settings reach the speaker: localASNumber, ttlSecurity, numAllowedLocalASNumbers, reachableBy, filters', () => {
   const s = cluster([
-    r('BGPConfiguration', 'default', { communities: [{ name: 'c1', value: '64512:100' }], prefixAdvertisements: [{ cidr: '198.19.0.0/16', communities: ['c1', '64512:7'] }] }),
     r('BGPFilter', 'f', { exportV4: [{ action: 'Reject', cidr: '198.19.0.0/16', matchOperator: 'In' }] }),
     r('BGPPeer', 'filtered', { peerIP: '198.18.0.50', asNumber: 65050, filters: ['f', 'missing'], ttlSecurity: 1, localASNumber: 65444 }),
-    r('BGPPeer', 'filtered2', { peerIP: '198.18.0.51', asNumber: 65051, filters: ['missing', 'f'] }),
+    r('BGPPeer', 'filtered2', { peerIP: '198.18.0.51', asNumber: 65051, filters: ['missing', 'f'], numAllowedLocalASNumbers: 2 }),
+    r('BGPPeer', 'far', { peerIP: '198.51.100.7', asNumber: 65052, reachableBy: '198.18.0.254', ttlSecurity: 3 }),
+    r('BGPPeer', 'far6', { peerIP: 'fd00:198:51::7', asNumber: 65052, reachableBy: 'fd00:198:18::fe' }),
+    r('BGPPeer', 'bad-reach', { peerIP: '198.51.100.8', asNumber: 65052, reachableBy: 'fd00:198:18::fe' }),
+    r('BGPPeer', 'same-as', { peerIP: '198.18.0.52', asNumber: 65053, localASNumber: 64512 }),
   ]);
   const p = computePlan(s, 'a');
-  assert.deepEqual(p.communities, [{ cidr: '198.19.0.0/16', communities: ['64512:100', '64512:7'] }]);
   const peer = p.peers.find((x) => x.ip === '198.18.0.50')!;
   assert.deepEqual([peer.exportFilters, peer.importFilters, peer.ttlSecurity, peer.localAsNumber], [['f'], [], 1, 65444]);
+  assert.match(p.warnings.join('\n'), /BGPPeer bad-reach: reachableBy fd00:198:18::fe is not an address of the peer's family/);
   const { config, warnings } = toSpeakerConfig(p);
-  assert.ok(!config.peers.some((x) => x.address === '198.18.0.50'), 'a peer needing a different local AS is skipped');
-  assert.match(warnings.join('\n'), /localASNumber 65444 is not supported/);
-  assert.match(warnings.join('\n'), /communities\/prefixAdvertisements are not applied/);
-  // BGPFilters reach the speaker: the existing ones, in the peer's order.
-  assert.deepEqual(config.peers.find((x) => x.address === '198.18.0.51')!.filters, ['f']);
+  const by = (a: string) => config.peers.find((x) => x.address === a)!;
+  assert.deepEqual(
+    [by('198.18.0.50').localAsNumber, by('198.18.0.50').ttlSecurity, by('198.18.0.50').numAllowedLocalAs, by('198.18.0.50').filters],
+    [65444, 1, undefined, ['f']],
+  );
+  assert.deepEqual([by('198.18.0.51').numAllowedLocalAs, by('198.18.0.51').filters], [2, ['f']]);
+  assert.deepEqual([by('198.51.100.7').reachableBy, by('198.51.100.7').ttlSecurity], ['198.18.0.254', 3]);
+  assert.equal(by('fd00:198:51::7').reachableBy, 'fd00:198:18::fe');
+  assert.equal(by('198.18.0.52').localAsNumber, undefined, 'a localASNumber equal to the node AS changes nothing');
+  assert.ok(!config.peers.some((x) => x.address === '198.51.100.8'));
+  assert.doesNotMatch(warnings.join('\n'), /not supported/);
   assert.deepEqual(config.bgpFilters?.map((f) => f.name), ['f']);
+  // A route reflector treats an iBGP peer as a client against the peer's local AS.
+  const rr = cluster([r('Node', 'a', { bgp: { ipv4Address: '198.18.0.1/24', routeReflectorClusterID: '224.0.0.1' } }), r('BGPPeer', 'l', { peerIP: '198.18.0.60', asNumber: 65100, localASNumber: 65100 })]);
+  const rp = toSpeakerConfig(computePlan(rr, 'a')).config.peers.find((x) => x.address === '198.18.0.60')!;
+  assert.deepEqual([rp.routeReflectorClient, rp.localAsNumber, rp.asNumber], [true, 65100, 65100]);
+});
+
+void test('communities: as confd renders apply_communities (names from the same resource, values as given, sorted, node config wins)', () => {
+  const s = cluster([
+    r('BGPConfiguration', 'default', {
+      communities: [{ name: 'std', value: '64512:100' }, { name: 'big', value: '64512:1:2' }, { name: 'huge', value: '70000:1' }],
+      prefixAdvertisements: [
+        { cidr: '198.19.0.0/16', communities: ['std', '5663:12', 'big', 'std'] },
+        { cidr: 'fd00:198:19::/48', communities: ['big'] },
+        { cidr: '198.20.0.1/16', communities: ['undefined-name', 'huge'] },
+        { cidr: '198.21.0.0/16', communities: ['4294967295:4294967295:0'] },
+      ],
+    }),
+  ]);
+  const p = computePlan(s, 'a');
+  assert.deepEqual(p.communities, [
+    { cidr: '198.19.0.0/16', communities: ['5663:12', '64512:100', '64512:1:2'] }, // Go's sort.Strings byte order
+    { cidr: 'fd00:198:19::/48', communities: ['64512:1:2'] },
+    { cidr: '198.21.0.0/16', communities: ['4294967295:4294967295:0'] },
+  ]);
+  assert.match(p.warnings.join('\n'), /community "undefined-name" is not defined/);
+  assert.match(p.warnings.join('\n'), /"70000:1" is not a community/);
+  const { config } = toSpeakerConfig(p);
+  assert.deepEqual(config.prefixAdvertisements, p.communities);
+  // The node's own BGPConfiguration replaces the global rules; its names resolve only against its own list.
+  s.add(r('BGPConfiguration', 'node.a', { communities: [{ name: 'big', value: '50:50:5364' }], prefixAdvertisements: [{ cidr: '198.19.0.0/16', communities: ['big', 'std'] }] }));
+  const n = computePlan(s, 'a');
+  assert.deepEqual(n.communities, [{ cidr: '198.19.0.0/16', communities: ['50:50:5364'] }]);
+  assert.match(n.warnings.join('\n'), /BGPConfiguration node.a: prefixAdvertisements\[0\] \(198.19.0.0\/16\): community "std" is not defined/);
+  assert.deepEqual(computePlan(s, 'b').communities.map((c) => c.cidr), ['198.19.0.0/16', 'fd00:198:19::/48', '198.21.0.0/16'], 'other nodes keep the global rules');
+  assert.equal(toSpeakerConfig(computePlan(cluster(), 'a')).config.prefixAdvertisements, undefined);
 });
 
 void test('helpers: durations, IP:port, AS numbers, secret files', () => {

@@ -206,6 +206,16 @@ export function fileSecrets(dir: string, read: (path: string) => string): Secret
   };
 }
 
+/** Calico's community value syntax: standard `aa:nn` or large `aa:nn:mm` (anything else is a name). */
+const COMMUNITY_VALUE = /^(\d+):(\d+)(:\d+)?$/;
+
+/** Standard communities have 16-bit parts, large ones 32-bit parts (BIRD refuses others). */
+function communityInRange(v: string): boolean {
+  const parts = v.split(':').map(Number);
+  const max = parts.length === 2 ? 0xffff : 0xffffffff;
+  return parts.every((n) => Number.isSafeInteger(n) && n <= max);
+}
+
 /** Labels as strings (a manifest may say `routeReflector: true`; Kubernetes stores "true"). */
 function stringLabels(l: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -579,21 +589,34 @@ export function computePlan(state: CalicoBgpState, nodeName: string, opts: Peeri
     else warnings.push(`static prefix ${JSON.stringify(s)} is not a CIDR (skipped)`);
   }
 
-  // Communities per prefix (node-specific prefixAdvertisements win over global, as in confd).
-  const cfgForAdverts = perNode.prefixAdvertisements ? perNode : global;
+  // Communities per prefix, as confd renders apply_communities(): the node's own
+  // BGPConfiguration wins as a whole when it has prefixAdvertisements; community names resolve
+  // only against the `communities` of that same resource; values (aa:nn, aa:nn:mm) are used as
+  // they are; each rule's set is de-duplicated and sorted; rules left empty are dropped.
+  const cfgForAdverts = perNode.prefixAdvertisements?.length ? perNode : global;
+  const advertsFrom = cfgForAdverts === perNode ? `BGPConfiguration node.${nodeName}` : 'BGPConfiguration default';
   const communities: CommunityRule[] = [];
-  for (const pa of cfgForAdverts.prefixAdvertisements ?? []) {
+  for (const [i, pa] of (cfgForAdverts.prefixAdvertisements ?? []).entries()) {
     if (!pa.cidr) continue;
-    const set = new Set<string>();
-    for (const c of pa.communities ?? []) {
-      if (/^\d+:\d+(:\d+)?$/.test(c)) set.add(c);
-      else {
-        const def = (cfgForAdverts.communities ?? global.communities ?? []).find((d) => d.name === c);
-        if (def?.value) set.add(def.value);
-        else warnings.push(`prefixAdvertisements ${pa.cidr}: community ${JSON.stringify(c)} is not defined`);
-      }
+    const c = tryParseCIDR(pa.cidr);
+    if (!c) {
+      warnings.push(`${advertsFrom}: prefixAdvertisements[${i}].cidr ${JSON.stringify(pa.cidr)} is not a CIDR (skipped)`);
+      continue;
     }
-    communities.push({ cidr: pa.cidr, communities: [...set].sort() });
+    const set = new Set<string>();
+    for (const name of pa.communities ?? []) {
+      const value = COMMUNITY_VALUE.test(name) ? name : (cfgForAdverts.communities ?? []).find((d) => d.name === name)?.value;
+      if (value === undefined) {
+        warnings.push(`${advertsFrom}: prefixAdvertisements[${i}] (${pa.cidr}): community ${JSON.stringify(name)} is not defined in its communities (ignored)`);
+        continue;
+      }
+      if (!communityInRange(value)) {
+        warnings.push(`${advertsFrom}: prefixAdvertisements[${i}] (${pa.cidr}): ${JSON.stringify(value)} is not a community (aa:nn with 16-bit parts, or aa:nn:mm with 32-bit parts) (ignored)`);
+        continue;
+      }
+      set.add(value);
+    }
+    if (set.size) communities.push({ cidr: formatCIDR(maskCIDR(c)), communities: [...set].sort() });
   }
 
   return {

@@ -52,16 +52,8 @@ export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}):
       warnings.push(`peer ${p.name}: ${p.ip} is already peered as ${prev.name}; one session per address (kept ${prev.name})`);
       continue;
     }
-    if (p.localAsNumber !== undefined && p.localAsNumber !== plan.asNumber) {
-      warnings.push(`peer ${p.name}: localASNumber ${p.localAsNumber} is not supported by the speaker yet (peer skipped)`);
-      continue;
-    }
-    if (p.ttlSecurity) warnings.push(`peer ${p.name}: ttlSecurity is not supported by the speaker yet (ignored)`);
-    if (p.numAllowedLocalAs) warnings.push(`peer ${p.name}: numAllowedLocalASNumbers is not supported by the speaker yet (ignored)`);
-    if (p.reachableBy) warnings.push(`peer ${p.name}: reachableBy is not supported by the speaker yet (ignored)`);
     byAddress.set(p.ip, p);
   }
-  if (plan.communities.length) warnings.push('BGPConfiguration communities/prefixAdvertisements are not applied by the speaker yet (ignored)');
   const peerNames = new Map<string, string>();
   const peers: NonNullable<SpeakerConfigInput['peers']> = [];
   for (const p of [...byAddress.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
@@ -84,6 +76,10 @@ export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}):
       keepOriginalNextHop: p.nextHopKeep,
       description: PEER_TYPE_DISPLAY[p.kind],
       ...(p.filters.some((f) => usable.has(f)) ? { filters: p.filters.filter((f) => usable.has(f)) } : {}),
+      ...(p.localAsNumber !== undefined && p.localAsNumber !== plan.asNumber ? { localAsNumber: p.localAsNumber } : {}),
+      ...(p.ttlSecurity ? { ttlSecurity: p.ttlSecurity } : {}),
+      ...(p.numAllowedLocalAs ? { numAllowedLocalAs: p.numAllowedLocalAs } : {}),
+      ...(p.reachableBy ? { reachableBy: p.reachableBy } : {}),
     });
   }
   const input: SpeakerConfigInput = {
@@ -103,6 +99,7 @@ export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}):
     ...(local.connectRetryTime !== undefined ? { connectRetryTime: local.connectRetryTime } : {}),
     ...(local.idleHoldTime !== undefined ? { idleHoldTime: local.idleHoldTime } : {}),
     ...(bgpFilters.length ? { bgpFilters } : {}),
+    ...(plan.communities.length ? { prefixAdvertisements: plan.communities.map((r) => ({ cidr: r.cidr, communities: r.communities })) } : {}),
     kernelPolicy: {
       pools: plan.kernelPools,
       ...(plan.programClusterRoutes ? { programClusterRoutes: plan.programClusterRoutes } : {}),

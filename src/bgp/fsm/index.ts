@@ -17,5 +17,5 @@ export {
 export type { FsmState, FsmEvent, FsmAction, FsmConfig, FsmContext, FsmResult, Notification, OpenInfo, TimerName } from './fsm.ts';
 export { Session } from './session.ts';
 export type { SessionOptions, SessionHandlers, SessionStats, EstablishedInfo, DownCause } from './session.ts';
-export { Md5Listener, connectTcp, setMd5Key, TcpSocketError } from './tcp-socket.ts';
+export { Md5Listener, connectTcp, setMd5Key, setTtl, setTtlSecurity, applyTtlSecurity, GTSM_TTL, TcpSocketError } from './tcp-socket.ts';
 export type { ListenOptions, ConnectOptions } from './tcp-socket.ts';

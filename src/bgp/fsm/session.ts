@@ -35,7 +35,7 @@ import {
   type OpenInfo,
   type TimerName,
 } from './fsm.ts';
-import { connectTcp } from './tcp-socket.ts';
+import { connectTcp, applyTtlSecurity } from './tcp-socket.ts';
 
 export interface SessionOptions {
   /** A label for logs and status (normally the peer address). */
@@ -44,6 +44,8 @@ export interface SessionOptions {
   peerPort: number;
   localAddress?: string;
   password?: string;
+  /** GTSM (RFC 5082) hop count, BGPPeer ttlSecurity; undefined = off. */
+  ttlSecurity?: number;
   fsm: FsmConfig;
   /** Our OPEN (capabilities included); built by the speaker. */
   open: () => OpenMessage;
@@ -196,6 +198,13 @@ export class Session {
 
   /** Offer an incoming TCP connection from this peer's address. */
   accept(sock: net.Socket): void {
+    try {
+      applyTtlSecurity(sock, this.opts.ttlSecurity);
+    } catch (err) {
+      this.log('warn', `refusing connection: ${err instanceof Error ? err.message : String(err)}`);
+      sock.destroy();
+      return;
+    }
     const p = this.primary;
     const st = p.ctx.state;
     if (st === 'Idle' && p.ctx.stopped) {
@@ -443,6 +452,7 @@ export class Session {
       remotePort: this.opts.peerPort,
       localAddress: this.opts.localAddress,
       md5: this.opts.password,
+      ...(this.opts.ttlSecurity ? { ttlSecurity: this.opts.ttlSecurity } : {}),
       timeoutMs,
     });
     conn.pending = attempt;

@@ -14,16 +14,23 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
 const SO_ERROR = 4;
+const IPPROTO_IP = 0;
 const IPPROTO_TCP = 6;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
+const IP_TTL = 2;
+const IP_MINTTL = 21;
+const IPV6_UNICAST_HOPS = 16;
+const IPV6_MINHOPCOUNT = 73;
+/** RFC 5082: GTSM packets leave with the maximum TTL / hop limit. */
+export const GTSM_TTL = 255;
 const TCP_MD5SIG = 14;
 const TCP_MD5SIG_MAXKEYLEN = 80;
 const POLLOUT = 4;
 const EINPROGRESS = 115;
 
 export class TcpSocketError extends Error {
-  readonly code: 'socket-failed' | 'md5-failed' | 'bind-failed' | 'listen-failed' | 'connect-failed' | 'connect-timeout' | 'bad-key';
+  readonly code: 'socket-failed' | 'md5-failed' | 'ttl-failed' | 'bind-failed' | 'listen-failed' | 'connect-failed' | 'connect-timeout' | 'bad-key';
   readonly errno: number;
   constructor(code: TcpSocketError['code'], message: string, errno = 0) {
     super(message);
@@ -115,6 +122,51 @@ export function setMd5Key(fd: number, peer: string, key: string | null): void {
   }
 }
 
+function setInt(fd: number, level: number, name: number, value: number, what: string): void {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(value);
+  if (lib().setsockopt(fd, level, name, b, 4) !== 0) {
+    const e = errText();
+    throw new TcpSocketError('ttl-failed', `cannot set ${what} to ${value}: ${e.text}`, e.errno);
+  }
+}
+
+/** Sets the TTL (IPv4) / unicast hop limit (IPv6) of packets sent on `fd`; -1 = the system default. */
+export function setTtl(fd: number, family: 4 | 6, ttl: number): void {
+  if (family === 6) setInt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl, 'IPV6_UNICAST_HOPS');
+  else setInt(fd, IPPROTO_IP, IP_TTL, ttl, 'IP_TTL');
+}
+
+/**
+ * GTSM (RFC 5082) as BIRD's `ttl security on` with `multihop <hops>` does it: packets leave with
+ * TTL 255, and the kernel drops received packets whose TTL (hop limit) is below 256 - hops
+ * (IP_MINTTL / IPV6_MINHOPCOUNT): a directly connected peer (1 hop) must arrive with 255.
+ */
+export function setTtlSecurity(fd: number, family: 4 | 6, hops: number): void {
+  if (!Number.isInteger(hops) || hops < 1 || hops > 255) throw new TcpSocketError('ttl-failed', `TTL security hop count must be 1-255, got ${hops}`);
+  setTtl(fd, family, GTSM_TTL);
+  if (family === 6) setInt(fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, 256 - hops, 'IPV6_MINHOPCOUNT');
+  else setInt(fd, IPPROTO_IP, IP_MINTTL, 256 - hops, 'IP_MINTTL');
+}
+
+/** The file descriptor behind a connected node:net socket (Linux TCP handles expose it). */
+function socketFd(sock: net.Socket): number {
+  const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new TcpSocketError('ttl-failed', 'socket has no file descriptor');
+  return fd;
+}
+
+/**
+ * For an accepted connection (the listener sends with TTL 255, as BIRD's does): GTSM with
+ * `ttlSecurity` hops, or back to the system default TTL when the peer has none.
+ */
+export function applyTtlSecurity(sock: net.Socket, ttlSecurity: number | undefined): void {
+  const fd = socketFd(sock);
+  const family = isIPv6(sock.localAddress ?? '') && !(sock.localAddress ?? '').startsWith('::ffff:') ? 6 : 4;
+  if (ttlSecurity) setTtlSecurity(fd, family, ttlSecurity);
+  else setTtl(fd, family, -1);
+}
+
 function newSocket(family: 4 | 6): number {
   const fd = lib().socket(family === 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -145,6 +197,9 @@ export class Md5Listener {
     try {
       lib().setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4);
       if (fam === 6) lib().setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, one, 4);
+      // Like BIRD's listening socket: SYN-ACKs leave with TTL 255, so a GTSM peer connecting to
+      // us accepts them; accepted sockets are set per peer (applyTtlSecurity).
+      setTtl(fd, fam, GTSM_TTL);
       for (const [peer, key] of opts.md5 ?? []) setMd5Key(fd, peer, key);
       const sa = sockaddr(opts.address, opts.port);
       if (lib().bind(fd, sa, sa.length) !== 0) {
@@ -178,6 +233,8 @@ export interface ConnectOptions {
   remotePort: number;
   localAddress?: string;
   md5?: string;
+  /** GTSM hop count (BGPPeer ttlSecurity): TTL 255 out, at least 256 - hops in, from the SYN on. */
+  ttlSecurity?: number;
   /** Give up after this long (ms). */
   timeoutMs: number;
 }
@@ -194,8 +251,10 @@ export function connectTcp(opts: ConnectOptions): { promise: Promise<net.Socket>
   };
   const promise = new Promise<net.Socket>((resolve, reject) => {
     try {
-      fd = newSocket(isIPv6(opts.remoteAddress) ? 6 : 4);
+      const fam = isIPv6(opts.remoteAddress) ? 6 : 4;
+      fd = newSocket(fam);
       if (opts.md5) setMd5Key(fd, opts.remoteAddress, opts.md5);
+      if (opts.ttlSecurity) setTtlSecurity(fd, fam, opts.ttlSecurity);
       if (opts.localAddress) {
         const la = sockaddr(opts.localAddress, 0);
         if (lib().bind(fd, la, la.length) !== 0) {

@@ -80,6 +80,32 @@ for (const c of exportCases) {
   });
 }
 
+void test('Calico export with acceptLocal: originated prefixes get their communities (v4 and v6, inside or equal to the CIDR) and are accepted anywhere', () => {
+  const pol = calicoExportPolicy({
+    pools: [{ cidr: '10.90.0.0/16', disableBGPExport: true }],
+    acceptLocal: true,
+    prefixAdvertisements: [
+      { cidr: '10.65.0.0/16', communities: ['65000:100', '4200000000:1:2'] },
+      { cidr: '10.65.1.0/26', communities: ['65000:200', '65000:100'] },
+      { cidr: 'fd00:65::/48', communities: ['65000:600', '65000:4294967295:7'] },
+    ],
+  });
+  const inside = runPolicies([pol], route('10.65.1.0/26'), EBGP, 'reject');
+  assert.deepEqual(inside?.communities, [65000 * 65536 + 100, 65000 * 65536 + 200], 'both rules match; 65000:100 only once');
+  assert.deepEqual(inside?.largeCommunities, [{ globalAdmin: 4200000000, localData1: 1, localData2: 2 }]);
+  const other = runPolicies([pol], route('10.65.2.0/26'), EBGP, 'reject');
+  assert.deepEqual(other?.communities, [65000 * 65536 + 100], 'only the /16 rule');
+  const v6 = runPolicies([pol], route('fd00:65:0:1::/64'), EBGP, 'reject');
+  assert.deepEqual(v6?.communities, [65000 * 65536 + 600]);
+  assert.deepEqual(v6?.largeCommunities, [{ globalAdmin: 65000, localData1: 4294967295, localData2: 7 }]);
+  const outside = route('172.16.0.0/24');
+  assert.equal(runPolicies([pol], outside, EBGP, 'reject'), outside.attrs, 'no rule matches: unchanged, and originated routes are accepted');
+  assert.equal(runPolicies([pol], route('10.65.3.0/26', 'ebgp'), EBGP, 'reject'), null, 'learned routes outside pools are still rejected');
+  assert.equal(runPolicies([pol], route('10.90.1.0/26'), EBGP, 'reject'), null, 'a disableBGPExport pool rejects even originated routes');
+  const kept = runPolicies([pol], route('10.65.1.0/26', 'local', { communities: [65000 * 65536 + 100] }), EBGP, 'reject');
+  assert.deepEqual(kept?.communities, [65000 * 65536 + 100, 65000 * 65536 + 200], 'a community the route already has is not repeated');
+});
+
 void test('Calico export: bad config is reported with its field', () => {
   assert.throws(() => calicoExportPolicy({ pools: [{ cidr: '10.0.0.0' }] }), (e: unknown) => e instanceof RibError && /pools\[0\].cidr: "10.0.0.0" is not a CIDR/.test(e.message));
   assert.throws(

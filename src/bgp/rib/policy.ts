@@ -3,7 +3,7 @@
 // modified route on). Calico's own export rules (calico_export_to_bgp_peers) and kernel rules
 // (calico_kernel_programming) are implemented here as policies; BGPFilter is in bgp-filter.ts.
 
-import type { RouteAttrs } from './attrs.ts';
+import type { RouteAttrs, ParsedCommunity } from './attrs.ts';
 import { BIRD_INT_MAX, parseCommunity, withCommunity } from './attrs.ts';
 import type { Family, NumPrefix } from './prefix.ts';
 import { addressWithin, parseNumPrefix, prefixEquals, prefixWithin, tryParseNumPrefix } from './prefix.ts';
@@ -87,11 +87,17 @@ export interface CalicoExportConfig {
   readonly serviceExternalIPs?: readonly string[];
   readonly isRouteReflector?: boolean;
   /** BGPConfiguration prefixAdvertisements with community names already resolved to values. */
-  readonly prefixAdvertisements?: readonly { readonly cidr: string; readonly communities: readonly string[] }[];
+  readonly prefixAdvertisements?: readonly PrefixAdvertisement[];
   /** Interfaces whose routes are never exported over iBGP (Felix tunnel routes). Globs. */
   readonly ibgpRejectInterfaces?: readonly string[];
   /** Route priority (metric) of normal workload routes; /32s under a block with a lower one escape aggregation. Default 1024. */
   readonly normalRoutePriority?: number;
+  /**
+   * Accept every route this node originates (source `local`: its blocks and static prefixes) where
+   * Calico accepts its blocks (after the rejections and the communities), without listing them in
+   * localBlocks, which are matched by scanning (quadratic with 100k originated prefixes).
+   */
+  readonly acceptLocal?: boolean;
 }
 
 /** Calico's default tunnel-interface patterns rejected towards iBGP peers (Felix programs those routes). */
@@ -113,6 +119,28 @@ export function priorityOf(attrs: RouteAttrs): number | undefined {
   return attrs.localPref === undefined ? undefined : BIRD_INT_MAX - attrs.localPref;
 }
 
+export interface PrefixAdvertisement {
+  readonly cidr: string;
+  /** `aa:nn` (RFC 1997) or `aa:nn:mm` (RFC 8092) values. */
+  readonly communities: readonly string[];
+}
+
+type CompiledAdvertisement = { readonly net: NumPrefix; readonly communities: readonly ParsedCommunity[] };
+
+function compileAdvertisements(list: readonly PrefixAdvertisement[]): CompiledAdvertisement[] {
+  return list.map((a, i) => ({
+    net: parseNumPrefix(a.cidr, `prefixAdvertisements[${i}].cidr`),
+    communities: a.communities.map((c, j) => parseCommunity(c, `prefixAdvertisements[${i}].communities[${j}]`)),
+  }));
+}
+
+/** BIRD's `apply_communities()`: every rule whose CIDR holds (or equals) the prefix adds its communities, as sets. */
+function addCommunities(adverts: readonly CompiledAdvertisement[], net: NumPrefix, attrs: RouteAttrs): RouteAttrs {
+  let out = attrs;
+  for (const a of adverts) if (prefixWithin(net, a.net)) for (const c of a.communities) out = withCommunity(out, c);
+  return out;
+}
+
 /**
  * Calico's export policy towards BGP peers. Its terminal default is reject: only routes inside
  * enabled pools, this node's blocks, static routes and (for route reflectors) service ranges leave.
@@ -122,12 +150,10 @@ export function calicoExportPolicy(cfg: CalicoExportConfig): RoutePolicy {
   const blocks = parseList(cfg.localBlocks, 'localBlocks');
   const statics = parseList(cfg.staticRoutes, 'staticRoutes');
   const services = cfg.isRouteReflector ? [...parseList(cfg.serviceLoadBalancerIPs, 'serviceLoadBalancerIPs'), ...parseList(cfg.serviceExternalIPs, 'serviceExternalIPs')] : [];
-  const adverts = (cfg.prefixAdvertisements ?? []).map((a, i) => ({
-    net: parseNumPrefix(a.cidr, `prefixAdvertisements[${i}].cidr`),
-    communities: a.communities.map((c, j) => parseCommunity(c, `prefixAdvertisements[${i}].communities[${j}]`)),
-  }));
+  const adverts = compileAdvertisements(cfg.prefixAdvertisements ?? []);
   const tunnelIfaces = cfg.ibgpRejectInterfaces ?? CALICO_IBGP_REJECT_INTERFACES;
   const normal = cfg.normalRoutePriority ?? 1024;
+  const acceptLocal = cfg.acceptLocal === true;
   return {
     name: 'calico-export',
     evaluate(route, peer) {
@@ -136,10 +162,10 @@ export function calicoExportPolicy(cfg: CalicoExportConfig): RoutePolicy {
       for (const p of pools) if (p.disabled && prefixWithin(net, p.net)) return REJECT;
       if (peer.ibgp && route.iface !== undefined) for (const g of tunnelIfaces) if (globMatch(g, route.iface)) return REJECT;
       if (route.iface !== undefined && globMatch('bpf*.cali', route.iface)) return REJECT;
-      let attrs = route.attrs;
-      for (const a of adverts) if (prefixWithin(net, a.net)) for (const c of a.communities) attrs = withCommunity(attrs, c);
+      const attrs = addCommunities(adverts, net, route.attrs);
       const accept: PolicyVerdict = attrs === route.attrs ? ACCEPT : { kind: 'accept', attrs };
       const reject: PolicyVerdict = REJECT;
+      if (acceptLocal && route.source === 'local') return accept;
       for (const b of blocks) {
         if (prefixEquals(net, b)) return accept;
         if (prefixWithin(net, b)) {

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { tryParseCIDR, formatCIDR, maskCIDR } from '../../lib/index.ts';
-import { compileBGPFilter, calicoKernelPolicy, type BGPFilterInput } from '../rib/index.ts';
+import { compileBGPFilter, calicoKernelPolicy, parseCommunity, type BGPFilterInput } from '../rib/index.ts';
 
 /**
  * Our rtnetlink protocol number for routes we install: 81. Calico's BIRD uses 12 ("bird") and
@@ -88,6 +88,23 @@ const peerSchema = z
     description: z.string().optional(),
     /** Names of `bgpFilters` applied to this peer, in order (Calico BGPPeer spec.filters). */
     filters: z.array(z.string().min(1)).optional(),
+    /** Our AS on this session (BGPPeer localASNumber, BIRD `local as`); default asNumber. */
+    localAsNumber: asn.optional(),
+    /** GTSM (RFC 5082) hop count (BGPPeer ttlSecurity): send with TTL 255, accept TTL >= 256 - hops. */
+    ttlSecurity: z.number().int().min(1).max(255).optional(),
+    /** Accept routes whose AS_PATH holds our AS up to this many times (BGPPeer numAllowedLocalASNumbers). */
+    numAllowedLocalAs: z.number().int().min(0).max(255).optional(),
+    /** Reach the peer through this gateway: a host route to the peer via it (BGPPeer reachableBy). */
+    reachableBy: ip.optional(),
+  })
+  .strict();
+
+/** BGPConfiguration prefixAdvertisements (community names already resolved to values). */
+const prefixAdvertisementSchema = z
+  .object({
+    cidr,
+    /** Standard `aa:nn` (16-bit parts) or large `aa:nn:mm` (32-bit parts) communities. */
+    communities: z.array(z.string()).min(1),
   })
   .strict();
 
@@ -165,6 +182,8 @@ export const configSchema = z
     peers: z.array(peerSchema).default([]),
     /** BGPFilters by name; peers list the ones that apply to them in `filters`. */
     bgpFilters: z.array(bgpFilterSchema).optional(),
+    /** Communities added to exported routes inside (or equal to) a CIDR, as Calico's apply_communities. */
+    prefixAdvertisements: z.array(prefixAdvertisementSchema).optional(),
     /** Calico's kernel programming rule (calico_kernel_programming); absent: every best route is programmed. */
     kernelPolicy: kernelPolicySchema.optional(),
   })
@@ -198,6 +217,15 @@ export function parseConfig(raw: unknown, where = 'config'): SpeakerConfig {
       throw new ConfigError(`${where}: bgpFilters[${i}]: ${(err as Error).message}`);
     }
   }
+  for (const [i, a] of (cfg.prefixAdvertisements ?? []).entries()) {
+    for (const [j, c] of a.communities.entries()) {
+      try {
+        parseCommunity(c);
+      } catch {
+        throw new ConfigError(`${where}: prefixAdvertisements[${i}].communities[${j}]: ${JSON.stringify(c)} is not a community (expected aa:nn with 16-bit parts, or aa:nn:mm with 32-bit parts)`);
+      }
+    }
+  }
   try {
     if (cfg.kernelPolicy) calicoKernelPolicy(cfg.kernelPolicy);
   } catch (err) {
@@ -220,8 +248,12 @@ export function parseConfig(raw: unknown, where = 'config'): SpeakerConfig {
         throw new ConfigError(`${where}: peers[${i}].passwordFile: cannot read ${p.passwordFile}: ${(err as Error).message}`);
       }
     }
-    if (p.routeReflectorClient && p.asNumber !== cfg.asNumber) {
-      throw new ConfigError(`${where}: peers[${i}].routeReflectorClient: route reflector clients must be iBGP (AS ${cfg.asNumber}), got AS ${p.asNumber}`);
+    const localAs = p.localAsNumber ?? cfg.asNumber;
+    if (p.routeReflectorClient && p.asNumber !== localAs) {
+      throw new ConfigError(`${where}: peers[${i}].routeReflectorClient: route reflector clients must be iBGP (AS ${localAs}), got AS ${p.asNumber}`);
+    }
+    if (p.reachableBy !== undefined && isIP(p.reachableBy) !== isIP(p.address)) {
+      throw new ConfigError(`${where}: peers[${i}].reachableBy: ${p.reachableBy} is not an address of the peer's family (IPv${isIP(p.address)})`);
     }
   }
   return cfg;

@@ -18,13 +18,14 @@ import {
   type DecodeResult,
 } from '../packet/index.ts';
 import { Session, Md5Listener, CEASE, type EstablishedInfo, type DownCause, type FsmState } from '../fsm/index.ts';
-import { Rib, calicoExportPolicy, calicoKernelPolicy, bgpFilterPolicy, compileBGPFilter, ribInputsFromUpdate, RibError, ACCEPT, NEXT, type Family, type KernelChange, type KernelRoute as RibKernelRoute, type OutboundUpdate, type RoutePolicy, type BGPFilterInput, type CompiledBGPFilter, type KernelPolicy } from '../rib/index.ts';
+import { Rib, calicoExportPolicy, calicoKernelPolicy, bgpFilterPolicy, compileBGPFilter, ribInputsFromUpdate, RibError, type Family, type KernelChange, type KernelRoute as RibKernelRoute, type OutboundUpdate, type RoutePolicy, type BGPFilterInput, type CompiledBGPFilter, type KernelPolicy } from '../rib/index.ts';
 import { NetlinkLinks } from '../../lib/netlink/index.ts';
-import type { SpeakerConfig, PeerConfig } from './config.ts';
+import { tryParseCIDR, tryParseIP, cidrContainsIP } from '../../lib/index.ts';
+import { canonicalCidr, type SpeakerConfig, type PeerConfig } from './config.ts';
 import { KernelSync, IpBatchKernel, NetlinkKernel, type KernelRoutes, type KernelRoute, type KernelRouteSpec } from './kernel.ts';
 import { WorkerKernel } from './kernel-worker.ts';
 import { releaseMemory } from './heap.ts';
-import { StatusServer, writeStatusFile, type PeerStatus, type SpeakerStatus } from './status.ts';
+import { StatusServer, writeStatusFile, type PeerStatus, type SpeakerStatus, type RouteStatus } from './status.ts';
 
 export interface Logger {
   debug(msg: string): void;
@@ -72,6 +73,12 @@ function peerId(address: string): string {
   return `Peer_${address.replace(/[.:]/g, '_')}`;
 }
 
+function cidrHas(cidr: string, addr: string): boolean {
+  const c = tryParseCIDR(cidr);
+  const a = tryParseIP(addr);
+  return !!c && !!a && cidrContainsIP(c, a);
+}
+
 function familyOfAddress(a: string): Family {
   return net.isIPv6(a) ? 'ipv6' : 'ipv4';
 }
@@ -81,8 +88,21 @@ function routerIdNum(id: string): number {
   return (((p[0]! << 24) >>> 0) + (p[1]! << 16) + (p[2]! << 8) + p[3]!) >>> 0;
 }
 
+/** Same session settings (reachableBy is a route beside the session: changing it resets nothing). */
 function samePeerConfig(a: PeerConfig, b: PeerConfig): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return JSON.stringify({ ...a, reachableBy: undefined }) === JSON.stringify({ ...b, reachableBy: undefined });
+}
+
+/** The AS we use on a session: the peer's localAsNumber (BIRD `local as`) or the speaker's. */
+function localAsOf(c: SpeakerConfig, p: PeerConfig): number {
+  return p.localAsNumber ?? c.asNumber;
+}
+
+/** Host routes to peers via their reachableBy gateway (Calico's static `route <peer>/32 via <gw>`). */
+function staticRoutesOf(c: SpeakerConfig): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of c.peers) if (p.reachableBy) out.set(canonicalCidr(`${p.address}/${net.isIPv6(p.address) ? 128 : 32}`)!, p.reachableBy);
+  return out;
 }
 
 export class Speaker {
@@ -108,7 +128,13 @@ export class Speaker {
   /** Prefixes received or changed since the last memory release, and its debounce timer. */
   private burst = 0;
   private burstTimer: NodeJS.Timeout | null = null;
-  private readonly specCache = new WeakMap<RibKernelRoute, KernelRouteSpec | null>();
+  private specCache = new WeakMap<RibKernelRoute, KernelRouteSpec | null>();
+  /** Static host routes (peer → reachableBy gateway), keyed by canonical prefix; they win over BGP routes. */
+  private statics = new Map<string, string>();
+  /** Static gateways by peer address, for next hops that resolve through them (BIRD `gateway recursive`). */
+  private staticVia = new Map<string, string>();
+  /** Connected subnets with their interfaces (route status). */
+  private connected: Array<{ cidr: string; dev?: string }> = [];
 
   constructor(cfg: SpeakerConfig, deps: SpeakerDeps = {}) {
     this.cfg = cfg;
@@ -158,6 +184,7 @@ export class Speaker {
       kernelPolicy: this.kernelPolicy(c),
     });
     await this.refreshConnectedSubnets();
+    this.setStatics(staticRoutesOf(c));
     for (const p of c.prefixes) this.rib.originate(p, { blackhole: c.kernel.blackholeOriginated });
     for (const p of c.peers) this.addPeer(p);
     if (c.listen) this.openListeners();
@@ -229,7 +256,7 @@ export class Speaker {
         this.removePeer(pr, CEASE.OtherConfigurationChange);
         this.addPeer(n).session.start();
         res.changed.push(addr);
-      }
+      } else pr.cfg = n;
     }
     for (const [addr, p] of nextByAddr) {
       if (!this.byAddress.has(addr)) {
@@ -241,8 +268,10 @@ export class Speaker {
     const nextP = new Set(next.prefixes);
     for (const p of curP) if (!nextP.has(p)) this.rib.withdrawOriginated(p);
     for (const p of nextP) if (!curP.has(p)) this.rib.originate(p, { blackhole: next.kernel.blackholeOriginated });
+    this.setStatics(staticRoutesOf(next));
     const filtersChanged = JSON.stringify(cur.bgpFilters ?? []) !== JSON.stringify(next.bgpFilters ?? []);
-    if (filtersChanged || JSON.stringify(cur.ipPools) !== JSON.stringify(next.ipPools) || JSON.stringify(cur.prefixes) !== JSON.stringify(next.prefixes)) {
+    const exportChanged = JSON.stringify([cur.ipPools, cur.prefixes, cur.prefixAdvertisements ?? []]) !== JSON.stringify([next.ipPools, next.prefixes, next.prefixAdvertisements ?? []]);
+    if (filtersChanged || exportChanged) {
       for (const pr of this.peers.values()) {
         if (res.added.includes(pr.cfg.address) || res.changed.includes(pr.cfg.address)) continue;
         const pol = filtersChanged ? { importPolicies: this.importPolicy(pr.cfg), exportPolicies: this.exportPolicy(pr.cfg) } : { exportPolicies: this.exportPolicy(pr.cfg) };
@@ -265,7 +294,7 @@ export class Speaker {
       const st = pr.session.stats();
       const ribStats = this.rib.hasPeer(pr.id) ? this.rib.peerStats(pr.id) : null;
       const est = st.established;
-      const ibgp = pr.cfg.asNumber === this.cfg.asNumber;
+      const ibgp = pr.cfg.asNumber === localAsOf(this.cfg, pr.cfg);
       peers.push({
         address: pr.cfg.address,
         peerAs: pr.cfg.asNumber,
@@ -325,11 +354,14 @@ export class Speaker {
       else {
         const links = NetlinkLinks.open();
         try {
-          subnets = (await links.connectedSubnets()).map((s) => s.cidr);
+          const cs = await links.connectedSubnets();
+          this.connected = cs.map((x) => ({ cidr: x.cidr, dev: x.dev }));
+          subnets = cs.map((x) => x.cidr);
         } finally {
           links.close();
         }
       }
+      if (this.deps.connectedSubnets) this.connected = subnets.map((cidr) => ({ cidr }));
       this.rib.setConnectedSubnets(subnets);
     } catch (err) {
       this.log.debug(`cannot read connected subnets: ${(err as Error).message}`);
@@ -337,15 +369,15 @@ export class Speaker {
   }
 
   /**
-   * Calico's export rule: our originated prefixes always, then routes inside the IP pools.
-   * Originated routes are accepted by source (O(1)) rather than listed as calicoExportPolicy's
-   * localBlocks, which are matched by scanning: with 100k originated prefixes that scan is
-   * quadratic.
+   * Calico's export filter: the peer's BGPFilters (an Accept there skips the rest, communities
+   * included, as in BIRD), then calico_export_to_bgp_peers: prefixAdvertisements' communities,
+   * our originated prefixes, routes inside the IP pools. Originated routes are accepted by source
+   * (acceptLocal, O(1)) rather than listed as localBlocks, which are matched by scanning.
    */
   private exportPolicy(p: PeerConfig): RoutePolicy[] {
-    const originated: RoutePolicy = { name: 'originated', evaluate: (route) => (route.source === 'local' ? ACCEPT : NEXT) };
     const filters = this.filtersOf(p);
-    return [...(filters.length ? [bgpFilterPolicy(filters, 'export')] : []), originated, calicoExportPolicy({ pools: this.cfg.ipPools.map((cidr) => ({ cidr })) })];
+    const calico = calicoExportPolicy({ pools: this.cfg.ipPools.map((cidr) => ({ cidr })), prefixAdvertisements: this.cfg.prefixAdvertisements ?? [], acceptLocal: true });
+    return [...(filters.length ? [bgpFilterPolicy(filters, 'export')] : []), calico];
   }
 
   /** The peer's BGPFilters (import rules), then the default accept. */
@@ -373,10 +405,11 @@ export class Speaker {
 
   private ourOpen(pr: PeerRuntime): OpenMessage {
     const c = this.cfg;
+    const localAs = localAsOf(c, pr.cfg);
     const caps: Capability[] = [
       { kind: 'MULTIPROTOCOL', afi: AFI[pr.family], safi: 1 },
       { kind: 'ROUTE_REFRESH' },
-      { kind: 'FOUR_OCTET_AS', asn: c.asNumber },
+      { kind: 'FOUR_OCTET_AS', asn: localAs },
     ];
     if (c.gracefulRestart.enabled && pr.cfg.gracefulRestart) {
       caps.push({
@@ -389,7 +422,7 @@ export class Speaker {
         families: [{ afi: AFI[pr.family], safi: 1, forwardingState: true }],
       });
     }
-    return { type: 'OPEN', version: 4, myAs: c.asNumber, holdTime: pr.cfg.holdTime ?? c.holdTime, bgpId: c.routerId, capabilities: caps };
+    return { type: 'OPEN', version: 4, myAs: localAs, holdTime: pr.cfg.holdTime ?? c.holdTime, bgpId: c.routerId, capabilities: caps };
   }
 
   private addPeer(p: PeerConfig): PeerRuntime {
@@ -400,6 +433,8 @@ export class Speaker {
       id,
       address: p.address,
       peerAs: p.asNumber,
+      ...(p.localAsNumber !== undefined ? { localAs: p.localAsNumber } : {}),
+      ...(p.numAllowedLocalAs ? { numAllowedLocalAs: p.numAllowedLocalAs } : {}),
       rrClient: p.routeReflectorClient,
       nextHopMode: p.nextHopSelf ? 'Self' : p.keepOriginalNextHop ? 'Keep' : 'Auto',
       importPolicies: this.importPolicy(p),
@@ -415,9 +450,10 @@ export class Speaker {
         peerPort: p.port,
         localAddress: p.sourceAddress,
         password: p.password,
+        ...(p.ttlSecurity ? { ttlSecurity: p.ttlSecurity } : {}),
         open: () => this.ourOpen(pr),
         fsm: {
-          localAs: c.asNumber,
+          localAs: localAsOf(c, p),
           localId: routerIdNum(c.routerId),
           peerAs: p.asNumber,
           holdTime: p.holdTime ?? c.holdTime,
@@ -672,6 +708,62 @@ export class Speaker {
     this.burstTimer.unref();
   }
 
+  /**
+   * Installs the host routes to reachableBy peers (ours, protocol 81, in our table) and removes
+   * the ones no longer configured, giving the prefix back to BGP. Routes whose next hop resolves
+   * through a changed static route are programmed again.
+   */
+  private setStatics(next: Map<string, string>): void {
+    const cur = this.statics;
+    if (cur.size === next.size && [...next].every(([k, v]) => cur.get(k) === v)) return;
+    this.statics = next;
+    this.staticVia = new Map([...next].map(([prefix, gw]) => [prefix.slice(0, prefix.lastIndexOf('/')), gw]));
+    for (const [prefix, gw] of next) if (cur.get(prefix) !== gw) this.ksync.setRoute(prefix, { type: 'unicast', nextHops: [{ gateway: gw }] });
+    const viaChanged = new Set<string>();
+    for (const [prefix, gw] of cur) if (next.get(prefix) !== gw) viaChanged.add(prefix.slice(0, prefix.lastIndexOf('/')));
+    for (const prefix of cur.keys()) if (!next.has(prefix)) this.ksync.delete(prefix);
+    if (!cur.size && !viaChanged.size) return;
+    // Rare (a BGPPeer's reachableBy changed): re-derive kernel routes that are affected.
+    this.specCache = new WeakMap();
+    for (const [prefix, route] of this.rib.kernelRoutes()) {
+      const family = prefix.includes(':') ? 'ipv6' : 'ipv4';
+      const unmasked = cur.has(prefix) && !next.has(prefix);
+      if (unmasked || route.nextHops.some((h) => viaChanged.has(h.address))) this.applyKernelChange({ kind: 'route', prefix, family, route });
+    }
+  }
+
+  /**
+   * The routes this speaker knows, as Calico's CalicoNodeStatus lists BIRD's table: every BGP
+   * path (the best one `FIB`, the others `RIB`), our originated prefixes and static host routes.
+   * Gateway and interface as BIRD shows them (`N/A` / `blackhole` for blackholes).
+   */
+  routes(): RouteStatus[] {
+    const out: RouteStatus[] = [];
+    if (!this.rib) return out;
+    const devOf = (addr: string): string => {
+      for (const c of this.connected) if (c.dev && cidrHas(c.cidr, addr)) return c.dev;
+      return '';
+    };
+    const bestFrom = new Map<string, string>();
+    for (const b of this.rib.locRib()) bestFrom.set(b.prefix, b.from);
+    for (const prefix of this.rib.originatedPrefixes()) {
+      // Calico's BIRD holds a node's blocks as static blackhole routes.
+      out.push({ type: bestFrom.get(prefix) === 'local' ? 'FIB' : 'RIB', destination: prefix, gateway: 'N/A', interface: 'blackhole', source: 'static' });
+    }
+    for (const [prefix, gw] of this.statics) out.push({ type: 'FIB', destination: prefix, gateway: gw, interface: devOf(gw), source: 'static' });
+    for (const pr of this.peers.values()) {
+      if (!this.rib.hasPeer(pr.id)) continue;
+      for (const [key, r] of this.rib.adjRibIn(pr.id)) {
+        const prefix = key.includes('#') ? key.slice(0, key.indexOf('#')) : key;
+        const nh = r.attrs.nextHop ?? '';
+        const gw = this.staticVia.get(nh) ?? nh;
+        const primary = bestFrom.get(prefix) === pr.id && !this.statics.has(prefix);
+        out.push({ type: primary ? 'FIB' : 'RIB', destination: prefix, gateway: gw, interface: devOf(gw), source: 'bgp', peer: pr.cfg.address });
+      }
+    }
+    return out;
+  }
+
   private applyKernelChange(ch: KernelChange): void {
     if (ch.kind === 'synced') {
       if (this.restarting) this.log.info('graceful restart: all peers resynced; sweeping stale kernel routes');
@@ -679,6 +771,9 @@ export class Speaker {
       this.ksync.sweep();
       return;
     }
+    // A static route (reachableBy) wins over a BGP route for the same prefix, as BIRD's static
+    // protocol (preference 200) does over BGP (100).
+    if (this.statics.has(ch.prefix)) return;
     if (ch.kind === 'withdraw') {
       this.ksync.delete(ch.prefix);
       return;
@@ -690,7 +785,8 @@ export class Speaker {
     if (spec === undefined) {
       if (r.type === 'blackhole') spec = { type: 'blackhole', nextHops: [], metric: r.metric || undefined };
       else {
-        const hops = r.nextHops.map((h) => (r.tunnel ? { gateway: h.address, dev: r.tunnel, onlink: true } : { gateway: h.address }));
+        // A next hop that is a peer reached via reachableBy resolves through its static route.
+        const hops = r.nextHops.map((h) => (r.tunnel ? { gateway: h.address, dev: r.tunnel, onlink: true } : { gateway: this.staticVia.get(h.address) ?? h.address }));
         spec = hops.length ? { type: 'unicast', nextHops: hops, metric: r.metric || undefined } : null;
       }
       this.specCache.set(r, spec);

@@ -26,6 +26,20 @@ export interface PeerStatus {
   gracefulRestart?: 'none' | 'helper-stale' | 'restarting';
 }
 
+/** One route of the speaker's table (CalicoNodeStatus `routes`). */
+export interface RouteStatus {
+  /** FIB: the route used for forwarding (the best path); RIB: another candidate. */
+  type: 'FIB' | 'RIB';
+  destination: string;
+  /** Next hop, or `N/A` (blackhole). */
+  gateway: string;
+  /** Interface towards the gateway (empty when unknown), or `blackhole`. */
+  interface: string;
+  source: 'bgp' | 'static';
+  /** The BGP peer it was learned from. */
+  peer?: string;
+}
+
 export interface SpeakerStatus {
   routerId: string;
   asNumber: number;
