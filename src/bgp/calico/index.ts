@@ -20,6 +20,7 @@ export { toSpeakerConfig, logLevelOf } from './speaker-config.ts';
 export type { LocalSettings } from './speaker-config.ts';
 export { DatastoreBgp } from './watcher.ts';
 export type { DatastoreBgpDeps, DatastoreBgpOptions, DatastoreBgpStats } from './watcher.ts';
-export { formatNodeStatus, calicoNodeStatus } from './status.ts';
+export { formatNodeStatus, calicoNodeStatus, calicoNodeRoutes } from './status.ts';
+export type { SpeakerRoute } from './status.ts';
 export { startFromDatastore, runFromDatastore, datastoreMain, nodeStatus, DEFAULT_SECRETS_DIR, DEFAULT_STATUS_SOCKET } from './cli.ts';
 export type { DatastoreRunOptions, DatastoreRun } from './cli.ts';

@@ -6,7 +6,7 @@ import type { AnyResource } from '../../model/index.ts';
 import { computePlan, durationSeconds, parseIPPort, asNumberOf, fileSecrets, hashRouterId, PeeringError } from './peering.ts';
 import { BgpStateStore } from './state.ts';
 import { toSpeakerConfig } from './speaker-config.ts';
-import { formatNodeStatus, calicoNodeStatus } from './status.ts';
+import { formatNodeStatus, calicoNodeStatus, calicoNodeRoutes } from './status.ts';
 import type { SpeakerStatus } from '../server/index.ts';
 
 const r = (kind: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): AnyResource =>
@@ -246,4 +246,25 @@ void test('calicoctl node status text and CalicoNodeStatus', () => {
     { peerIP: '198.18.0.2', type: 'NodeMesh', state: 'Established', since: '07:01:02' },
     { peerIP: '198.18.0.9', type: 'GlobalPeer', state: 'Active', since: '07:02:03' },
   ]);
+  // Routes: FIB for the path in use, RIB for other candidates; mesh vs BGPPeer by the peer's type.
+  const routes = calicoNodeRoutes(
+    [
+      { type: 'FIB', destination: '198.19.9.0/26', gateway: 'N/A', interface: 'blackhole', source: 'static' },
+      { type: 'FIB', destination: '198.51.100.7/32', gateway: '198.18.0.254', interface: 'eth0', source: 'static' },
+      { type: 'FIB', destination: '198.19.2.0/26', gateway: '198.18.0.2', interface: 'eth0', source: 'bgp', peer: '198.18.0.2' },
+      { type: 'RIB', destination: '198.19.2.0/26', gateway: '198.18.0.9', interface: '', source: 'bgp', peer: '198.18.0.9' },
+      { type: 'FIB', destination: 'fd00:198:19:2::/64', gateway: 'fd00:198:18::9', interface: 'eth0', source: 'bgp', peer: 'fd00:198:18::9' },
+    ],
+    st.peers,
+  );
+  assert.deepEqual(routes, {
+    routesV4: [
+      { type: 'FIB', destination: '198.19.9.0/26', gateway: 'N/A', interface: 'blackhole', learnedFrom: { sourceType: 'Static' } },
+      { type: 'FIB', destination: '198.51.100.7/32', gateway: '198.18.0.254', interface: 'eth0', learnedFrom: { sourceType: 'Static' } },
+      { type: 'FIB', destination: '198.19.2.0/26', gateway: '198.18.0.2', interface: 'eth0', learnedFrom: { sourceType: 'NodeMesh', peerIP: '198.18.0.2' } },
+      { type: 'RIB', destination: '198.19.2.0/26', gateway: '198.18.0.9', learnedFrom: { sourceType: 'BGPPeer', peerIP: '198.18.0.9' } },
+    ],
+    routesV6: [{ type: 'FIB', destination: 'fd00:198:19:2::/64', gateway: 'fd00:198:18::9', interface: 'eth0', learnedFrom: { sourceType: 'BGPPeer', peerIP: 'fd00:198:18::9' } }],
+  });
+  assert.deepEqual(calicoNodeRoutes([], st.peers), {});
 });

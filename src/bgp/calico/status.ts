@@ -1,6 +1,9 @@
 // The speaker's status as Calico shows it: `calicoctl node status` text and the status block of
 // a CalicoNodeStatus resource. Pure.
-import type { PeerStatus, SpeakerStatus } from '../server/index.ts';
+import type { PeerStatus, SpeakerStatus, Speaker } from '../server/index.ts';
+
+/** One route of the speaker's table (Speaker.routes()). */
+export type SpeakerRoute = ReturnType<Speaker['routes']>[number];
 import { PEER_TYPE_DISPLAY } from './peering.ts';
 
 function table(rows: string[][]): string {
@@ -71,4 +74,27 @@ export function calicoNodeStatus(s: SpeakerStatus, opts: { version?: string; las
     bgp[`peersV${f}`] = peers.map((p) => ({ peerIP: p.address, type: CNS_TYPE[p.type], state: p.state, since: since(p.since, now) }));
   }
   return { agent: { birdV4: agent, birdV6: agent }, bgp, lastUpdated: now.toISOString() };
+}
+
+/**
+ * The `routes` of a CalicoNodeStatus (class Routes), as calico-node fills it from BIRD's
+ * `show route`: per family every route with type FIB (the one used for forwarding) or RIB (another
+ * candidate), destination, gateway (`N/A` for blackholes), interface, and where it was learned:
+ * `Static` (this node's blocks, reachableBy host routes) or, for BGP routes, `NodeMesh` / `BGPPeer`
+ * with the peer's IP. Empty lists are left out (omitempty).
+ */
+export function calicoNodeRoutes(routes: readonly SpeakerRoute[], peers: readonly PeerStatus[]): Record<string, unknown> {
+  const mesh = new Set(peers.filter((p) => p.type === PEER_TYPE_DISPLAY.mesh).map((p) => p.address));
+  const out: Record<string, Array<Record<string, unknown>>> = { routesV4: [], routesV6: [] };
+  for (const r of routes) {
+    const learnedFrom = r.source === 'static' ? { sourceType: 'Static' } : { sourceType: r.peer !== undefined && mesh.has(r.peer) ? 'NodeMesh' : 'BGPPeer', ...(r.peer ? { peerIP: r.peer } : {}) };
+    out[r.destination.includes(':') ? 'routesV6' : 'routesV4']!.push({
+      type: r.type,
+      destination: r.destination,
+      ...(r.gateway ? { gateway: r.gateway } : {}),
+      ...(r.interface ? { interface: r.interface } : {}),
+      learnedFrom,
+    });
+  }
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v.length > 0));
 }

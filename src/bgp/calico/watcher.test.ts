@@ -85,12 +85,22 @@ void test('datastore-driven speakers: mesh, live BGPPeer change, live switch to 
   assert.equal(cns.bgp.numberEstablishedV4, 2);
   assert.equal(cns.bgp.peersV4[0]!.type, 'NodeMesh');
 
-  // CalicoNodeStatus for n1: its status is filled in (Agent + BGP classes).
-  await ds.resources.create(res('CalicoNodeStatus', 'n1-status', { node: 'n1', classes: ['Agent', 'BGP'], updatePeriodSeconds: 1 }));
+  // CalicoNodeStatus for n1: its status is filled in (Agent + BGP + Routes classes).
+  await ds.resources.create(res('CalicoNodeStatus', 'n1-status', { node: 'n1', classes: ['Agent', 'BGP', 'Routes'], updatePeriodSeconds: 1 }));
+  type Routes = { routesV4?: Array<Record<string, unknown>>; routesV6?: unknown };
+  let routes: Routes | undefined;
   await until('CalicoNodeStatus published', async () => {
-    const st = (await ds.resources.get('CalicoNodeStatus', 'n1-status')).status as { bgp?: { numberEstablishedV4?: number }; agent?: { birdV4?: { routerID?: string } } } | undefined;
-    return st?.bgp?.numberEstablishedV4 === 2 && st.agent?.birdV4?.routerID === '127.0.1.1';
+    const st = (await ds.resources.get('CalicoNodeStatus', 'n1-status')).status as { bgp?: { numberEstablishedV4?: number }; agent?: { birdV4?: { routerID?: string } }; routes?: Routes } | undefined;
+    routes = st?.routes;
+    return st?.bgp?.numberEstablishedV4 === 2 && st.agent?.birdV4?.routerID === '127.0.1.1' && (st.routes?.routesV4?.length ?? 0) >= 3;
   });
+  const sorted = [...routes!.routesV4!].sort((a, b) => String(a.destination).localeCompare(String(b.destination)));
+  assert.deepEqual(sorted, [
+    { type: 'FIB', destination: '198.19.1.0/26', gateway: 'N/A', interface: 'blackhole', learnedFrom: { sourceType: 'Static' } },
+    { type: 'FIB', destination: '198.19.2.0/26', gateway: '127.0.1.2', learnedFrom: { sourceType: 'NodeMesh', peerIP: '127.0.1.2' } },
+    { type: 'FIB', destination: '198.19.3.0/26', gateway: '127.0.1.3', learnedFrom: { sourceType: 'NodeMesh', peerIP: '127.0.1.3' } },
+  ]);
+  assert.equal(routes!.routesV6, undefined, 'no IPv6 routes: left out');
 
   // 2. A global BGPPeer to an external router: added everywhere; mesh sessions untouched.
   const since12 = peerOf(0, '127.0.1.2')!.since;

@@ -13,7 +13,7 @@ import { IPAM_PREFIX, type AnyResource } from '../../model/index.ts';
 import { Speaker, SpeakerError, silentLogger, type Logger, type SpeakerConfig, type SpeakerDeps } from '../server/index.ts';
 import { computePlan, type CalicoBgpPlan, type PeeringOptions } from './peering.ts';
 import { toSpeakerConfig, type LocalSettings } from './speaker-config.ts';
-import { calicoNodeStatus } from './status.ts';
+import { calicoNodeStatus, calicoNodeRoutes } from './status.ts';
 import { BgpStateStore, BGP_WATCH_PREFIXES } from './state.ts';
 
 /** End-of-RIB wait after an in-process restart (seconds). */
@@ -224,7 +224,7 @@ export class DatastoreBgp {
   /**
    * Fills in the status of the CalicoNodeStatus resources that ask for this node (spec.node),
    * every spec.updatePeriodSeconds (default 10; 0 = never), with the classes they request
-   * (Agent, BGP; Routes is not reported yet). A write conflict is retried on the next tick.
+   * (Agent, BGP, Routes). A write conflict is retried on the next tick.
    */
   private async publishNodeStatus(): Promise<void> {
     const resources = this.deps.client.resources;
@@ -235,11 +235,13 @@ export class DatastoreBgp {
       if (spec.node !== this.opts.nodeName) continue;
       const period = spec.updatePeriodSeconds ?? 10;
       if (period <= 0 || now - (this.statusWritten.get(name) ?? 0) < period * 1000) continue;
-      const full = calicoNodeStatus(this.current.status(), { lastReconfiguration: this.lastApplyAt }) as { agent: unknown; bgp: unknown; lastUpdated: string };
+      const st = this.current.status();
+      const full = calicoNodeStatus(st, { lastReconfiguration: this.lastApplyAt }) as { agent: unknown; bgp: unknown; lastUpdated: string };
       const classes = new Set(spec.classes ?? []);
       const status: Record<string, unknown> = { ...((cns.status as Record<string, unknown>) ?? {}), lastUpdated: full.lastUpdated };
       if (classes.has('Agent')) status.agent = full.agent;
       if (classes.has('BGP')) status.bgp = full.bgp;
+      if (classes.has('Routes')) status.routes = calicoNodeRoutes(this.current.routes(), st.peers);
       this.statusWritten.set(name, now);
       try {
         await resources.update({ ...cns, status } as AnyResource);
