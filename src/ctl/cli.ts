@@ -85,7 +85,7 @@ function crudFlags(cmd: Command): Command {
     .option('-n, --namespace <namespace>', 'Namespace of the resource.');
 }
 
-function common(o: Opts): { filename?: string; recursive?: boolean; skipEmpty?: boolean; config?: string; namespace?: string } {
+function commonFlags(o: Opts): { filename?: string; recursive?: boolean; skipEmpty?: boolean; config?: string; namespace?: string } {
   return {
     ...(typeof o.filename === 'string' ? { filename: o.filename } : {}),
     ...(o.recursive ? { recursive: true } : {}),
@@ -108,6 +108,12 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError(false);
+
+  // --allow-version-mismatch is global (cobra persistent flag): every command sees it.
+  const common = (o: Opts): ReturnType<typeof commonFlags> & { allowVersionMismatch?: boolean } => ({
+    ...commonFlags(o),
+    ...(program.opts().allowVersionMismatch ? { allowVersionMismatch: true } : {}),
+  });
 
   const cfg = (c: Command) => c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
 

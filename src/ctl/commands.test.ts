@@ -63,11 +63,11 @@ void test('mixed kinds, partial success, skip flags', async () => {
   ].join('\n---\n');
   assert.equal((await run(['create', '-f', '-'], docs)).out, 'Successfully created 2 resource(s)\n');
   const again = await run(['create', '-f', '-'], docs);
-  assert.equal(again.err, 'failed to create any resources: [resource already exists: Tier(security) resource already exists: GlobalNetworkSet(ok)]\n');
+  assert.equal(again.err, 'failed to create any resources: [resource already exists: Tier(security) with error: <nil> resource already exists: GlobalNetworkSet(ok) with error: <nil>]\n');
   assert.equal((await run(['create', '--skip-exists', '-f', '-'], docs)).out, 'Successfully created 2 resource(s)\n');
   const del = await run(['delete', 'tier', 'security', 'nosuch']);
   assert.equal(del.out, "Successfully deleted 1 'Tier' resource(s)\n");
-  assert.equal(del.err, "Failed to delete 'Tier' resource: resource does not exist: Tier(nosuch)\n");
+  assert.equal(del.err, "Failed to delete 'Tier' resource: resource does not exist: Tier(nosuch) with error: <nil>\n\n");
   assert.equal(del.code, 1);
   assert.equal((await run(['delete', '--skip-not-exists', 'tier', 'nosuch'])).code, 0);
   assert.equal((await run(['delete', 'tier'])).err, 'no resources specified\n');
@@ -80,7 +80,7 @@ void test('ClusterInformation is read-only; apply initialises the datastore like
   const { run } = harness();
   const ci = 'apiVersion: projectcalico.org/v3\nkind: ClusterInformation\nmetadata:\n  name: default\nspec: {}\n';
   const r = await run(['apply', '-f', '-'], ci);
-  assert.equal(r.err, "failed to apply 'ClusterInformation' resource: [operation create or apply is not supported on ClusterInformation: resource is readonly]\n");
+  assert.equal(r.err, "failed to apply 'ClusterInformation' resource: [operation apply is not supported on ClusterInformation: resource is readonly]\n");
   const tiers = await run(['get', 'tiers']);
   assert.equal(tiers.out, 'NAME            ORDER   \ndefault         1e+06   \nkube-admin      1000    \nkube-baseline   1e+07   \n\n');
   const v = await run(['version']);
@@ -118,7 +118,7 @@ void test('patch validates the result and keeps it atomic; label on namespaced r
   const before = kv.revision;
   const bad = await run(['patch', 'networkpolicy', 'p1', '-n', 'ns1', '-p', '{"spec":{"ingress":[{"action":"Allowed"}]}}']);
   assert.equal(bad.code, 1);
-  assert.match(bad.err, /^hit error: cannot patch NetworkPolicy ns1\/p1: spec\.ingress\[0\]\.action/);
+  assert.match(bad.err, /^hit error: cannot patch NetworkPolicy ns1\/p1: error with field Action = 'Allowed' \(spec\.ingress\[0\]\.action: /);
   assert.equal(kv.revision, before, 'nothing written');
   assert.equal((await run(['patch', 'np', 'p1', '-n', 'ns1', '-p', 'not json'])).err.startsWith('hit error: invalid patch:'), true);
   assert.equal((await run(['patch', 'np', 'p1', '-n', 'ns1', '--type', 'json', '-p', '[]'])).code, 1);
@@ -147,7 +147,7 @@ void test('validate checks offline, with calicoctl\'s messages', async () => {
   const before = kv.revision;
   assert.equal((await run(['validate', '-f', '-'], NP('p1'))).out, "Successfully validated 1 'NetworkPolicy' resource(s)\n");
   const bad = await run(['validate', '-f', '-'], 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: x\nspec:\n  cidr: 198.18.0.0/33\n');
-  assert.match(bad.err, /^failed to validate 'IPPool' resource: \[cannot validate stdin document 1 \(IPPool x\): spec\.cidr: /);
+  assert.match(bad.err, /^failed to validate 'IPPool' resource: \[cannot validate stdin document 1 \(IPPool x\): error with field CIDR = '198\.18\.0\.0\/33' \(spec\.cidr: /);
   assert.equal(kv.revision, before, 'validate never writes');
   assert.equal(kv.calls.size, 0, 'validate never talks to the datastore');
 });

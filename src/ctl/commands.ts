@@ -32,6 +32,7 @@ import {
   type DatastoreClient,
   type DatastoreConfig,
 } from '../datastore/index.ts';
+import { calicoFieldErrors } from './calico-errors.ts';
 import { loadClientConfig } from './config.ts';
 import { changeLabels, parsePatch, patchResource } from './patch.ts';
 import { renderTable, needsAsNumber } from './table.ts';
@@ -66,6 +67,8 @@ export interface CommonOptions {
   config?: string;
   namespace?: string;
   allNamespaces?: boolean;
+  /** --allow-version-mismatch: skip the client/cluster version check. */
+  allowVersionMismatch?: boolean;
 }
 
 interface Target {
@@ -132,6 +135,12 @@ async function loadFromFiles(io: CtlIO, opts: CommonOptions, action: string, val
     if (r.errors.length) {
       const first = r.errors[0]!;
       const more = r.errors.length > 1 ? ` (and ${r.errors.length - 1} more error${r.errors.length > 2 ? 's' : ''} in ${source})` : '';
+      const unknown = /unknown field "([^"]+)"/.exec(first.message);
+      if (unknown) {
+        // calicoctl's MassageError (commands/command.go) turns Go's strict-decoder error into
+        // this sentence; we keep where it was found after it.
+        throw new CommandFailed(`field in document is not recognized or is in the wrong location: ${unknown[1]} (${oneLine(first.message)}${more})`);
+      }
       throw new CommandFailed(`failed to execute command: ${oneLine(first.message)}${more}`);
     }
     if (r.resources.length === 0 && !opts.skipEmpty && !isDir) {
@@ -257,6 +266,31 @@ async function withSession<T>(io: CtlIO, deps: CtlDeps, configPath: string | und
   }
 }
 
+/**
+ * calicoctl's CheckVersionMismatch (commands/common/version_mismatch.go): unless
+ * --allow-version-mismatch, a cluster whose ClusterInformation names a Calico version other
+ * than this client's (compared without a leading "v" and a "-suffix") is refused. No
+ * ClusterInformation, or no calicoVersion in it, passes.
+ */
+async function checkVersionMismatch(ds: DatastoreClient, deps: CtlDeps, opts: CommonOptions, wrap: (msg: string) => string = (m) => m): Promise<void> {
+  if (opts.allowVersionMismatch) return;
+  let ci: AnyResource;
+  try {
+    ci = await ds.resources.get('ClusterInformation', 'default');
+  } catch (err) {
+    if (err instanceof ResourceNotFound) return;
+    if (err instanceof DatastoreUnavailable) throw err;
+    throw new CommandFailed(wrap(`unable to get Cluster Information to verify version mismatch: ${(err as Error).message}\nUse --allow-version-mismatch to override`));
+  }
+  const cluster = String((ci.spec as { calicoVersion?: unknown } | undefined)?.calicoVersion ?? '');
+  if (!cluster) return;
+  const bare = (v: string): string => v.replace(/^v/, '').split('-')[0]!;
+  const client = deps.version?.version ?? 'unknown';
+  if (bare(cluster) !== bare(client)) {
+    throw new CommandFailed(wrap(`version mismatch.\nClient Version:   ${client}\nCluster Version:  ${bare(cluster)}\nUse --allow-version-mismatch to override`));
+  }
+}
+
 const PAST: Record<string, string> = { create: 'created', apply: 'applied', replace: 'replaced', delete: 'deleted', validate: 'validated' };
 
 function singleKind(targets: readonly Target[], fromArgs: boolean): string {
@@ -268,7 +302,13 @@ function validated(res: AnyResource, ctx: ErrorContext): AnyResource {
   try {
     assertValid(res, ctx);
   } catch (err) {
-    if (err instanceof ModelError) throw new Error(oneLine(err.message));
+    if (err instanceof ModelError) {
+      // Calico's validator words ("error with field PeerIP = 'x' (...)"), then where.
+      const calico = calicoFieldErrors(res, err.fieldErrors);
+      const head = err.message.endsWith(err.detail) ? err.message.slice(0, err.message.length - err.detail.length) : '';
+      if (calico) throw new Error(oneLine(`${head}${calico}`));
+      throw new Error(oneLine(err.message));
+    }
     throw err;
   }
   return res;
@@ -305,6 +345,7 @@ export async function runWrite(io: CtlIO, deps: CtlDeps, action: 'create' | 'app
   }
   await withSession(io, deps, opts.config, async (session) => {
     const ds = session.open();
+    await checkVersionMismatch(ds, deps, opts);
     const kind = singleKind(targets, false);
     try {
       await ds.resources.ensureInitialized();
@@ -315,12 +356,19 @@ export async function runWrite(io: CtlIO, deps: CtlDeps, action: 'create' | 'app
     }
     const errs: Error[] = [];
     let handled = 0;
+    let lastErr: Error | undefined;
     for (const t of targets) {
       const info = lookupKind(t.res.kind)!;
+      let namespaced = false;
       try {
         handleNamespace(t, info, opts);
+        namespaced = true;
         if (info.kind === 'ClusterInformation') {
-          throw new Error(`operation ${action === 'replace' ? 'apply or replace' : 'create or apply'} is not supported on ClusterInformation: resource is readonly`);
+          // calicoctl's resourcemgr: ClusterInformation is calico-node's to manage.
+          if (action === 'create') throw new Error('operation create or apply is not supported on ClusterInformation');
+          if (action === 'apply') throw new Error('operation apply is not supported on ClusterInformation: resource is readonly');
+          await ds.resources.get('ClusterInformation', t.res.metadata.name ?? '');
+          throw new Error('operation apply or replace is not supported on ClusterInformation');
         }
         const res = validated(t.res, { ...t.ctx, namespace: t.res.metadata.namespace });
         if (action === 'create') await ds.resources.create(forCreate(res));
@@ -334,27 +382,54 @@ export async function runWrite(io: CtlIO, deps: CtlDeps, action: 'create' | 'app
           handled++;
           continue;
         }
+        if (action === 'replace') {
+          // calicoctl's ExecuteConfigCommand goes on after a failed update, keeps the last
+          // error, and counts the resource as handled unless its namespace was refused.
+          lastErr = err as Error;
+          if (namespaced) handled++;
+          continue;
+        }
         errs.push(err as Error);
-        if (action === 'replace') break; // replace stops at the first error
       }
     }
-    report(io, action, targets.length, handled, errs, kind);
+    if (action === 'replace') reportReplace(io, targets.length, handled, lastErr, kind);
+    else report(io, action, targets.length, handled, errs, kind);
   });
 }
 
+/** create / apply / validate results, as calicoctl's createOrApplyOrValidate prints them. */
 function report(io: CtlIO, action: string, total: number, handled: number, errs: Error[], kind: string): void {
   const past = PAST[action]!;
   if (handled === 0) {
-    if (total === 1) throw new CommandFailed(`failed to ${action} '${kind}' resource: ${action === 'replace' ? errs[0]!.message : errList(errs)}`);
-    if (kind) throw new CommandFailed(`failed to ${action} any '${kind}' resources: ${action === 'replace' ? errs[0]!.message : errList(errs)}`);
-    throw new CommandFailed(`failed to ${action} any resources: ${action === 'replace' ? errs[0]!.message : errList(errs)}`);
+    if (total === 1) throw new CommandFailed(`failed to ${action} '${kind}' resource: ${errList(errs)}`);
+    if (kind) throw new CommandFailed(`failed to ${action} any '${kind}' resources: ${errList(errs)}`);
+    throw new CommandFailed(`failed to ${action} any resources: ${errList(errs)}`);
   }
   if (errs.length === 0) {
     io.out(kind ? `Successfully ${past} ${handled} '${kind}' resource(s)\n` : `Successfully ${past} ${handled} resource(s)\n`);
     return;
   }
-  io.out(kind ? `Partial success: ${past} the first ${handled} out of ${total} '${kind}' resources:\n` : `Partial success: ${past} the first ${handled} out of ${total} resources:\n`);
-  throw new CommandFailed(`hit error: ${action === 'replace' ? errs[0]!.message : errList(errs)}`);
+  // calicoctl prints the "Partial success" line only while successes outnumber failures.
+  if (handled - errs.length > 0) {
+    io.out(kind ? `Partial success: ${past} the first ${handled} out of ${total} '${kind}' resources:\n` : `Partial success: ${past} the first ${handled} out of ${total} resources:\n`);
+  }
+  throw new CommandFailed(`hit error: ${errList(errs)}`);
+}
+
+/** replace results, as calicoctl's reportReplaceResults prints them (the last error only). */
+function reportReplace(io: CtlIO, total: number, handled: number, err: Error | undefined, kind: string): void {
+  if (handled === 0) {
+    const msg = err?.message ?? '<nil>';
+    if (total === 1) throw new CommandFailed(`failed to replace '${kind}' resource: ${msg}`);
+    if (kind) throw new CommandFailed(`failed to replace any '${kind}' resources: ${msg}`);
+    throw new CommandFailed(`failed to replace any resources: ${msg}`);
+  }
+  if (!err) {
+    io.out(kind ? `Successfully replaced ${handled} '${kind}' resource(s)\n` : `Successfully replaced ${handled} resource(s)\n`);
+    return;
+  }
+  io.out(kind ? `Partial success: replaced the first ${handled} out of ${total} '${kind}' resources:\n` : `Partial success: replaced the first ${handled} out of ${total} resources:\n`);
+  throw new CommandFailed(`hit error: ${err.message}`);
 }
 
 /** delete by file or by kind and names. */
@@ -364,6 +439,7 @@ export async function runDelete(io: CtlIO, deps: CtlDeps, kindArg: string | unde
   if (targets.length === 0) throw new CommandFailed('no resources specified');
   await withSession(io, deps, opts.config, async (session) => {
     const ds = session.open();
+    await checkVersionMismatch(ds, deps, opts);
     const kind = singleKind(targets, !fromFile);
     const errs: Error[] = [];
     let handled = 0;
@@ -387,7 +463,8 @@ export async function runDelete(io: CtlIO, deps: CtlDeps, kindArg: string | unde
     }
     if (handled > 0) io.out(kind ? `Successfully deleted ${handled} '${kind}' resource(s)\n` : `Successfully deleted ${handled} resource(s)\n`);
     if (errs.length) {
-      throw new CommandFailed(errs.map((e) => (kind ? `Failed to delete '${kind}' resource: ${e.message}` : `Failed to delete resource: ${e.message}`)).join('\n'));
+      // Each line ends in a newline and calicoctl's main adds one more (Fprintln).
+      throw new CommandFailed(errs.map((e) => (kind ? `Failed to delete '${kind}' resource: ${e.message}\n` : `Failed to delete resource: ${e.message}\n`)).join('') + '\n');
     }
   });
 }
@@ -466,6 +543,7 @@ export async function runGet(io: CtlIO, deps: CtlDeps, kindArg: string | undefin
   const printNamespace = (opts.allNamespaces ?? false) || !!opts.namespace;
   await withSession(io, deps, opts.config, async (session) => {
     const ds = session.open();
+    await checkVersionMismatch(ds, deps, opts, (m) => `failed to get resources: ${m}`);
     const printed: Printed[] = [];
     const errs: Error[] = [];
     for (const t of targets) {
@@ -490,7 +568,9 @@ export async function runGet(io: CtlIO, deps: CtlDeps, kindArg: string | undefin
     const asObjects = (): unknown[] => printed.map((p) => (p.list ? toList(p.kind, p.items, String(p.revision)) : p.res));
     if (fmt.type === 'yaml' || fmt.type === 'json') {
       const objs = asObjects();
-      if (objs.length) io.out(encodeOutput(objs.length === 1 ? objs[0] : objs, fmt.type));
+      // calicoctl marshals its result slice: one object alone, several as a list, none (only
+      // errors) as Go's nil slice, which prints "null".
+      io.out(encodeOutput(objs.length === 1 ? objs[0] : objs.length ? objs : null, fmt.type));
     } else if (fmt.type === 'template') {
       try {
         io.out(tpl!(asObjects()));
@@ -529,10 +609,8 @@ export async function runGet(io: CtlIO, deps: CtlDeps, kindArg: string | undefin
 export async function runPatch(io: CtlIO, deps: CtlDeps, kindArg: string, name: string, opts: CommonOptions & { patch?: string; type?: string }): Promise<void> {
   const [target] = fromArgs(kindArg, [name], undefined, false);
   if (!opts.patch) throw new CommandFailed('no patch specified: use -p/--patch with a JSON merge patch, e.g. -p \'{"spec":{"natOutgoing":true}}\'');
-  const type = opts.type ?? 'strategic';
-  if (!['strategic', 'merge'].includes(type)) {
-    throw new CommandFailed(`unsupported patch type '${type}': calico-ts applies merge patches (--type merge or strategic, which are the same for Calico resources)`);
-  }
+  // calicoctl reads --type but always applies a strategic merge patch (resourcemgr.Patch);
+  // for Calico's types that is a JSON merge patch, whatever the type says.
   let patch;
   try {
     patch = parsePatch(opts.patch);
@@ -542,6 +620,7 @@ export async function runPatch(io: CtlIO, deps: CtlDeps, kindArg: string, name: 
   const kind = target!.res.kind;
   await withSession(io, deps, opts.config, async (session) => {
     const ds = session.open();
+    await checkVersionMismatch(ds, deps, opts);
     const info = lookupKind(kind)!;
     try {
       handleNamespace(target!, info, opts);
@@ -576,6 +655,7 @@ export async function runLabel(
   const kind = target!.res.kind;
   await withSession(io, deps, opts.config, async (session) => {
     const ds = session.open();
+    await checkVersionMismatch(ds, deps, opts, (m) => `failed to get ${kindArg} ${name}, error ${m}`);
     const info = lookupKind(kind)!;
     let current: AnyResource;
     try {
@@ -584,7 +664,8 @@ export async function runLabel(
     } catch (err) {
       const u = unavailable(err);
       if (u) throw u;
-      throw new CommandFailed(`failed to get ${kindArg} ${name}, error ${(err as Error).message}`);
+      // calicoctl's label runs a get whose per-resource errors leave no result: "<kind> <name> not found".
+      throw new CommandFailed(`${kindArg} ${name} not found`);
     }
     let change;
     try {
@@ -600,7 +681,8 @@ export async function runLabel(
     } catch (err) {
       const u = unavailable(err);
       if (u) throw u;
-      throw new CommandFailed(`failed to update ${kindArg} ${name}, label not changed: ${(err as Error).message}`);
+      // calicoctl's words, without the cause (label_command.go).
+      throw new CommandFailed(`failed to update ${kindArg} ${name}, label not changed`);
     }
     if (change.outcome === 'removed') io.out(`Successfully removed label ${change.key} from ${kindArg} ${name}\n`);
     else if (change.outcome === 'updated') io.out(`Successfully updated label ${change.key} on ${kindArg} ${name}\n`);

@@ -36,8 +36,17 @@ function orderMeta(m: unknown): unknown {
   return out;
 }
 
+/** Go's encoding/json escapes <, >, & and U+2028/U+2029 in strings (HTML-safe output). */
+function goJsonEscape(json: string): string {
+  return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * The text calicoctl prints. JSON is Go's json.MarshalIndent written as is: HTML-escaped,
+ * and with no newline at the end.
+ */
 export function encodeOutput(value: unknown, format: 'yaml' | 'json'): string {
-  if (format === 'json') return JSON.stringify(goOrder(value), null, 2) + '\n';
+  if (format === 'json') return goJsonEscape(JSON.stringify(goOrder(value), null, 2));
   // YAML 1.1 rules for quoting, as go-yaml's: strings that 1.1 would read as timestamps or
   // booleans (creationTimestamp, "yes", "on") are quoted.
   return stringify(sortDeep(value), { version: '1.1', indentSeq: false, lineWidth: 0, aliasDuplicateObjects: false });

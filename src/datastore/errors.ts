@@ -1,6 +1,8 @@
-// Datastore errors: classes with stable string codes. Messages follow Calico's
-// (libcalico-go/lib/errors) so that users see the same words: "resource already exists:
-// GlobalNetworkPolicy(allow-dns)", "resource does not exist: ...", "update conflict: ...".
+// Datastore errors: classes with stable string codes. Messages are Calico's, word for word
+// (libcalico-go/lib/errors/errors.go), so that users and scripts see the same text:
+// "resource already exists: GlobalNetworkPolicy(allow-dns) with error: <nil>",
+// "resource does not exist: NetworkPolicy(ns1/np1) with error: <nil>" (Go's %v of a nil
+// error), "update conflict: IPPool(pool-1)".
 
 export const DatastoreErrorCode = {
   AlreadyExists: 'CALICO_ERR_RESOURCE_ALREADY_EXISTS',
@@ -11,6 +13,7 @@ export const DatastoreErrorCode = {
   Invalid: 'CALICO_ERR_DATASTORE_INVALID_REQUEST',
   Config: 'CALICO_ERR_DATASTORE_CONFIG',
   Corrupt: 'CALICO_ERR_DATASTORE_ENTRY_CORRUPT',
+  NotSupported: 'CALICO_ERR_OPERATION_NOT_SUPPORTED',
 } as const;
 export type DatastoreErrorCode = (typeof DatastoreErrorCode)[keyof typeof DatastoreErrorCode];
 
@@ -33,24 +36,47 @@ export function resourceId(kind: string, name: string, namespace?: string): stri
 
 export class ResourceAlreadyExists extends DatastoreError {
   readonly identifier: string;
-  constructor(identifier: string) {
-    super(DatastoreErrorCode.AlreadyExists, `resource already exists: ${identifier}`);
+  /** Calico's optional inner error text (printed after "with error:"; `<nil>` when absent). */
+  readonly detail: string | undefined;
+  constructor(identifier: string, detail?: string) {
+    super(DatastoreErrorCode.AlreadyExists, `resource already exists: ${identifier} with error: ${detail ?? '<nil>'}`);
     this.identifier = identifier;
+    this.detail = detail;
   }
 }
 
 export class ResourceNotFound extends DatastoreError {
   readonly identifier: string;
   constructor(identifier: string) {
-    super(DatastoreErrorCode.NotFound, `resource does not exist: ${identifier}`);
+    super(DatastoreErrorCode.NotFound, `resource does not exist: ${identifier} with error: <nil>`);
     this.identifier = identifier;
   }
 }
 
+/**
+ * A write lost a compare-and-swap. The message is Calico's (`update conflict: Kind(name)`);
+ * `detail` says which resourceVersion was stale and the latest one, for logs and callers.
+ */
 export class ResourceUpdateConflict extends DatastoreError {
   readonly identifier: string;
+  readonly detail: string | undefined;
   constructor(identifier: string, detail?: string) {
-    super(DatastoreErrorCode.UpdateConflict, `update conflict: ${identifier}${detail ? `: ${detail}` : ''}`);
+    super(DatastoreErrorCode.UpdateConflict, `update conflict: ${identifier}`);
+    this.identifier = identifier;
+    this.detail = detail;
+  }
+}
+
+/**
+ * Calico's ErrorOperationNotSupported: "operation delete is not supported on default: Cannot
+ * delete default tier".
+ */
+export class OperationNotSupported extends DatastoreError {
+  readonly operation: string;
+  readonly identifier: string;
+  constructor(operation: string, identifier: string, reason?: string) {
+    super(DatastoreErrorCode.NotSupported, `operation ${operation} is not supported on ${identifier}${reason ? `: ${reason}` : ''}`);
+    this.operation = operation;
     this.identifier = identifier;
   }
 }

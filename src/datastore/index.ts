@@ -28,6 +28,7 @@ export {
   DatastoreErrorCode,
   DatastoreRequestError,
   DatastoreUnavailable,
+  OperationNotSupported,
   ResourceAlreadyExists,
   ResourceNotFound,
   ResourceUpdateConflict,
@@ -40,8 +41,11 @@ export { DEFAULT_ETCD_ENDPOINT, datastoreConfigFrom, datastoreConfigFromEnv, set
 export { EtcdKv, normaliseEndpoints, type EtcdKvOptions } from './etcd-kv.ts';
 export { MemoryKv } from './memory-kv.ts';
 export {
+  DEFAULT_ALLOW_PROFILE,
   POLICY_METADATA_ANNOTATION,
+  PROTECTED_TIERS,
   ResourceClient,
+  cidrsOverlap,
   decodeStored,
   decodeSyncUpdate,
   encodeStored,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MemoryKv } from './memory-kv.ts';
 import type { AnyResource } from '../model/index.ts';
 import { ResourceClient, POLICY_METADATA_ANNOTATION, decodeSyncUpdate, type ResourceWatchEvent } from './resource-client.ts';
-import { ResourceAlreadyExists, ResourceNotFound, ResourceUpdateConflict, DatastoreRequestError, DatastoreEntryCorrupt } from './errors.ts';
+import { ResourceAlreadyExists, ResourceNotFound, ResourceUpdateConflict, DatastoreRequestError, DatastoreEntryCorrupt, OperationNotSupported } from './errors.ts';
 
 function setup() {
   const kv = new MemoryKv();
@@ -34,7 +34,7 @@ void test('create stores Calico JSON without resourceVersion and fills uid, crea
   const got = await rc.get('gnp', 'allow-dns');
   assert.equal(got.metadata.annotations, undefined, 'the policy-name annotation is dropped on read');
   assert.deepEqual(got, out);
-  await assert.rejects(rc.create(gnp('allow-dns')), (e: Error) => e instanceof ResourceAlreadyExists && e.message === 'resource already exists: GlobalNetworkPolicy(allow-dns)');
+  await assert.rejects(rc.create(gnp('allow-dns')), (e: Error) => e instanceof ResourceAlreadyExists && e.message === 'resource already exists: GlobalNetworkPolicy(allow-dns) with error: <nil>');
   await assert.rejects(rc.create({ ...gnp('x'), metadata: { name: 'x', resourceVersion: '5' } }), DatastoreRequestError);
 });
 
@@ -45,9 +45,9 @@ void test('update is guarded by resourceVersion; missing resources are reported'
   assert.notEqual(v2.metadata.resourceVersion, v1.metadata.resourceVersion);
   assert.equal(v2.metadata.uid, v1.metadata.uid);
   await assert.rejects(rc.update({ ...v1, spec: { order: 30 } }), (e: Error) =>
-    e instanceof ResourceUpdateConflict && e.message.startsWith('update conflict: GlobalNetworkPolicy(p)') && e.message.includes(`'${v1.metadata.resourceVersion}' is out of date`));
+    e instanceof ResourceUpdateConflict && e.message === 'update conflict: GlobalNetworkPolicy(p)' && (e.detail ?? '').includes(`'${v1.metadata.resourceVersion}' is out of date`));
   await assert.rejects(rc.update({ ...gnp('nope'), metadata: { name: 'nope', resourceVersion: '3' } }), (e: Error) =>
-    e instanceof ResourceNotFound && e.message === 'resource does not exist: GlobalNetworkPolicy(nope)');
+    e instanceof ResourceNotFound && e.message === 'resource does not exist: GlobalNetworkPolicy(nope) with error: <nil>');
   await assert.rejects(rc.update(gnp('p')), /Metadata.ResourceVersion/);
   // without uid/creationTimestamp the stored ones are kept
   const v3 = await rc.update({ ...gnp('p'), metadata: { name: 'p', resourceVersion: v2.metadata.resourceVersion! } });
@@ -91,7 +91,7 @@ void test('delete, optionally guarded by resourceVersion', async () => {
   await assert.rejects(rc.delete('GlobalNetworkPolicy', 'p', undefined, { resourceVersion: v1.metadata.resourceVersion! }), ResourceUpdateConflict);
   const gone = await rc.delete('GlobalNetworkPolicy', 'p', undefined, { resourceVersion: v2.metadata.resourceVersion! });
   assert.equal(gone.metadata.name, 'p');
-  await assert.rejects(rc.delete('GlobalNetworkPolicy', 'p'), (e: Error) => e instanceof ResourceNotFound && e.message === 'resource does not exist: GlobalNetworkPolicy(p)');
+  await assert.rejects(rc.delete('GlobalNetworkPolicy', 'p'), (e: Error) => e instanceof ResourceNotFound && e.message === 'resource does not exist: GlobalNetworkPolicy(p) with error: <nil>');
 });
 
 void test('watch from a revision gives added/modified/deleted with resources', async () => {
@@ -142,4 +142,46 @@ void test('a corrupt entry ends a resource watch with one error and nothing afte
   assert.equal(errors.length, 1);
   assert.ok(errors[0] instanceof DatastoreEntryCorrupt);
   assert.deepEqual(events, []);
+});
+
+void test("Calico's clientv3 rules: static default-allow profile, tiers, IP pool overlap and immutable fields", async () => {
+  const { rc } = setup();
+  // projectcalico-default-allow: always there, never stored, never writable (resources/static.go, clientv3/profile.go)
+  const p = await rc.get('Profile', 'projectcalico-default-allow');
+  assert.equal(p.metadata.resourceVersion, '1');
+  assert.deepEqual(p.spec, { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] });
+  const prof = (name: string): AnyResource => ({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name }, spec: {} });
+  await rc.create(prof('a'));
+  assert.deepEqual((await rc.list('Profile')).items.map((i) => i.metadata.name), ['a', 'projectcalico-default-allow']);
+  await assert.rejects(rc.create(prof('projectcalico-default-allow')), (e: Error) =>
+    e instanceof ResourceAlreadyExists &&
+    e.message === 'resource already exists: projectcalico-default-allow with error: projectcalico-default-allow already exists. The profile "projectcalico-default-allow" is default provided by Calico');
+  await assert.rejects(rc.delete('Profile', 'projectcalico-default-allow'), (e: Error) =>
+    e instanceof OperationNotSupported &&
+    e.message === 'operation Delete is not supported on projectcalico-default-allow: The profile "projectcalico-default-allow" is a default provided by Calico and cannot be deleted');
+  await assert.rejects(rc.update({ ...p }), /operation Update is not supported on projectcalico-default-allow: .* cannot be updated/);
+
+  // tiers (clientv3/tier.go, networkpolicy.go): policies need their tier; built-in and non-empty tiers stay
+  await rc.ensureInitialized();
+  await assert.rejects(rc.create({ ...gnp('t1.p'), spec: { tier: 't1', selector: 'all()' } }), (e: Error) =>
+    e instanceof ResourceNotFound && e.message === 'resource does not exist: Tier(t1) with error: <nil>');
+  await rc.create({ apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 't1' }, spec: { order: 100 } });
+  await rc.create({ ...gnp('t1.p'), spec: { tier: 't1', selector: 'all()' } });
+  await assert.rejects(rc.delete('Tier', 'default'), (e: Error) => e instanceof OperationNotSupported && e.message === 'operation Delete is not supported on default: Cannot delete default tier');
+  await assert.rejects(rc.delete('Tier', 'kube-admin'), /Cannot delete kube-admin tier/);
+  await assert.rejects(rc.delete('Tier', 't1'), (e: Error) => e.message === 'operation delete is not supported on t1: Cannot delete a non-empty tier');
+  await rc.delete('GlobalNetworkPolicy', 't1.p');
+  await rc.delete('Tier', 't1');
+
+  // IP pools (clientv3/ippool.go): no overlap on create; CIDR and blockSize fixed on update
+  const pool = (name: string, cidr: string, blockSize = 26): AnyResource => ({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name }, spec: { cidr, blockSize } });
+  const p1 = await rc.create(pool('p1', '10.0.0.0/16'));
+  await assert.rejects(rc.create(pool('p2', '10.0.1.0/24')), (e: Error) =>
+    e instanceof DatastoreRequestError && e.message === "error with field IPPool.Spec.CIDR = '10.0.1.0/24' (IPPool(p2) CIDR overlaps with IPPool(p1) CIDR 10.0.0.0/16)");
+  await rc.create(pool('p3', '10.1.0.0/16'));
+  await rc.create(pool('v6', 'fd00:198:18::/48', 122));
+  await assert.rejects(rc.create(pool('v6b', 'fd00:198:18:1::/64', 122)), /CIDR overlaps with IPPool\(v6\)/);
+  await assert.rejects(rc.update({ ...p1, spec: { cidr: '10.2.0.0/16', blockSize: 28 } }), (e: Error) =>
+    e.message === "error with the following fields:\n-  IPPool.Spec.CIDR = '10.2.0.0/16' (IPPool CIDR cannot be modified)\n-  IPPool.Spec.BlockSize = '28' (IPPool BlockSize cannot be modified)\n");
+  await rc.update({ ...p1, spec: { cidr: '10.0.0.0/16', blockSize: 26, disabled: true } });
 });

@@ -29,6 +29,7 @@ import { parseSelector } from '../selector/index.ts';
 import {
   DatastoreEntryCorrupt,
   DatastoreRequestError,
+  OperationNotSupported,
   ResourceAlreadyExists,
   ResourceNotFound,
   ResourceUpdateConflict,
@@ -37,6 +38,29 @@ import {
 import type { KeyValue, Kv, KvWatch } from './kv.ts';
 
 export const POLICY_METADATA_ANNOTATION = 'projectcalico.org/metadata';
+
+/**
+ * The profile Calico's etcdv3 backend serves without storing it (libcalico-go/lib/resources/
+ * static.go): Get always returns it, List of profiles always ends with it, and clientv3
+ * refuses to create, update or delete it.
+ */
+export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
+
+function defaultAllowProfile(): AnyResource {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Profile',
+    // creationTimestamp null: Go's zero metav1.Time, as Calico prints this profile.
+    metadata: { name: DEFAULT_ALLOW_PROFILE, resourceVersion: '1', creationTimestamp: null as unknown as string },
+    spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
+  } as AnyResource;
+}
+
+/** Tiers that always exist and cannot be deleted (libcalico-go/lib/names ProtectedTierNames). */
+export const PROTECTED_TIERS: ReadonlySet<string> = new Set(['default', 'kube-admin', 'kube-baseline']);
+
+/** Policy kinds that live in a tier (their spec.tier; empty means "default"). */
+const TIERED_KINDS: readonly KindName[] = ['NetworkPolicy', 'GlobalNetworkPolicy', 'StagedNetworkPolicy', 'StagedGlobalNetworkPolicy'];
 
 export interface ResourceClientOptions {
   /** Clock for creationTimestamp (tests). */
@@ -99,8 +123,61 @@ function idOf(info: KindInfo, name: string, namespace?: string): string {
   return resourceId(info.kind, name, info.namespaced ? (namespace ?? '') : undefined);
 }
 
+interface ErroredField {
+  readonly name: string;
+  /** Omitted: the field is printed without "= 'value'" (Go's nil Value). */
+  readonly value?: unknown;
+  readonly reason: string;
+}
+
+function fieldText(f: ErroredField): string {
+  return `${'value' in f ? `${f.name} = '${String(f.value ?? '')}'` : f.name}${f.reason ? ` (${f.reason})` : ''}`;
+}
+
+/** Calico's ErrorValidation text: one field on one line, several as a "-  " list. */
+function validationError(fields: readonly ErroredField[]): DatastoreRequestError {
+  if (fields.length === 1) return new DatastoreRequestError(`error with field ${fieldText(fields[0]!)}`);
+  return new DatastoreRequestError(`error with the following fields:\n${fields.map((f) => `-  ${fieldText(f)}\n`).join('')}`);
+}
+
 function fieldError(name: string, value: unknown, reason: string): DatastoreRequestError {
-  return new DatastoreRequestError(`error with field ${name} = '${String(value ?? '')}' (${reason})`);
+  return validationError([{ name, value, reason }]);
+}
+
+/** A CIDR string as [family, first address as bigint, prefix length] (for overlap checks). */
+function parseCidr(cidr: string): { v6: boolean; base: bigint; bits: number } | undefined {
+  const slash = cidr.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = cidr.slice(0, slash);
+  const bits = Number(cidr.slice(slash + 1));
+  if (ip.includes(':')) {
+    const [head = '', tail] = ip.split('::');
+    const h = head ? head.split(':') : [];
+    const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+    if (tail === undefined && h.length !== 8) return undefined;
+    const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+    let v = 0n;
+    for (const g of groups) v = (v << 16n) | BigInt(parseInt(g || '0', 16));
+    const width = 128;
+    const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << BigInt(width - bits);
+    return { v6: true, base: v & mask, bits };
+  }
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4) return undefined;
+  const v = parts.reduce((a, p) => (a << 8n) | BigInt(p), 0n);
+  const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << BigInt(32 - bits);
+  return { v6: false, base: v & mask, bits };
+}
+
+/** Whether two CIDRs share any address (Calico's IsNetOverlap). */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  if (!x || !y || x.v6 !== y.v6) return false;
+  const width = x.v6 ? 128 : 32;
+  const bits = Math.min(x.bits, y.bits);
+  const shift = BigInt(width - bits);
+  return x.base >> shift === y.base >> shift;
 }
 
 function clone<T>(v: T): T {
@@ -179,7 +256,7 @@ export class ResourceClient {
   private keyOf(info: KindInfo, name: string | undefined, namespace: string | undefined): string {
     if (!name) throw fieldError('Metadata.Name', name, 'field must be set');
     if (info.namespaced && !namespace) {
-      throw fieldError('Metadata.Namespace', namespace, 'namespace is not specified on namespaced resource');
+      throw validationError([{ name: 'Metadata.Namespace', reason: 'namespace is not specified on namespaced resource' }]);
     }
     if (!info.namespaced && namespace) {
       throw new DatastoreRequestError(`namespace should not be specified for a non-namespaced resource. ${info.kind} is not a namespaced resource`);
@@ -197,9 +274,23 @@ export class ResourceClient {
     if (input.metadata?.resourceVersion) {
       throw fieldError('Metadata.ResourceVersion', input.metadata.resourceVersion, 'field must not be set for a Create request');
     }
+    if (info.kind === 'Profile' && input.metadata?.name === DEFAULT_ALLOW_PROFILE) {
+      throw new ResourceAlreadyExists(
+        DEFAULT_ALLOW_PROFILE,
+        `${DEFAULT_ALLOW_PROFILE} already exists. The profile "${DEFAULT_ALLOW_PROFILE}" is default provided by Calico`,
+      );
+    }
+    if (TIERED_KINDS.includes(info.kind)) {
+      // clientv3: a policy can only be created in an existing tier. The default tier is
+      // taken as given (Calico creates it in EnsureInitialized; calicoctl calls
+      // ensureInitialized() before writing, components need not).
+      const tier = String((input.spec as { tier?: unknown } | undefined)?.tier || 'default');
+      if (tier !== 'default' && !(await this.kv.get(keyFor('Tier', tier)))) throw new ResourceNotFound(resourceId('Tier', tier));
+    }
     const res = this.prepare(clone({ ...input, kind: info.kind, apiVersion: API_VERSION }) as AnyResource);
     const meta = res.metadata;
     const key = this.keyOf(info, meta.name, meta.namespace);
+    if (info.kind === 'IPPool') await this.checkPoolOverlap(res);
     if (!meta.creationTimestamp) meta.creationTimestamp = rfc3339(this.now());
     if (!meta.uid) meta.uid = this.uuid();
     const value = encodeStored(res);
@@ -218,12 +309,30 @@ export class ResourceClient {
   async update(input: AnyResource): Promise<AnyResource> {
     const info = kindInfoOf(input.kind);
     const rv = input.metadata?.resourceVersion;
+    if (info.kind === 'Profile' && input.metadata?.name === DEFAULT_ALLOW_PROFILE) {
+      throw new OperationNotSupported('Update', DEFAULT_ALLOW_PROFILE, `The profile "${DEFAULT_ALLOW_PROFILE}" is a default provided by Calico and cannot be updated`);
+    }
     if (!rv) throw fieldError('Metadata.ResourceVersion', rv, 'field must be set for an Update request');
     const rev = parseRevision(rv);
     const res = this.prepare(clone({ ...input, kind: info.kind, apiVersion: API_VERSION }) as AnyResource);
     const meta = res.metadata;
     const key = this.keyOf(info, meta.name, meta.namespace);
     const id = idOf(info, meta.name!, meta.namespace);
+    if (info.kind === 'IPPool') {
+      // clientv3 ipPools.Update: the CIDR and block size of a pool cannot change.
+      const existing = await this.kv.get(key);
+      if (!existing) throw new ResourceNotFound(id);
+      const old = decodeStored(existing, info.kind).spec as { cidr?: string; blockSize?: number } | undefined;
+      const now = res.spec as { cidr?: string; blockSize?: number } | undefined;
+      const errs: ErroredField[] = [];
+      if (old?.cidr !== undefined && now?.cidr !== undefined && !sameCidr(old.cidr, now.cidr)) {
+        errs.push({ name: 'IPPool.Spec.CIDR', value: now.cidr, reason: 'IPPool CIDR cannot be modified' });
+      }
+      if (old?.blockSize !== undefined && now?.blockSize !== undefined && old.blockSize !== now.blockSize) {
+        errs.push({ name: 'IPPool.Spec.BlockSize', value: now.blockSize, reason: 'IPPool BlockSize cannot be modified' });
+      }
+      if (errs.length) throw validationError(errs);
+    }
     if (!meta.uid || !meta.creationTimestamp) {
       const existing = await this.kv.get(key);
       if (!existing) throw new ResourceNotFound(id);
@@ -340,8 +449,38 @@ export class ResourceClient {
     }
   }
 
+  /** clientv3 ipPools.Create: a new pool's CIDR may not overlap any other pool's. */
+  private async checkPoolOverlap(res: AnyResource): Promise<void> {
+    const cidr = String((res.spec as { cidr?: unknown } | undefined)?.cidr ?? '');
+    if (!cidr) return;
+    const errs: ErroredField[] = [];
+    const pools: AnyResource[] = [];
+    let fromKey: string | undefined;
+    for (;;) {
+      const page = await this.kv.range(keyPrefix('IPPool'), { limit: 1000, ...(fromKey !== undefined ? { fromKey } : {}) });
+      for (const kv of page.kvs) {
+        try {
+          pools.push(decodeStored(kv, 'IPPool'));
+        } catch {
+          // an unreadable pool is skipped here, as Calico's List skips entries it cannot parse
+        }
+      }
+      if (!page.more || page.kvs.length === 0) break;
+      fromKey = page.kvs[page.kvs.length - 1]!.key + '\0';
+    }
+    for (const other of pools) {
+      if (other.metadata.name === res.metadata.name) continue;
+      const otherCidr = String((other.spec as { cidr?: unknown } | undefined)?.cidr ?? '');
+      if (otherCidr && cidrsOverlap(cidr, otherCidr)) {
+        errs.push({ name: 'IPPool.Spec.CIDR', value: cidr, reason: `IPPool(${res.metadata.name}) CIDR overlaps with IPPool(${other.metadata.name}) CIDR ${otherCidr}` });
+      }
+    }
+    if (errs.length) throw validationError(errs);
+  }
+
   async get(kind: string, name: string, namespace?: string, options?: { revision?: number }): Promise<AnyResource> {
     const info = kindInfoOf(kind);
+    if (info.kind === 'Profile' && name === DEFAULT_ALLOW_PROFILE) return defaultAllowProfile();
     const key = this.keyOf(info, name, namespace);
     const kv = await this.kv.get(key, options);
     if (!kv) throw new ResourceNotFound(idOf(info, name, namespace));
@@ -370,12 +509,21 @@ export class ResourceClient {
       if (!page.more || page.kvs.length === 0) break;
       fromKey = page.kvs[page.kvs.length - 1]!.key + '\0';
     }
+    if (info.kind === 'Profile') {
+      // Calico's etcdv3 backend always lists its static default-allow profile, last.
+      const p = defaultAllowProfile();
+      if (!match || match.matches(p.metadata.labels ?? {})) items.push(p);
+    }
     return { kind: info.kind, items, revision };
   }
 
   /** Deletes a resource, optionally only if it is still at `resourceVersion`. Returns the last value. */
   async delete(kind: string, name: string, namespace?: string, options?: { resourceVersion?: string }): Promise<AnyResource> {
     const info = kindInfoOf(kind);
+    if (info.kind === 'Profile' && name === DEFAULT_ALLOW_PROFILE) {
+      throw new OperationNotSupported('Delete', DEFAULT_ALLOW_PROFILE, `The profile "${DEFAULT_ALLOW_PROFILE}" is a default provided by Calico and cannot be deleted`);
+    }
+    if (info.kind === 'Tier') await this.checkTierDeletable(name);
     const key = this.keyOf(info, name, namespace);
     const id = idOf(info, name, namespace);
     const rv = options?.resourceVersion;
@@ -392,6 +540,18 @@ export class ResourceClient {
     }
     if (res?.type !== 'delete' || res.deleted === 0 || !res.prev[0]) throw new ResourceNotFound(id);
     return decodeStored(res.prev[0], info.kind);
+  }
+
+  /** clientv3 tiers.Delete: built-in tiers and tiers that still hold policies stay. */
+  private async checkTierDeletable(name: string): Promise<void> {
+    if (PROTECTED_TIERS.has(name)) throw new OperationNotSupported('Delete', name, `Cannot delete ${name} tier`);
+    for (const kind of TIERED_KINDS) {
+      for (const p of (await this.list(kind)).items) {
+        if (String((p.spec as { tier?: unknown } | undefined)?.tier || 'default') === name) {
+          throw new OperationNotSupported('delete', name, 'Cannot delete a non-empty tier');
+        }
+      }
+    }
   }
 
   /** Watches one kind (optionally one namespace) from a revision (inclusive). */
@@ -454,7 +614,16 @@ function parseRevision(rv: string): number {
 }
 
 function conflict(id: string, rv: string, latest: number): ResourceUpdateConflict {
+  // Calico's message is only "update conflict: <id>"; the detail stays on the error.
   return new ResourceUpdateConflict(id, `resource version '${rv}' is out of date (latest: ${latest})`);
+}
+
+/** Same network, however written (Calico compares pool CIDRs semantically). */
+function sameCidr(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  if (!x || !y) return a === b;
+  return x.v6 === y.v6 && x.bits === y.bits && x.base === y.base;
 }
 
 /** A syncer update for a /calico/resources/v3 key, decoded. */

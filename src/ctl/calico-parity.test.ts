@@ -1,0 +1,214 @@
+// calicoctl behaviours checked against Calico's own source (calicoctl/calicoctl/commands,
+// resourcemgr, libcalico-go/lib/clientv3, and the expected outputs in calicoctl/tests/st).
+// Each test names the Calico file that shows the behaviour. In-memory datastore; the
+// executable against real etcd is covered in test/e2e/calicoctl-*.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryKv, memoryDatastore, encodeStored } from '../datastore/index.ts';
+import { applyDefaults, keyFor, type AnyResource } from '../model/index.ts';
+import { runCalicoctl } from './cli.ts';
+import type { CtlDeps, CtlIO } from './commands.ts';
+import { goFieldName } from './calico-errors.ts';
+
+function harness(version = 'v9.9.9') {
+  const kv = new MemoryKv();
+  const deps: CtlDeps = {
+    connect: () => ({ ...memoryDatastore({ prepare: (r: AnyResource) => applyDefaults(r) }, kv), close: async () => {} }),
+    defaultConfigPath: '/nonexistent/calicoctl.cfg',
+    version: { version, gitCommit: 'abc123' },
+  };
+  const run = async (argv: string[], stdin = '') => {
+    let out = '';
+    let err = '';
+    const io: CtlIO = { out: (s) => void (out += s), err: (s) => void (err += s), readStdin: async () => stdin, env: {} };
+    const code = await runCalicoctl(argv, io, deps);
+    return { code, out, err };
+  };
+  return { kv, run };
+}
+
+const peer = (name: string, peerIP: string) =>
+  `{"apiVersion":"projectcalico.org/v3","kind":"BGPPeer","metadata":{"name":"${name}"},"spec":{"node":"node2","peerIP":"${peerIP}","asNumber":64515}}`;
+const pool = (name: string, cidr: string, extra = '') =>
+  `{"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{"name":"${name}"},"spec":{"cidr":"${cidr}"${extra}}}`;
+
+void test('invalid resources: Calico field wording, no "Partial success" (tests/st test_crud.py *_invalid_resource*)', async () => {
+  const { run } = harness();
+  const one = await run(['create', '-f', '-'], peer('bgppeer-name-123abc', 'badpeerIP'));
+  assert.equal(one.code, 1);
+  assert.ok(one.err.includes("PeerIP = 'badpeerIP'"), one.err);
+  assert.ok(one.err.startsWith("failed to create 'BGPPeer' resource: [cannot create stdin document 1 (BGPPeer bgppeer-name-123abc): error with field PeerIP = 'badpeerIP' ("), one.err);
+  assert.ok(!one.out.includes('Partial success'));
+  const many = await run(['apply', '-f', '-'], `[${peer('bgppeer-invalid1', 'badpeerIP')},${peer('bgppeer-invalid2', 'badpeerIP')}]`);
+  assert.ok(many.err.startsWith("failed to apply any 'BGPPeer' resources: ["), many.err);
+  assert.ok(many.err.includes("PeerIP = 'badpeerIP'"));
+  assert.equal(many.out, '');
+});
+
+void test('"Partial success" only while successes outnumber failures (commands/crud_commands.go)', async () => {
+  const { run } = harness();
+  const oneOfThree = await run(['create', '-f', '-'], `[${peer('a', '198.18.0.1')},${peer('b', 'bad')},${peer('c', 'bad')}]`);
+  assert.equal(oneOfThree.code, 1);
+  assert.equal(oneOfThree.out, '', 'one success, two failures: no Partial success line');
+  assert.ok(oneOfThree.err.startsWith('hit error: ['), oneOfThree.err);
+  const twoOfThree = await run(['create', '-f', '-'], `[${peer('d', '198.18.0.2')},${peer('e', '198.18.0.3')},${peer('f', 'bad')}]`);
+  assert.equal(twoOfThree.out, "Partial success: created the first 2 out of 3 'BGPPeer' resources:\n");
+  assert.ok(twoOfThree.err.startsWith('hit error: [cannot create stdin document 1 (BGPPeer f): error with field PeerIP'), twoOfThree.err);
+});
+
+void test('replace goes on after a failure and reports the last error (reportReplaceResults)', async () => {
+  const { run } = harness();
+  assert.equal((await run(['create', '-f', '-'], pool('p1', '198.18.0.0/24'))).code, 0);
+  const missing = await run(['replace', '-f', '-'], pool('nosuch', '198.18.9.0/24'));
+  assert.equal(missing.code, 1);
+  assert.equal(missing.out, "Partial success: replaced the first 1 out of 1 'IPPool' resources:\n");
+  assert.equal(missing.err, 'hit error: resource does not exist: IPPool(nosuch) with error: <nil>\n');
+  // the document after the failing one is still replaced
+  const both = await run(['replace', '-f', '-'], `[${pool('nosuch', '198.18.9.0/24')},${pool('p1', '198.18.0.0/24', ',"disabled":true')}]`);
+  assert.equal(both.code, 1);
+  assert.equal(both.out, "Partial success: replaced the first 2 out of 2 'IPPool' resources:\n");
+  const got = await run(['get', 'ippool', 'p1', '-o', 'go-template={{.spec.disabled}}']);
+  assert.equal(got.out, 'true');
+  // a namespace refusal is not counted as handled
+  const ns = await run(['replace', '-n', 'x', '-f', '-'], pool('p1', '198.18.0.0/24'));
+  assert.equal(ns.err, "failed to replace 'IPPool' resource: IPPool is not namespaced\n");
+});
+
+void test('stale resourceVersion: "update conflict: Kind(name)" (libcalico-go/lib/errors)', async () => {
+  const { run } = harness();
+  await run(['create', '-f', '-'], pool('p1', '198.18.0.0/24'));
+  const withRv = pool('p1', '198.18.0.0/24').replace('"name":"p1"', '"name":"p1","resourceVersion":"1"');
+  const r = await run(['replace', '-f', '-'], withRv);
+  assert.equal(r.err, 'hit error: update conflict: IPPool(p1)\n');
+  const a = await run(['apply', '-f', '-'], withRv);
+  assert.equal(a.err, "failed to apply 'IPPool' resource: [update conflict: IPPool(p1)]\n");
+  const d = await run(['delete', '-f', '-'], withRv);
+  assert.equal(d.err, "Failed to delete 'IPPool' resource: update conflict: IPPool(p1)\n\n");
+});
+
+void test('unknown fields: MassageError\'s sentence (commands/command.go)', async () => {
+  const { run, kv } = harness();
+  const r = await run(['create', '-f', '-'], pool('p1', '198.18.0.0/24', ',"bogus":1'));
+  assert.equal(r.code, 1);
+  assert.ok(r.err.startsWith('field in document is not recognized or is in the wrong location: bogus'), r.err);
+  assert.equal((await kv.range('/calico/resources/v3/projectcalico.org/ippools/')).kvs.length, 0);
+});
+
+void test('ClusterInformation: calicoctl refuses each write with its own words (resourcemgr/clusterinfo.go)', async () => {
+  const { run } = harness();
+  const ci = '{"apiVersion":"projectcalico.org/v3","kind":"ClusterInformation","metadata":{"name":"default"},"spec":{}}';
+  assert.equal((await run(['create', '-f', '-'], ci)).err, "failed to create 'ClusterInformation' resource: [operation create or apply is not supported on ClusterInformation]\n");
+  assert.equal((await run(['apply', '-f', '-'], ci)).err, "failed to apply 'ClusterInformation' resource: [operation apply is not supported on ClusterInformation: resource is readonly]\n");
+  // apply initialised the datastore, so replace finds it and is refused
+  const rep = await run(['replace', '-f', '-'], ci);
+  assert.equal(rep.err, 'hit error: operation apply or replace is not supported on ClusterInformation\n');
+  assert.equal((await run(['delete', 'clusterinfo', 'default'])).err, "Failed to delete 'ClusterInformation' resource: operation delete is not supported on ClusterInformation\n\n");
+});
+
+void test('label: not found, invalid, not changed (commands/label_command.go)', async () => {
+  const { run } = harness();
+  assert.equal((await run(['label', 'ippool', 'nosuch', 'a=b'])).err, 'ippool nosuch not found\n');
+  await run(['create', '-f', '-'], pool('p1', '198.18.0.0/24'));
+  assert.equal((await run(['label', 'ippool', 'p1', 'ab'])).err, 'invalid label ab\n');
+  assert.equal((await run(['label', 'ippool', 'p1', 'a=b'])).out, 'Successfully set label a on ippool p1\n');
+  assert.equal((await run(['label', 'ippool', 'p1', 'a=b'])).out, 'Successfully updated label a on ippool p1\n', 'same value counts as overwritten');
+  assert.equal((await run(['label', 'ippool', 'p1', 'a=c'])).err, "failed to update label of ippool p1, key a is already present. please use '--overwrite' to set a new value\n");
+  assert.equal((await run(['label', 'ippool', 'p1', 'x', '--remove'])).err, 'cannot remove label of ippool p1, key x does not exist\n');
+  assert.equal((await run(['label', 'ippool', 'p1', 'a', '--remove'])).out, 'Successfully removed label a from ippool p1\n');
+  assert.equal((await run(['label', 'ippool', 'p1', 'bad key!=v'])).err, 'failed to update ippool p1, label not changed\n');
+});
+
+void test('patch accepts any --type and applies a strategic (merge) patch (resourcemgr.Patch)', async () => {
+  const { run } = harness();
+  await run(['create', '-f', '-'], pool('p1', '198.18.0.0/24'));
+  for (const t of ['json', 'merge', 'strategic']) {
+    const r = await run(['patch', 'ippool', 'p1', '-p', '{"spec":{"natOutgoing":true}}', '--type', t]);
+    assert.deepEqual(r, { code: 0, out: "Successfully patched 1 'IPPool' resource\n", err: '' }, t);
+  }
+  assert.equal((await run(['patch', 'ippool', 'nosuch', '-p', '{}'])).err, 'hit error: resource does not exist: IPPool(nosuch) with error: <nil>\n');
+});
+
+void test('version mismatch check and --allow-version-mismatch (commands/common/version_mismatch.go)', async () => {
+  const { run, kv } = harness('v3.31.0');
+  const ci = (v: string) => encodeStored({ apiVersion: 'projectcalico.org/v3', kind: 'ClusterInformation', metadata: { name: 'default' }, spec: { calicoVersion: v, datastoreReady: true } } as AnyResource);
+  await kv.put(keyFor('ClusterInformation', 'default'), ci('v3.30.2'));
+  const r = await run(['get', 'ippools']);
+  assert.equal(r.code, 1);
+  assert.equal(r.err, 'failed to get resources: version mismatch.\nClient Version:   v3.31.0\nCluster Version:  3.30.2\nUse --allow-version-mismatch to override\n');
+  assert.equal((await run(['create', '-f', '-'], pool('p1', '198.18.0.0/24'))).err, 'version mismatch.\nClient Version:   v3.31.0\nCluster Version:  3.30.2\nUse --allow-version-mismatch to override\n');
+  assert.equal((await run(['--allow-version-mismatch', 'create', '-f', '-'], pool('p1', '198.18.0.0/24'))).code, 0);
+  assert.equal((await run(['get', 'ippools', '--allow-version-mismatch'])).code, 0);
+  assert.match((await run(['label', 'ippool', 'p1', 'a=b'])).err, /^failed to get ippool p1, error version mismatch\./);
+  // same release with another build suffix, or no version recorded: no mismatch
+  await kv.put(keyFor('ClusterInformation', 'default'), ci('v3.31.0-12-gabcdef'));
+  assert.equal((await run(['get', 'ippools'])).code, 0);
+  await kv.put(keyFor('ClusterInformation', 'default'), ci(''));
+  assert.equal((await run(['get', 'ippools'])).code, 0);
+  // validate never looks at the datastore
+  assert.equal((await run(['validate', '-f', '-'], pool('p2', '198.18.1.0/24'))).code, 0);
+});
+
+void test('get output: one table per named resource, errors after; null when nothing was found; JSON as Go prints it (tests/st test_get_delete_multiple_names, common/printer.go)', async () => {
+  const { run } = harness();
+  await run(['create', '-f', '-'], `[${pool('ippool-name1', '10.0.1.0/24', ',"ipipMode":"Always","blockSize":27,"nodeSelector":"foo == \'bar\'"')},${pool('ippool-name2', 'fed0:8001::/64', ',"blockSize":123')}]`);
+  const t1 = "NAME           CIDR          SELECTOR       \nippool-name1   10.0.1.0/24   foo == 'bar'";
+  const t2 = 'NAME           CIDR             SELECTOR   \nippool-name2   fed0:8001::/64   all()';
+  const r = await run(['get', 'ippool', 'ippool-name1', 'blah', 'ippool-name2', '--export']);
+  assert.equal(r.code, 1);
+  assert.equal(r.out + r.err, `${t1}   \n\n${t2}      \n\nresource does not exist: IPPool(blah) with error: <nil>\n`);
+  const wide = await run(['get', 'ippool', 'ippool-name1', '-o', 'wide']);
+  assert.equal(
+    wide.out.trimEnd(),
+    'NAME           CIDR          NAT     IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR       ASSIGNMENTMODE   \n' +
+      "ippool-name1   10.0.1.0/24   false   Always     Never       false      false              foo == 'bar'   Automatic",
+  );
+  const y = await run(['get', 'ippool', 'nosuch', '-o', 'yaml']);
+  assert.deepEqual([y.code, y.out], [1, 'null\n']);
+  const j = await run(['get', 'ippool', 'nosuch', '-o', 'json']);
+  assert.deepEqual([j.code, j.out], [1, 'null']);
+  const one = await run(['get', 'ippool', 'ippool-name1', '-o', 'json']);
+  assert.ok(one.out.endsWith('}'), 'no newline after the JSON');
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"GlobalNetworkPolicy","metadata":{"name":"p"},"spec":{"selector":"a == \'x\' && b == \'y\'"}}');
+  const esc = await run(['get', 'gnp', 'p', '-o', 'json']);
+  assert.ok(esc.out.includes(String.raw`"a == 'x' \u0026\u0026 b == 'y'"`), esc.out);
+  assert.equal((JSON.parse(esc.out) as AnyResource).spec?.selector, "a == 'x' && b == 'y'");
+});
+
+void test('profiles list projectcalico-default-allow; tiers are protected (etcdv3 backend, clientv3/tier.go)', async () => {
+  const { run } = harness();
+  const p = await run(['get', 'profiles']);
+  assert.equal(p.out, 'NAME                          \nprojectcalico-default-allow   \n\n');
+  const y = await run(['get', 'profile', 'projectcalico-default-allow', '-o', 'yaml']);
+  assert.equal(
+    y.out,
+    'apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata:\n  creationTimestamp: null\n  name: projectcalico-default-allow\n  resourceVersion: "1"\nspec:\n  egress:\n  - action: Allow\n  ingress:\n  - action: Allow\n',
+  );
+  assert.match((await run(['delete', 'profile', 'projectcalico-default-allow'])).err, /operation Delete is not supported on projectcalico-default-allow/);
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"Tier","metadata":{"name":"t1"},"spec":{"order":10}}');
+  const noTier = await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"GlobalNetworkPolicy","metadata":{"name":"t2.p"},"spec":{"tier":"t2"}}');
+  assert.equal(noTier.err, "failed to create 'GlobalNetworkPolicy' resource: [resource does not exist: Tier(t2) with error: <nil>]\n");
+  assert.equal((await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"GlobalNetworkPolicy","metadata":{"name":"t1.p"},"spec":{"tier":"t1"}}')).code, 0);
+  assert.equal((await run(['delete', 'tier', 't1'])).err, "Failed to delete 'Tier' resource: operation delete is not supported on t1: Cannot delete a non-empty tier\n\n");
+  assert.equal((await run(['delete', 'tier', 'default'])).err, "Failed to delete 'Tier' resource: operation Delete is not supported on default: Cannot delete default tier\n\n");
+  await run(['delete', 'gnp', 't1.p']);
+  assert.equal((await run(['delete', 'tier', 't1'])).out, "Successfully deleted 1 'Tier' resource(s)\n");
+});
+
+void test('IP pools: overlap and immutable CIDR/blockSize (clientv3/ippool.go)', async () => {
+  const { run } = harness();
+  await run(['create', '-f', '-'], pool('p1', '198.18.0.0/16'));
+  const ov = await run(['create', '-f', '-'], pool('p2', '198.18.1.0/24'));
+  assert.equal(ov.err, "failed to create 'IPPool' resource: [error with field IPPool.Spec.CIDR = '198.18.1.0/24' (IPPool(p2) CIDR overlaps with IPPool(p1) CIDR 198.18.0.0/16)]\n");
+  const cidr = await run(['apply', '-f', '-'], pool('p1', '198.19.0.0/16'));
+  assert.equal(cidr.err, "failed to apply 'IPPool' resource: [error with field IPPool.Spec.CIDR = '198.19.0.0/16' (IPPool CIDR cannot be modified)]\n");
+  const bs = await run(['apply', '-f', '-'], pool('p1', '198.18.0.0/16', ',"blockSize":28'));
+  assert.equal(bs.err, "failed to apply 'IPPool' resource: [error with field IPPool.Spec.BlockSize = '28' (IPPool BlockSize cannot be modified)]\n");
+  assert.equal((await run(['apply', '-f', '-'], pool('p1', '198.18.0.0/16', ',"natOutgoing":true'))).code, 0);
+});
+
+void test('Go field names for Calico-style field errors', () => {
+  assert.deepEqual(
+    ['peerIP', 'asNumber', 'cidr', 'ipipMode', 'vxlanMode', 'natOutgoing', 'nodeSelector', 'blockSize', 'ipVersion', 'action', 'disableBGPExport'].map(goFieldName),
+    ['PeerIP', 'ASNumber', 'CIDR', 'IPIPMode', 'VXLANMode', 'NATOutgoing', 'NodeSelector', 'BlockSize', 'IPVersion', 'Action', 'DisableBGPExport'],
+  );
+});
