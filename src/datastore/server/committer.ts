@@ -42,7 +42,6 @@ export class Committer {
   private syncing = false;
   private waiting: { fn: (ctx: WriteCtx) => unknown; done: Done<unknown> }[] = [];
   private idleWaiters: (() => void)[] = [];
-  private persistedRev: number;
   private readonly commitFn = () => this.commit();
   /** Batches committed and writes in them, for metrics and benchmarks. */
   batches = 0;
@@ -61,7 +60,6 @@ export class Committer {
       release: this.db.prepare('RELEASE w'),
       rollback: this.db.prepare('ROLLBACK TO w'),
     };
-    this.persistedRev = store.rev;
   }
 
   get store(): MvccStore {
@@ -87,7 +85,10 @@ export class Committer {
   }
 
   private execute<T>(fn: (ctx: WriteCtx) => T, done: Done<T>): void {
-    if (!this.open) {
+    // The first write of a batch needs no savepoint: if it fails, the whole (so far
+    // one-write) transaction is rolled back instead.
+    const first = !this.open;
+    if (first) {
       try {
         this.db.exec('BEGIN');
       } catch (e) {
@@ -100,17 +101,33 @@ export class Committer {
     const store = this._store;
     const ctx = store.beginWrite();
     const mark = store.live.mark();
-    this.sp.save.run();
+    if (!first) this.sp.save.run();
     let value: T;
     try {
       value = fn(ctx);
-      this.sp.release.run();
+      if (!first) this.sp.release.run();
     } catch (e) {
       const err = toEtcdError(e);
       if (!this.db.isTransaction) {
         // SQLite gave up the whole transaction (disk full, I/O error): the batch is lost.
         this.abort(e as Error);
         done(err);
+        return;
+      }
+      if (first) {
+        // Nothing else is in this transaction: roll it all back and answer the error now
+        // (it reveals nothing that is not durable). The scheduled commit finds no batch.
+        try {
+          this.db.exec('ROLLBACK');
+          store.live.rollbackTo(mark);
+        } catch (e2) {
+          this.abort(e2 as Error);
+          done(err);
+          return;
+        }
+        this.open = false;
+        done(err);
+        this.drainAfter();
         return;
       }
       try {
@@ -155,13 +172,11 @@ export class Committer {
     this.open = false;
     const store = this._store;
     try {
-      if (store.rev !== this.persistedRev) store.persistRev();
       this.db.exec('COMMIT');
     } catch (e) {
       this.failBatch(e as Error);
       return;
     }
-    this.persistedRev = store.rev;
     store.live.settle();
     this.batches++;
     const entries = this.entries;
@@ -221,7 +236,6 @@ export class Committer {
       /* nothing more to undo */
     }
     this._store.reload();
-    this.persistedRev = this._store.rev;
     const err = toEtcdError(e);
     const entries = this.entries;
     this.entries = [];

@@ -1,7 +1,8 @@
-// The latest live version of every key, in memory: a map for point reads and a sorted key
-// list (latin1 strings compare in byte order) for ranges. It mirrors the `live` table; every
-// change is logged so that a write rolled back to its savepoint, or a batch whose COMMIT
-// failed, can be undone exactly.
+// The latest live version of every key, in memory: a map for point reads, a sorted key list
+// (latin1 strings compare in byte order) for ranges and a lease → keys index. It is derived
+// from history when the store opens (the newest row of each key) and kept in step with every
+// write; every change is logged so that a write rolled back to its savepoint, or a batch
+// whose COMMIT failed, can be undone exactly.
 import type { KeySel } from './store.ts';
 
 export interface LiveEntry {
@@ -20,6 +21,7 @@ export class LiveIndex {
   private readonly map = new Map<string, LiveEntry>();
   private sorted: string[] = [];
   private readonly undo: [string, LiveEntry | undefined][] = [];
+  private readonly byLease = new Map<string, Set<string>>();
 
   get size(): number {
     return this.map.size;
@@ -27,7 +29,12 @@ export class LiveIndex {
 
   load(entries: Iterable<LiveEntry>): void {
     this.map.clear();
-    for (const e of entries) this.map.set(L(e.key), e);
+    this.byLease.clear();
+    for (const e of entries) {
+      const k = L(e.key);
+      this.map.set(k, e);
+      this.leaseAdd(k, e);
+    }
     this.sorted = [...this.map.keys()].sort();
     this.undo.length = 0;
   }
@@ -41,7 +48,29 @@ export class LiveIndex {
     const prev = this.map.get(k);
     this.undo.push([k, prev]);
     if (!prev) this.sorted.splice(this.lowerBound(k), 0, k);
+    else this.leaseDel(k, prev);
     this.map.set(k, e);
+    this.leaseAdd(k, e);
+  }
+
+  private leaseAdd(k: string, e: LiveEntry): void {
+    if (e.lease === '0') return;
+    let set = this.byLease.get(e.lease);
+    if (!set) this.byLease.set(e.lease, (set = new Set()));
+    set.add(k);
+  }
+
+  private leaseDel(k: string, e: LiveEntry): void {
+    if (e.lease === '0') return;
+    const set = this.byLease.get(e.lease);
+    if (set?.delete(k) && set.size === 0) this.byLease.delete(e.lease);
+  }
+
+  /** Entries attached to a lease, in key order. */
+  withLease(lease: string): LiveEntry[] {
+    const set = this.byLease.get(lease);
+    if (!set) return [];
+    return [...set].sort().map((k) => this.map.get(k)!);
   }
 
   delete(key: Buffer): void {
@@ -50,6 +79,7 @@ export class LiveIndex {
     if (!prev) return;
     this.undo.push([k, prev]);
     this.map.delete(k);
+    this.leaseDel(k, prev);
     this.sorted.splice(this.lowerBound(k), 1);
   }
 
@@ -61,11 +91,13 @@ export class LiveIndex {
   rollbackTo(mark: number): void {
     while (this.undo.length > mark) {
       const [k, prev] = this.undo.pop()!;
-      const had = this.map.has(k);
+      const cur = this.map.get(k);
+      if (cur) this.leaseDel(k, cur);
       if (prev) {
-        if (!had) this.sorted.splice(this.lowerBound(k), 0, k);
+        if (!cur) this.sorted.splice(this.lowerBound(k), 0, k);
         this.map.set(k, prev);
-      } else if (had) {
+        this.leaseAdd(k, prev);
+      } else if (cur) {
         this.map.delete(k);
         this.sorted.splice(this.lowerBound(k), 1);
       }

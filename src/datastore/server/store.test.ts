@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
 import { Committer } from './committer.ts';
-import { EtcdError } from './errors.ts';
+import { DataDirError, EtcdError } from './errors.ts';
 import { LiveIndex } from './live-index.ts';
 import type { Event, PutRequest, RangeRequest } from './proto.ts';
 import { keySel, MvccStore } from './store.ts';
@@ -135,6 +136,141 @@ void describe('MvccStore', () => {
   });
 });
 
+/** A schema-1 database (the layout before 2026-11-24: a `live` table and a `rev` meta row). */
+function writeSchema1(file: string, rev: number): void {
+  const db = new DatabaseSync(file);
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA application_id = 1128551217');
+  db.exec(`
+    CREATE TABLE meta (k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+    CREATE TABLE history (rev INTEGER NOT NULL, sub INTEGER NOT NULL, key BLOB NOT NULL, create_rev INTEGER NOT NULL,
+      version INTEGER NOT NULL, value BLOB, lease INTEGER NOT NULL, tomb INTEGER NOT NULL, PRIMARY KEY (rev, sub)) WITHOUT ROWID;
+    CREATE INDEX history_key ON history (key, rev);
+    CREATE TABLE live (key BLOB PRIMARY KEY, rev INTEGER NOT NULL, sub INTEGER NOT NULL, create_rev INTEGER NOT NULL,
+      version INTEGER NOT NULL, lease INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE INDEX live_lease ON live (lease) WHERE lease != 0;
+    CREATE TABLE leases (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL) WITHOUT ROWID;
+  `);
+  const m = db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)');
+  for (const [k, v] of [['schema', '1'], ['rev', String(rev)], ['compact_rev', '0'], ['cluster_id', '11'], ['member_id', '22'], ['alarms', '']]) m.run(k, v);
+  const h = db.prepare('INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  h.run(2, 0, B('/a'), 2, 1, B('a1'), 0, 0);
+  h.run(3, 0, B('/b'), 3, 1, B('b1'), 7, 0);
+  h.run(4, 0, B('/a'), 2, 2, B('a2'), 0, 0);
+  h.run(4, 1, B('/c'), 4, 1, B('c1'), 0, 0);
+  h.run(5, 0, B('/c'), 0, 0, null, 0, 1);
+  db.prepare('INSERT INTO leases VALUES (?, ?)').run(7, 60);
+  const l = db.prepare('INSERT INTO live VALUES (?, ?, ?, ?, ?, ?)');
+  l.run(B('/a'), 4, 0, 2, 2, 0);
+  l.run(B('/b'), 3, 0, 3, 1, 7);
+  db.close();
+}
+
+void describe('MvccStore schema', () => {
+  const dir = () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'ct-schema-'));
+    dirs.push(d);
+    return d;
+  };
+
+  void it('a put writes one history row and nothing else; the revision and latest state come back from history', async () => {
+    const { store, com, file } = open();
+    const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    assert.deepEqual(tables, ['history', 'leases', 'meta']);
+    const before = (store.db.prepare('SELECT count(*) AS n FROM meta').get() as { n: number }).n;
+    write(com, (ctx) => store.put(ctx, put('/x', '1')));
+    com.commit();
+    await flush(com);
+    write(com, (ctx) => store.deleteRange(ctx, { key: B('/x'), range_end: B(''), prev_kv: false }));
+    write(com, (ctx) => store.put(ctx, put('/y', '2')));
+    com.commit();
+    await flush(com);
+    assert.equal((store.db.prepare('SELECT count(*) AS n FROM meta').get() as { n: number }).n, before, 'no meta row per write');
+    assert.equal((store.db.prepare('SELECT count(*) AS n FROM history').get() as { n: number }).n, 3);
+    store.close();
+    const again = new MvccStore({ file });
+    assert.equal(again.rev, 4);
+    assert.deepEqual(again.range(rng('/', '0')).kvs.map((kv) => [kv.key.toString(), kv.mod_revision, kv.create_revision, kv.version]), [['/y', 4, 4, 1]]);
+    again.close();
+  });
+
+  void it('the revision survives compaction at the newest revision, and an empty store starts at 1', async () => {
+    const { store, com, file } = open();
+    assert.equal(store.rev, 1);
+    write(com, (ctx) => store.put(ctx, put('/a', '1')));
+    write(com, (ctx) => store.put(ctx, put('/a', '2')));
+    com.commit();
+    await flush(com);
+    write(com, () => store.compact(3));
+    com.commit();
+    await flush(com);
+    store.close();
+    const again = new MvccStore({ file });
+    assert.equal(again.rev, 3);
+    assert.equal(again.compactRev, 3);
+    assert.equal(again.range(rng('/a')).kvs[0]!.value.toString(), '2');
+    again.close();
+  });
+
+  void it('migrates a schema-1 database in place: same revision, values, history, leases; the live table is gone', () => {
+    const file = path.join(dir(), 'db');
+    writeSchema1(file, 5);
+    const store = new MvccStore({ file });
+    assert.equal(store.rev, 5);
+    assert.equal(store.clusterId, '11');
+    assert.deepEqual(store.range(rng('/', '0')).kvs.map((kv) => [kv.key.toString(), kv.value.toString(), kv.mod_revision, kv.version, kv.lease]), [
+      ['/a', 'a2', 4, 2, '0'],
+      ['/b', 'b1', 3, 1, '7'],
+    ]);
+    assert.equal(store.range(rng('/c', '', { revision: 4 })).kvs[0]!.value.toString(), 'c1');
+    assert.deepEqual(store.leaseKeys('7').map(String), ['/b']);
+    assert.equal(store.leases.get('7'), 60);
+    const meta = store.db.prepare("SELECT CAST(v AS TEXT) AS v FROM meta WHERE k = 'schema'").get() as { v: string };
+    assert.equal(meta.v, '2');
+    assert.equal(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'live'").get(), undefined);
+    store.close();
+    // and it opens again as schema 2
+    const again = new MvccStore({ file });
+    assert.equal(again.rev, 5);
+    again.close();
+  });
+
+  void it('refuses, changing nothing, a schema-1 database whose recorded revision disagrees with its history, and an unknown schema', () => {
+    const file = path.join(dir(), 'db');
+    writeSchema1(file, 9);
+    assert.throws(
+      () => new MvccStore({ file }),
+      (e: Error) => e instanceof DataDirError && /not a usable calico-datastore database \(schema 1 database records revision 9 but its history ends at 5; not migrating\)/.test(e.message),
+    );
+    const db = new DatabaseSync(file);
+    assert.equal((db.prepare("SELECT CAST(v AS TEXT) AS v FROM meta WHERE k = 'schema'").get() as { v: string }).v, '1');
+    assert.ok(db.prepare("SELECT name FROM sqlite_master WHERE name = 'live'").get(), 'live table left in place');
+    db.exec("UPDATE meta SET v = '7' WHERE k = 'schema'");
+    db.close();
+    assert.throws(
+      () => new MvccStore({ file }),
+      (e: Error) => e instanceof DataDirError && e.code === 'schema' && /has schema version 7, this calico-datastore understands 2/.test(e.message),
+    );
+  });
+
+  void it('a failing first write of a batch rolls back alone and is answered at once; the next write starts a new batch', async () => {
+    const { store, com } = open();
+    const bad = write(com, (ctx) => {
+      store.put(ctx, put('/bad', '1'));
+      throw new Error('boom in the first write');
+    });
+    assert.match(bad.err!.details, /boom in the first write/);
+    assert.equal(store.live.get(B('/bad')), undefined);
+    const ok = write(com, (ctx) => store.put(ctx, put('/ok', '1')));
+    com.commit();
+    await flush(com);
+    assert.equal(ok.err, null);
+    assert.equal(store.rev, 2);
+    assert.deepEqual(store.range(rng('/', '0')).kvs.map((kv) => kv.key.toString()), ['/ok']);
+    assert.equal((store.db.prepare('SELECT count(*) AS n FROM history').get() as { n: number }).n, 1);
+  });
+});
+
 void describe('LiveIndex', () => {
   void it('scans ranges in byte order and undoes changes exactly', () => {
     const ix = new LiveIndex();
@@ -149,6 +285,21 @@ void describe('LiveIndex', () => {
     ix.rollbackTo(m);
     assert.deepEqual(ix.scan(keySel(B('a'), Buffer.from([0])), -1).map((x) => [x.key.toString('latin1'), x.rev]), [['a', 1], ['b', 1], ['\xff', 1]]);
     assert.equal(ix.scan(keySel(B('a'), Buffer.from([0])), 2).length, 2);
+  });
+
+  void it('indexes keys by lease through set, delete and rollback', () => {
+    const ix = new LiveIndex();
+    const e = (k: string, lease: string) => ({ key: B(k), rev: 1, sub: 0, create_rev: 1, version: 1, lease, value: B('') });
+    ix.load([e('b', '5'), e('a', '5'), e('c', '0')]);
+    const keys = (l: string) => ix.withLease(l).map((x) => x.key.toString());
+    assert.deepEqual(keys('5'), ['a', 'b']);
+    const m = ix.mark();
+    ix.set(e('a', '6'));
+    ix.set(e('c', '5'));
+    ix.delete(B('b'));
+    assert.deepEqual([keys('5'), keys('6')], [['c'], ['a']]);
+    ix.rollbackTo(m);
+    assert.deepEqual([keys('5'), keys('6'), keys('0')], [['a', 'b'], [], []]);
   });
 });
 

@@ -3,13 +3,16 @@
 // here inside it; nothing in this file commits.
 //
 // Every table is WITHOUT ROWID, so node:sqlite's run() never reports a rowid above 2^53
-// (lease ids are 63-bit). Tables:
+// (lease ids are 63-bit). Tables (schema 2):
 //   history(rev, sub, key, create_rev, version, value, lease, tomb) — every change, the MVCC log;
 //           (rev, sub) orders events; tomb=1 rows are deletions. Range-at-revision and
-//           watch-from-revision read it.
-//   live(key, rev, sub, create_rev, version, lease) — the latest live version of each key,
-//           pointing at its history row (value stored once).
-//   leases(id, ttl), meta(k, v) — lease grants; revision, compact revision, ids, alarm.
+//           watch-from-revision read it; index history_key (key, rev) serves per-key lookups.
+//   leases(id, ttl), meta(k, v) — lease grants; compact revision, ids, alarms.
+// A put or delete writes one history row and nothing else (two B-trees: the table, appended
+// at its end, and history_key), so a commit dirties as few pages as the MVCC log allows. The
+// latest state of every key (the LiveIndex) and the current revision, max(history.rev), are
+// derived from history when the store opens. Schema 1 (a `live` table and a `rev` meta row
+// written with every batch) is migrated in place, in one transaction, on first open.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -33,7 +36,7 @@ import type {
 } from './proto.ts';
 
 const APPLICATION_ID = 0x43445331; // 'CDS1': marks the file as a calico-datastore database
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const EMPTY = Buffer.alloc(0);
 /** WAL size written ahead of use (the WAL restarts after ~1000 pages, 4 MiB, are checkpointed). */
 const WAL_PREALLOC_BYTES = 16 * 1024 * 1024;
@@ -170,12 +173,9 @@ export class MvccStore {
     const q = (sql: string) => this.db.prepare(sql);
     this.s = {
       histIns: q('INSERT INTO history (rev, sub, key, create_rev, version, value, lease, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      liveUpsert: q('INSERT OR REPLACE INTO live (key, rev, sub, create_rev, version, lease) VALUES (?, ?, ?, ?, ?, ?)'),
-      liveDel: q('DELETE FROM live WHERE key = ?'),
       prevOf: q(
         'SELECT key, rev, create_rev, version, CAST(lease AS TEXT) AS lease, value, tomb FROM history WHERE key = ? AND rev < ? ORDER BY rev DESC, sub DESC LIMIT 1',
       ),
-      leaseKeys: q('SELECT key FROM live WHERE lease = ? ORDER BY key'),
       leaseIns: q('INSERT INTO leases (id, ttl) VALUES (?, ?)'),
       leaseDel: q('DELETE FROM leases WHERE id = ?'),
       metaSet: q('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)'),
@@ -215,18 +215,53 @@ export class MvccStore {
     if (check.length !== 1 || check[0]!.quick_check !== 'ok') {
       throw new Error(`integrity check failed: ${check.map((r) => r.quick_check).slice(0, 5).join('; ')}`);
     }
-    const meta = new Map<string, string>();
-    for (const r of db.prepare('SELECT k, CAST(v AS TEXT) AS v FROM meta').all() as { k: string; v: string }[]) meta.set(r.k, r.v);
+    let meta = this.readMeta();
+    if (meta.get('schema') === '1') {
+      this.migrateFrom1(meta);
+      meta = this.readMeta();
+    }
     const schema = Number(meta.get('schema'));
     if (schema !== SCHEMA_VERSION) {
-      throw new DataDirError('schema', `database ${this.file} has schema version ${meta.get('schema')}, this calico-datastore understands ${SCHEMA_VERSION}`);
+      throw new DataDirError(
+        'schema',
+        `database ${this.file} has schema version ${meta.get('schema')}, this calico-datastore understands ${SCHEMA_VERSION} (and migrates 1); use the calico-datastore that wrote it`,
+      );
     }
     this.loadState(meta);
-    const maxHist = (db.prepare('SELECT max(rev) AS m FROM history').get() as { m: number | null }).m ?? 0;
-    if (maxHist > this.rev) {
-      throw new Error(`history holds revision ${maxHist} beyond the recorded revision ${this.rev}`);
-    }
     this.pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
+  }
+
+  private readMeta(): Map<string, string> {
+    const meta = new Map<string, string>();
+    for (const r of this.db.prepare('SELECT k, CAST(v AS TEXT) AS v FROM meta').all() as { k: string; v: string }[]) meta.set(r.k, r.v);
+    return meta;
+  }
+
+  /**
+   * Schema 1 → 2, in one transaction: the `live` table and the per-batch `rev` meta row go
+   * (both are now derived from history). Refused, changing nothing, if the recorded revision
+   * and history disagree (every revision a schema-1 store recorded has a history row).
+   */
+  private migrateFrom1(meta: Map<string, string>): void {
+    const db = this.db;
+    const recorded = Number(meta.get('rev'));
+    const compact = Number(meta.get('compact_rev') ?? 0);
+    const maxHist = (db.prepare('SELECT max(rev) AS m FROM history').get() as { m: number | null }).m ?? 0;
+    if (!Number.isSafeInteger(recorded) || recorded !== Math.max(maxHist, compact, 1)) {
+      throw new Error(`schema 1 database records revision ${meta.get('rev')} but its history ends at ${maxHist}; not migrating`);
+    }
+    db.exec('BEGIN');
+    try {
+      db.exec('DROP TABLE IF EXISTS live');
+      db.exec("DELETE FROM meta WHERE k = 'rev'");
+      db.exec(`UPDATE meta SET v = '${SCHEMA_VERSION}' WHERE k = 'schema'`);
+      db.exec('COMMIT');
+    } catch (e) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw e;
+    }
+    // Durable before anything is served from the new layout.
+    db.exec('PRAGMA wal_checkpoint(FULL)');
   }
 
   private createSchema(): void {
@@ -241,16 +276,11 @@ export class MvccStore {
         lease INTEGER NOT NULL, tomb INTEGER NOT NULL,
         PRIMARY KEY (rev, sub)) WITHOUT ROWID;
       CREATE INDEX history_key ON history (key, rev);
-      CREATE TABLE live (
-        key BLOB PRIMARY KEY, rev INTEGER NOT NULL, sub INTEGER NOT NULL,
-        create_rev INTEGER NOT NULL, version INTEGER NOT NULL, lease INTEGER NOT NULL) WITHOUT ROWID;
-      CREATE INDEX live_lease ON live (lease) WHERE lease != 0;
       CREATE TABLE leases (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL) WITHOUT ROWID;
     `);
     const ins = db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)');
     const id = () => (randomBytes(8).readBigUInt64BE() >> 1n).toString();
     ins.run('schema', String(SCHEMA_VERSION));
-    ins.run('rev', '1');
     ins.run('compact_rev', '0');
     ins.run('cluster_id', id());
     ins.run('member_id', id());
@@ -259,37 +289,41 @@ export class MvccStore {
   }
 
   private loadState(meta: Map<string, string>): void {
-    this.rev = Number(meta.get('rev'));
     this.compactRev = Number(meta.get('compact_rev'));
+    // Every revision has at least one history row, and compaction keeps every row at or
+    // above the compaction revision, so the newest row is the current revision.
+    const maxHist = (this.db.prepare('SELECT max(rev) AS m FROM history').get() as { m: number | null }).m ?? 0;
+    this.rev = Math.max(maxHist, this.compactRev, 1);
+    if (!Number.isSafeInteger(this.compactRev) || this.compactRev < 0) throw new Error(`bad recorded compact revision ${meta.get('compact_rev')}`);
     this.clusterId = meta.get('cluster_id') ?? '0';
     this.memberId = meta.get('member_id') ?? '0';
     this.alarms = new Set((meta.get('alarms') ?? '').split(',').filter(Boolean).map(Number));
-    if (!Number.isSafeInteger(this.rev) || this.rev < 1) throw new Error(`bad recorded revision ${meta.get('rev')}`);
+    if (!Number.isSafeInteger(this.rev)) throw new Error(`bad revision ${this.rev} in history`);
     this.leases.clear();
     for (const r of this.db.prepare('SELECT CAST(id AS TEXT) AS id, ttl FROM leases').all() as { id: string; ttl: number }[]) {
       this.leases.set(r.id, r.ttl);
     }
   }
 
+  /** The latest row of every key (SQLite's max() takes the other columns from that row). */
   private loadLive(): void {
     const rows = this.db
       .prepare(
-        'SELECT l.key, l.rev, l.sub, l.create_rev, l.version, CAST(l.lease AS TEXT) AS lease, h.value FROM live l JOIN history h ON h.rev = l.rev AND h.sub = l.sub',
+        'SELECT key, max(rev) AS rev, sub, create_rev, version, CAST(lease AS TEXT) AS lease, value, tomb FROM history INDEXED BY history_key GROUP BY key',
       )
-      .all() as unknown as LiveEntry[];
+      .all() as unknown as (LiveEntry & { tomb: number })[];
+    const live: LiveEntry[] = [];
     for (const r of rows) {
-      r.key = asBuf(r.key);
-      r.value = asBuf(r.value);
+      if (r.tomb) continue;
+      live.push({ key: asBuf(r.key), rev: r.rev, sub: r.sub, create_rev: r.create_rev, version: r.version, lease: r.lease, value: asBuf(r.value) });
     }
-    this.live.load(rows);
+    this.live.load(live);
   }
 
   /** Re-read in-memory state from disk after a rolled-back batch. */
   reload(): void {
     this.live.rollbackTo(0);
-    const meta = new Map<string, string>();
-    for (const r of this.db.prepare('SELECT k, CAST(v AS TEXT) AS v FROM meta').all() as { k: string; v: string }[]) meta.set(r.k, r.v);
-    this.loadState(meta);
+    this.loadState(this.readMeta());
   }
 
   private walFd: number | null = null;
@@ -365,10 +399,6 @@ export class MvccStore {
     return this.dbSize() - free * this.pageSize;
   }
 
-  /** Called by the committer inside the open transaction, before COMMIT. */
-  persistRev(): void {
-    this.s.metaSet!.run('rev', String(this.rev));
-  }
   persistAlarms(): void {
     this.s.metaSet!.run('alarms', [...this.alarms].join(','));
   }
@@ -482,8 +512,9 @@ export class MvccStore {
     return { events: rows.map(rowToEvent), next: rows.length === max && last ? [last.rev, last.sub + 1] : null };
   }
 
+  /** Keys attached to a lease, in key order. */
   leaseKeys(id: string): Buffer[] {
-    return (this.s.leaseKeys!.all(BigInt(id)) as { key: Uint8Array }[]).map((r) => asBuf(r.key));
+    return this.live.withLease(id).map((e) => e.key);
   }
 
   // ---------------------------------------------------------------- writes
@@ -516,7 +547,6 @@ export class MvccStore {
     const version = prev ? prev.version + 1 : 1;
     const leaseBig = BigInt(lease);
     this.s.histIns!.run(rev, sub, key, create, version, value, leaseBig, 0);
-    this.s.liveUpsert!.run(key, rev, sub, create, version, leaseBig);
     this.live.set({ key, rev, sub, create_rev: create, version, lease, value });
     ctx.events.push({ type: 0, kv: { key, create_revision: create, mod_revision: rev, version, value, lease } });
     return { header: { revision: rev }, prev_kv: p.prev_kv && prev ? toKv(prev, true) : null };
@@ -538,7 +568,6 @@ export class MvccStore {
     for (const row of rows) {
       const key = asBuf(row.key);
       this.s.histIns!.run(rev, ctx.sub++, key, 0, 0, null, 0, 1);
-      this.s.liveDel!.run(key);
       this.live.delete(key);
       ctx.events.push({ type: 1, kv: { key, create_revision: 0, mod_revision: rev, version: 0, value: EMPTY, lease: '0' } });
     }
@@ -632,8 +661,7 @@ export class MvccStore {
 
   /** Deletes the lease and every key attached to it, as one revision. */
   revokeLease(ctx: WriteCtx, id: string): void {
-    const keys = this.s.leaseKeys!.all(BigInt(id)) as { key: Uint8Array }[];
-    this.deleteRows(ctx, keys);
+    this.deleteRows(ctx, this.live.withLease(id));
     this.s.leaseDel!.run(BigInt(id));
     this.leases.delete(id);
   }
