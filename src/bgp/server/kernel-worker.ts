@@ -1,6 +1,7 @@
 // Kernel route writes on a worker thread: the rtnetlink sends (where the kernel inserts routes,
 // synchronously inside send()) run on another core while the main thread keeps decoding UPDATEs
 // and running the RIB. Batches cross the thread boundary as one compact string each.
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { KernelApplyResult, KernelBatch, KernelRoute, KernelRoutes } from './kernel.ts';
 
@@ -41,6 +42,18 @@ export function decodeRoutes(text: string): KernelRoute[] {
   return out;
 }
 
+/**
+ * The worker's entry beside this module: `kernel-worker-main.ts` when running from the sources,
+ * `kernel-worker-main.mjs` when this code sits in a chunk of the esbuild bundle that
+ * src/cmd/calico-bgp.ts runs (the bundle builds that file as a second entry next to its chunks).
+ */
+export function kernelWorkerUrl(base: string = import.meta.url): URL {
+  const ts = new URL('./kernel-worker-main.ts', base);
+  if (base.endsWith('.ts')) return ts;
+  const mjs = new URL('./kernel-worker-main.mjs', base);
+  return existsSync(mjs) || !existsSync(ts) ? mjs : ts;
+}
+
 type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
 /** KernelRoutes served by a worker thread that owns the netlink socket (see kernel-worker-main.ts). */
@@ -53,7 +66,7 @@ export class WorkerKernel implements KernelRoutes {
   constructor(opts: { table: number; protocol: number }) {
     // A small young generation: the thread only turns batches into netlink requests, whose
     // garbage would otherwise sit in (up to 3x16 MiB of) semi-spaces and count as our RSS.
-    this.worker = new Worker(new URL('./kernel-worker-main.ts', import.meta.url), { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 6 } });
+    this.worker = new Worker(kernelWorkerUrl(), { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 6 } });
     this.worker.on('message', (m: Reply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
