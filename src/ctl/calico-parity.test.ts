@@ -212,3 +212,30 @@ void test('Go field names for Calico-style field errors', () => {
     ['PeerIP', 'ASNumber', 'CIDR', 'IPIPMode', 'VXLANMode', 'NATOutgoing', 'NodeSelector', 'BlockSize', 'IPVersion', 'Action', 'DisableBGPExport'],
   );
 });
+
+void test('tiers list by order; field names match case-insensitively, as Go decodes them (test_tier_list_order, resourcemgr/tier.go)', async () => {
+  const { run } = harness();
+  const r = await run(['create', '-f', '-'], '[{"apiVersion":"projectcalico.org/v3","kind":"Tier","metadata":{"name":"admin"},"spec":{"Order":10000}},{"apiVersion":"projectcalico.org/v3","kind":"Tier","metadata":{"name":"before"},"spec":{"Order":100}}]');
+  assert.equal(r.out, "Successfully created 2 'Tier' resource(s)\n", r.err);
+  const y = await run(['get', 'tiers', '-o', 'go-template={{range .items}}{{.metadata.name}} {{end}}']);
+  assert.equal(y.out, 'before kube-admin admin default kube-baseline ');
+  const t = await run(['get', 'tiers']);
+  assert.equal(t.out.split('\n')[1], 'before          100     ');
+});
+
+void test('knp.default. NetworkPolicy names are Kubernetes\' (resourcemgr/networkpolicy.go, test_disallow_crud_on_knp_defaults)', async () => {
+  const { run } = harness();
+  const np = '{"apiVersion":"projectcalico.org/v3","kind":"NetworkPolicy","metadata":{"name":"knp.default.foobarfizz","namespace":"default"},"spec":{"selector":"all()"}}';
+  const c = await run(['create', '-f', '-'], np);
+  assert.equal(c.err, "failed to create 'NetworkPolicy' resource: [operation create or apply is not supported on NetworkPolicy(default/knp.default.foobarfizz): kubernetes network policies must be managed through the kubernetes API]\n");
+  assert.match((await run(['apply', '-f', '-'], np)).err, /resource does not exist: NetworkPolicy\(default\/knp\.default\.foobarfizz\)/);
+  assert.match((await run(['replace', '-f', '-'], np)).err, /resource does not exist/);
+  assert.match((await run(['delete', '-f', '-'], np)).err, /is not supported on .*kubernetes network policies must be managed through the kubernetes API/);
+});
+
+void test('FelixConfiguration durations come back as Go prints them (test_felixconfig)', async () => {
+  const { run } = harness();
+  await run(['apply', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"FelixConfiguration","metadata":{"name":"felixconfiguration1"},"spec":{"ipv6Support":false,"netlinkTimeout":"125s","reportingTTL":"9910s"}}');
+  const g = await run(['get', 'felixconfig', 'felixconfiguration1', '-o', 'go-template={{.spec.netlinkTimeout}} {{.spec.reportingTTL}}']);
+  assert.equal(g.out, '2m5s 2h45m10s');
+});

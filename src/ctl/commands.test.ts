@@ -82,7 +82,7 @@ void test('ClusterInformation is read-only; apply initialises the datastore like
   const r = await run(['apply', '-f', '-'], ci);
   assert.equal(r.err, "failed to apply 'ClusterInformation' resource: [operation apply is not supported on ClusterInformation: resource is readonly]\n");
   const tiers = await run(['get', 'tiers']);
-  assert.equal(tiers.out, 'NAME            ORDER   \ndefault         1e+06   \nkube-admin      1000    \nkube-baseline   1e+07   \n\n');
+  assert.equal(tiers.out, 'NAME            ORDER   \nkube-admin      1000    \ndefault         1e+06   \nkube-baseline   1e+07   \n\n');
   const v = await run(['version']);
   assert.equal(v.out, 'Client Version:    v9.9.9\nGit commit:        abc123\nCluster Version:   unknown\nCluster Type:      unknown\n');
   assert.equal((await run(['version', '--client'])).out, 'Client Version:    v9.9.9\nGit commit:        abc123\n');

@@ -217,6 +217,37 @@ function forCreate(res: AnyResource): AnyResource {
   };
 }
 
+/** The prefix Calico's etcd mode gives Kubernetes NetworkPolicies (converter.KubernetesNetworkPolicyEtcdPrefix). */
+const KNP_PREFIX = 'knp.default.';
+
+function isKubernetesPolicyName(res: AnyResource): boolean {
+  return res.kind === 'NetworkPolicy' && (res.metadata.name ?? '').startsWith(KNP_PREFIX);
+}
+
+function kubernetesPolicyRefusal(operation: string, res: AnyResource): string {
+  const id = `NetworkPolicy(${res.metadata.namespace ?? ''}/${res.metadata.name ?? ''})`;
+  return `operation ${operation} is not supported on ${id}: kubernetes network policies must be managed through the kubernetes API`;
+}
+
+/** Stable sort by spec.order; a tier without an order goes after those with one. */
+function sortTiers(items: readonly AnyResource[]): AnyResource[] {
+  const order = (r: AnyResource): number | undefined => {
+    const o = (r.spec as { order?: unknown } | undefined)?.order;
+    return typeof o === 'number' ? o : undefined;
+  };
+  return items
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => {
+      const x = order(a.r);
+      const y = order(b.r);
+      if (x === undefined && y === undefined) return a.i - b.i;
+      if (x === undefined) return 1;
+      if (y === undefined) return -1;
+      return x - y || a.i - b.i;
+    })
+    .map((e) => e.r);
+}
+
 /** A datastore session for one command: config, connection, cleanup. */
 class Session {
   private client: DatastoreClient | undefined;
@@ -370,6 +401,14 @@ export async function runWrite(io: CtlIO, deps: CtlDeps, action: 'create' | 'app
           await ds.resources.get('ClusterInformation', t.res.metadata.name ?? '');
           throw new Error('operation apply or replace is not supported on ClusterInformation');
         }
+        if (isKubernetesPolicyName(t.res)) {
+          // resourcemgr/networkpolicy.go: names under knp.default. belong to Kubernetes
+          // NetworkPolicies. create is refused; apply and replace go on to the update, which
+          // first needs the (Calico-written) policy to exist.
+          if (action === 'create') throw new Error(kubernetesPolicyRefusal('create or apply', t.res));
+          await ds.resources.get(info.kind, t.res.metadata.name ?? '', t.res.metadata.namespace);
+          throw new Error(kubernetesPolicyRefusal('apply or replace', t.res));
+        }
         const res = validated(t.res, { ...t.ctx, namespace: t.res.metadata.namespace });
         if (action === 'create') await ds.resources.create(forCreate(res));
         else if (action === 'apply') await ds.resources.apply(res);
@@ -448,6 +487,7 @@ export async function runDelete(io: CtlIO, deps: CtlDeps, kindArg: string | unde
       try {
         handleNamespace(t, info, opts);
         if (info.kind === 'ClusterInformation') throw new Error('operation delete is not supported on ClusterInformation');
+        if (isKubernetesPolicyName(t.res)) throw new Error(kubernetesPolicyRefusal('delete', t.res));
         const m = t.res.metadata;
         await ds.resources.delete(info.kind, m.name ?? '', m.namespace, m.resourceVersion ? { resourceVersion: m.resourceVersion } : undefined);
         handled++;
@@ -557,7 +597,9 @@ export async function runGet(io: CtlIO, deps: CtlDeps, kindArg: string | undefin
           printed.push({ list: false, res: opts.export && names.length ? exportStrip(res) : res });
         } else {
           const l = await ds.resources.list(info.kind, m.namespace ? { namespace: m.namespace } : {});
-          printed.push({ list: true, kind: info.kind, items: l.items, revision: l.revision });
+          // calicoctl's tier lister sorts by order, tiers without one last (resourcemgr/tier.go).
+          const items = info.kind === 'Tier' ? sortTiers(l.items) : l.items;
+          printed.push({ list: true, kind: info.kind, items, revision: l.revision });
         }
       } catch (err) {
         const u = unavailable(err);

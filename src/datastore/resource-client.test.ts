@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryKv } from './memory-kv.ts';
 import type { AnyResource } from '../model/index.ts';
-import { ResourceClient, POLICY_METADATA_ANNOTATION, decodeSyncUpdate, type ResourceWatchEvent } from './resource-client.ts';
+import { ResourceClient, POLICY_METADATA_ANNOTATION, decodeSyncUpdate, formatGoDuration, parseGoDuration, type ResourceWatchEvent } from './resource-client.ts';
 import { ResourceAlreadyExists, ResourceNotFound, ResourceUpdateConflict, DatastoreRequestError, DatastoreEntryCorrupt, OperationNotSupported } from './errors.ts';
 
 function setup() {
@@ -184,4 +184,27 @@ void test("Calico's clientv3 rules: static default-allow profile, tiers, IP pool
   await assert.rejects(rc.update({ ...p1, spec: { cidr: '10.2.0.0/16', blockSize: 28 } }), (e: Error) =>
     e.message === "error with the following fields:\n-  IPPool.Spec.CIDR = '10.2.0.0/16' (IPPool CIDR cannot be modified)\n-  IPPool.Spec.BlockSize = '28' (IPPool BlockSize cannot be modified)\n");
   await rc.update({ ...p1, spec: { cidr: '10.0.0.0/16', blockSize: 26, disabled: true } });
+});
+
+void test('durations are stored as Go prints them (metav1.Duration: "125s" → "2m5s")', async () => {
+  assert.equal(formatGoDuration(parseGoDuration('125s')!), '2m5s');
+  assert.equal(formatGoDuration(parseGoDuration('9910s')!), '2h45m10s');
+  assert.equal(formatGoDuration(parseGoDuration('3600s')!), '1h0m0s');
+  assert.equal(formatGoDuration(parseGoDuration('1.5s')!), '1.5s');
+  assert.equal(formatGoDuration(parseGoDuration('500ms')!), '500ms');
+  assert.equal(formatGoDuration(parseGoDuration('1500us')!), '1.5ms');
+  assert.equal(formatGoDuration(parseGoDuration('1h30m')!), '1h30m0s');
+  assert.equal(formatGoDuration(parseGoDuration('0')!), '0s');
+  assert.equal(formatGoDuration(parseGoDuration('-90s')!), '-1m30s');
+  assert.equal(parseGoDuration('5x'), undefined);
+  assert.equal(parseGoDuration(''), undefined);
+  const { rc } = setup();
+  const fc = await rc.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'FelixConfiguration',
+    metadata: { name: 'default' },
+    spec: { netlinkTimeout: '125s', reportingTTL: '9910s', logSeverityScreen: 'Debug', healthTimeoutOverrides: [{ name: 'x', timeout: '90s' }] },
+  } as AnyResource);
+  assert.deepEqual(fc.spec, { netlinkTimeout: '2m5s', reportingTTL: '2h45m10s', logSeverityScreen: 'Debug', healthTimeoutOverrides: [{ name: 'x', timeout: '1m30s' }] });
+  assert.deepEqual((await rc.get('FelixConfiguration', 'default')).spec, fc.spec);
 });

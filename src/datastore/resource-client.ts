@@ -169,6 +169,91 @@ function parseCidr(cidr: string): { v6: boolean; base: bigint; bits: number } | 
   return { v6: false, base: v & mask, bits };
 }
 
+/**
+ * Fields Calico's API declares as metav1.Duration (api/pkg/apis/projectcalico/v3): Go writes
+ * them back in its own form (time.Duration.String: "125s" → "2m5s", "3600s" → "1h0m0s").
+ */
+const DURATION_FIELDS: ReadonlySet<string> = new Set([
+  'bpfIPFragTimeout', 'bpfKubeProxyMinSyncPeriod', 'dataplaneWatchdogTimeout', 'debugSimulateCalcGraphHangAfter',
+  'debugSimulateDataplaneApplyDelay', 'debugSimulateDataplaneHangAfter', 'endpointReportingDelay', 'etcdV3CompactionPeriod',
+  'flowLogsFlushInterval', 'interfaceRefreshInterval', 'ipsetsRefreshInterval', 'iptablesLockProbeInterval',
+  'iptablesPostWriteCheckInterval', 'iptablesRefreshInterval', 'keepaliveTime', 'leakGracePeriod',
+  'liveMigrationRouteConvergenceTime', 'localSubnetL2ReachabilityRefreshInterval', 'maxRestartTime', 'netlinkTimeout',
+  'nftablesRefreshInterval', 'nodeMeshMaxRestartTime', 'reconcilerPeriod', 'reportingInterval', 'reportingTTL',
+  'routeRefreshInterval', 'timeout', 'usageReportingInitialDelay', 'usageReportingInterval', 'wireguardKeepAlive',
+  'xdpRefreshInterval',
+]);
+const DURATION_KINDS: ReadonlySet<string> = new Set(['FelixConfiguration', 'BGPConfiguration', 'BGPPeer', 'KubeControllersConfiguration']);
+
+const UNIT_NS: Record<string, bigint> = { ns: 1n, us: 1_000n, 'µs': 1_000n, 'μs': 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+
+/** Go's time.ParseDuration, to nanoseconds; undefined if `s` is not a Go duration. */
+export function parseGoDuration(s: string): bigint | undefined {
+  let rest = s;
+  let neg = false;
+  if (rest.startsWith('-') || rest.startsWith('+')) {
+    neg = rest.startsWith('-');
+    rest = rest.slice(1);
+  }
+  if (rest === '0') return 0n;
+  if (rest === '') return undefined;
+  let total = 0n;
+  while (rest !== '') {
+    const m = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/.exec(rest);
+    if (!m || (m[1] === '' && !m[2])) return undefined;
+    const unit = UNIT_NS[m[3]!]!;
+    const frac = m[2] ?? '';
+    total += BigInt(m[1] || '0') * unit + (frac ? (BigInt(frac) * unit) / 10n ** BigInt(frac.length) : 0n);
+    rest = rest.slice(m[0].length);
+  }
+  return neg ? -total : total;
+}
+
+/** Go's time.Duration.String. */
+export function formatGoDuration(ns: bigint): string {
+  const neg = ns < 0n;
+  let u = neg ? -ns : ns;
+  if (u === 0n) return '0s';
+  const frac = (v: bigint, prec: number): [string, bigint] => {
+    const p = 10n ** BigInt(prec);
+    let digits = (v % p).toString().padStart(prec, '0').replace(/0+$/, '');
+    digits = digits ? `.${digits}` : '';
+    return [digits, v / p];
+  };
+  let out: string;
+  if (u < 1_000_000_000n) {
+    const [prec, unit] = u < 1_000n ? [0, 'ns'] : u < 1_000_000n ? [3, 'µs'] : [6, 'ms'];
+    const [f, whole] = prec ? frac(u, prec) : ['', u];
+    out = `${whole}${f}${unit}`;
+  } else {
+    const [f, secs] = frac(u, 9);
+    u = secs;
+    out = `${u % 60n}${f}s`;
+    u /= 60n;
+    if (u > 0n) {
+      out = `${u % 60n}m${out}`;
+      u /= 60n;
+      if (u > 0n) out = `${u}h${out}`;
+    }
+  }
+  return neg ? `-${out}` : out;
+}
+
+function normalizeDurations(v: unknown): void {
+  if (Array.isArray(v)) {
+    for (const x of v) normalizeDurations(x);
+    return;
+  }
+  if (v === null || typeof v !== 'object') return;
+  const o = v as Record<string, unknown>;
+  for (const [k, x] of Object.entries(o)) {
+    if (typeof x === 'string' && DURATION_FIELDS.has(k)) {
+      const ns = parseGoDuration(x);
+      if (ns !== undefined) o[k] = formatGoDuration(ns);
+    } else normalizeDurations(x);
+  }
+}
+
 /** Whether two CIDRs share any address (Calico's IsNetOverlap). */
 export function cidrsOverlap(a: string, b: string): boolean {
   const x = parseCidr(a);
@@ -186,6 +271,10 @@ function clone<T>(v: T): T {
 
 /** The JSON stored for a resource (no resourceVersion; Calico's policy-name annotation). */
 export function encodeStored(res: AnyResource): string {
+  if (DURATION_KINDS.has(res.kind) && res.spec) {
+    res = { ...res, spec: structuredClone(res.spec) };
+    normalizeDurations(res.spec);
+  }
   const meta: Record<string, unknown> = { ...res.metadata };
   delete meta.resourceVersion;
   delete meta.selfLink;

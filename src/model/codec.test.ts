@@ -155,3 +155,13 @@ spec:
   assert.deepEqual(pool!.metadata.labels, { enabled: 'true' });
   assert.deepEqual((gnp!.spec as { ingress: { destination: { ports: unknown[] } }[] }).ingress[0]!.destination.ports, ['80:90']);
 });
+
+void test("field names match case-insensitively when there is no exact match, as Go's encoding/json does", () => {
+  const [tier] = decodeDocuments('apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: admin\nspec:\n  Order: 10000\n');
+  assert.deepEqual(tier!.spec, { order: 10000 });
+  const [pool] = decodeDocuments('apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: p\nspec:\n  CIDR: 10.0.0.0/24\n  NATOutgoing: true\n');
+  assert.equal((pool!.spec as { cidr?: string }).cidr, '10.0.0.0/24');
+  assert.equal((pool!.spec as { natOutgoing?: boolean }).natOutgoing, true);
+  // still unknown when no field matches in any case
+  assert.throws(() => decodeDocuments('apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: a\nspec:\n  Ordr: 1\n'), /unknown field "Ordr"/);
+});

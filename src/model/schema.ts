@@ -226,8 +226,20 @@ function walkInner(schema: SchemaNode, value: unknown, path: string, errs: Error
         errs.add(path, 'range', `must have at most ${schema.maxProperties} entries`);
       }
       if (schema.properties) {
-        for (const key of Object.keys(value)) {
-          const sub = schema.properties[key];
+        for (const k0 of Object.keys(value)) {
+          let key = k0;
+          let sub = schema.properties[key];
+          if (!sub && !schema.additionalProperties) {
+            // Go's encoding/json (behind Calico's strict YAML decoder) matches field names
+            // case-insensitively when there is no exact match: `Order: 100` sets order.
+            const folded = Object.keys(schema.properties).find((k) => k.toLowerCase() === key.toLowerCase());
+            if (folded !== undefined && !(folded in value)) {
+              value[folded] = value[key];
+              delete value[key];
+              key = folded;
+              sub = schema.properties[key];
+            }
+          }
           const p = joinPath(path, key);
           if (!sub) {
             if (schema.additionalProperties) {
