@@ -168,6 +168,7 @@ function ipv4Num(s: string | undefined): number {
  */
 export class AttrTable {
   private readonly byKey = new Map<string, AttrSet>();
+  private readonly ids = new Map<number, AttrSet>();
   private nextId = 1;
 
   get size(): number {
@@ -188,7 +189,13 @@ export class AttrTable {
       originatorId: ipv4Num(attrs.originatorId),
     };
     this.byKey.set(key, set);
+    this.ids.set(set.id, set);
     return set;
+  }
+
+  /** The set with this id (while it is in the table). */
+  byId(id: number): AttrSet | undefined {
+    return this.ids.get(id);
   }
 
   /** Keep only the sets in `live`; returns how many were dropped. */
@@ -197,6 +204,7 @@ export class AttrTable {
     for (const [k, v] of this.byKey) {
       if (!live.has(v)) {
         this.byKey.delete(k);
+        this.ids.delete(v.id);
         dropped++;
       }
     }

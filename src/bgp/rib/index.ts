@@ -67,6 +67,7 @@ export type { BGPFilterInput, BGPFilterSpec, BGPFilterRule, BGPFilterOperation, 
 export { familyOf, familyAfi, familyFromAfi, canonicalPrefix, FAMILIES } from './prefix.ts';
 export type { Family, NumPrefix } from './prefix.ts';
 export { ribInputsFromUpdate } from './wire.ts';
+export { PrefixIndex, ipv4PrefixText, canonicalV4 } from './prefix-index.ts';
 export type { RibInput } from './wire.ts';
 export { RibError, RIB_ERROR } from './errors.ts';
 export type { RibErrorCode } from './errors.ts';

@@ -627,3 +627,39 @@ void test('originate again: attributes or interface change in place, and exports
   assert.deepEqual(rib.takeUpdates('I'), [], 'identical re-origination is a no-op');
   assert.equal(rib.best('10.65.9.0/26')?.candidates, 1);
 });
+
+void test('compact storage: a one-peer feed keeps no per-prefix objects; objects come and go with a second candidate or an advertisement', () => {
+  const rib = mkRib();
+  addUp(rib, { id: 'E1', n: 2, peerAs: 65001 });
+  addUp(rib, { id: 'E2', n: 3, peerAs: 65002, exportDefault: 'reject' });
+  rib.takeKernelChanges();
+  const a1 = attrs({ asPath: [seq(65001)], nextHop: '198.18.0.2' });
+  const a2 = attrs({ asPath: [seq(65002, 65009)], nextHop: '198.18.0.3' });
+  const prefixes = Array.from({ length: 500 }, (_, i) => ({ key: `10.${i >> 8}.${i & 255}.0/24` }));
+  rib.update('E1', { announced: prefixes, attrs: a1 });
+  assert.equal(rib.prefixCount, 500);
+  assert.equal(rib.objectPrefixCount, 0, 'single candidates from a peer, advertised to nobody, are rows only');
+  // A second candidate needs the object form; its withdrawal brings the row back to compact form.
+  rib.update('E2', { announced: [prefixes[7]!], attrs: a2 });
+  assert.equal(rib.objectPrefixCount, 1);
+  assert.equal(rib.best(prefixes[7]!.key)?.from, 'E1');
+  assert.equal(rib.best(prefixes[7]!.key)?.candidates, 2);
+  rib.update('E2', { withdrawn: [prefixes[7]!] });
+  assert.equal(rib.objectPrefixCount, 0);
+  assert.equal(rib.best(prefixes[7]!.key)?.candidates, 1);
+  // Advertised to a third peer: objects while it holds them, compact again once it is gone.
+  addUp(rib, { id: 'E3', n: 4, peerAs: 65003 });
+  assert.equal(rib.objectPrefixCount, 500);
+  const ups = rib.takeUpdates('E3');
+  assert.equal(ups.filter((u) => u.kind === 'announce').reduce((n, u) => n + (u.kind === 'announce' ? u.prefixes.length : 0), 0), 500);
+  rib.peerDown('E3', 1, { graceful: false });
+  assert.equal(rib.objectPrefixCount, 0);
+  // Kernel output and withdrawals work on compact rows alike.
+  const ch = rib.takeKernelChanges();
+  assert.equal(ch.filter((c) => c.kind === 'route').length, 500);
+  rib.update('E1', { withdrawn: prefixes.slice(0, 100) });
+  assert.equal(rib.prefixCount, 400);
+  const w = rib.takeKernelChanges();
+  assert.deepEqual(w.map((c) => (c.kind === 'withdraw' ? c.prefix : '')).sort(), prefixes.slice(0, 100).map((p) => p.key).sort());
+  assert.equal(rib.kernelRoutes().size, 400);
+});

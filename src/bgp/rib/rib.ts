@@ -12,10 +12,11 @@ import { AttrTable, BIRD_INT_MAX, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED, 
 import type { CandidatePath, DecisionOptions, DecisionStep, PathSource } from './decision.ts';
 import { decide } from './decision.ts';
 import { RIB_ERROR, RibError } from './errors.ts';
-import type { DefaultAction, KernelPolicy, PolicyPeer, RoutePolicy, RouteSource } from './policy.ts';
+import type { DefaultAction, KernelPolicy, KernelPolicyRoute, PolicyPeer, RoutePolicy, RouteSource } from './policy.ts';
 import { KERNEL_INSTALL, runPolicies } from './policy.ts';
 import type { Family, NumPrefix } from './prefix.ts';
 import { FAMILIES, addressOrderKey, addressWithin, canonicalPrefix, familyAfi, isAddress, parseNumPrefix, routerIdToNumber, tryParseNumPrefix } from './prefix.ts';
+import { PrefixIndex } from './prefix-index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -99,7 +100,10 @@ export interface SessionInfo {
   readonly gracefulRestart?: GracefulRestartInfo;
 }
 
-/** A prefix as the codec gives it (its Prefix type fits). */
+/**
+ * A prefix as the codec gives it (its Prefix type fits; for IPv4 the RIB reads the codec's
+ * integer `value`/`len` and never the key text).
+ */
 export interface RouteKey {
   readonly key: string;
   readonly pathId?: number;
@@ -194,10 +198,13 @@ export interface PeerStats {
 // ---------------------------------------------------------------------------------------------
 // Internal state
 //
-// Per-prefix state lives in one Dest object: its candidate paths (the Adj-RIB-In entries of every
-// peer for that prefix), the best path, the kernel route, and per-peer Adj-RIB-Out slots indexed
-// by a small integer per peer. This keeps the hot path to one Map lookup per prefix; per-peer
-// Maps of 100k entries cost far more (hash-table growth) than array slots.
+// Every prefix is a row of a PrefixIndex (IPv4 keyed by integers, no string per prefix). The
+// common case - one candidate path, from a peer, without add-path id, advertised to nobody - is
+// stored in typed-array columns only (peer slot + interned attribute-set id): no object at all.
+// A prefix gets a Dest object (candidate paths linked through Path.next, best path, Adj-RIB-Out
+// slots, peer queues) only while it needs one: several candidates, a local path, an add-path id
+// or an Adj-RIB-Out entry. The kernel state (desired and delivered route, as interned ids) is in
+// columns for every row.
 // ---------------------------------------------------------------------------------------------
 
 const LOCAL_ID = 'local';
@@ -234,31 +241,31 @@ class LocalPath extends Path {
 const UNKNOWN: unique symbol = Symbol('unknown');
 type Held = AttrSet | null | typeof UNKNOWN;
 
+/** Row flags. */
+const STALE = 1; // the compact path is stale (GR helper)
+const KQUEUED = 2; // the row is in the kernel queue
+const FAM6 = 4; // IPv6 row
+
+/** The object form of a prefix (see above). */
 class Dest {
-  readonly prefix: string;
+  readonly row: number;
   /** Candidate paths, linked through Path.next. */
   head: Path | undefined = undefined;
   best: Path | undefined = undefined;
   bestAttrs: AttrSet | undefined = undefined;
-  /** Desired kernel route. */
-  kernel: KernelRoute | null = null;
-  /** What the kernel writer was last given (null: nothing). */
-  kernelSent: KernelRoute | null = null;
-  kernelQueued = false;
   /**
    * Per peer slot s: adj[2s] = Adj-RIB-Out entry; adj[2s+1] = queued for that peer, holding what
    * the peer had when first queued (undefined = not queued). One exact-size array per prefix.
    */
   adj: (AttrSet | Held | undefined)[] | null = null;
-  /** Queues (peers + kernel) holding this Dest: it stays in the map until drained. */
+  /** Peer queues holding this Dest: the row stays while any does. */
   queued = 0;
   /** Parsed prefix, cached for policies. */
   net: NumPrefix | undefined = undefined;
-  constructor(prefix: string) {
-    this.prefix = prefix;
-  }
-  get family(): Family {
-    return this.prefix.includes(':') ? 'ipv6' : 'ipv4';
+  /** Prefix text, cached once formatted for a peer's UPDATE. */
+  key: string | undefined = undefined;
+  constructor(row: number) {
+    this.row = row;
   }
 }
 
@@ -357,6 +364,27 @@ class RewriteProfile {
   }
 }
 
+/** What a kernel policy sees; the prefix text is only formatted if the policy reads it. */
+class KernelQuery implements KernelPolicyRoute {
+  readonly family: Family;
+  readonly source: RouteSource;
+  readonly nextHop: string | undefined;
+  readonly net: NumPrefix | undefined;
+  private readonly index: PrefixIndex;
+  private readonly row: number;
+  constructor(index: PrefixIndex, row: number, family: Family, source: RouteSource, nextHop: string | undefined, net: NumPrefix | undefined) {
+    this.index = index;
+    this.row = row;
+    this.family = family;
+    this.source = source;
+    this.nextHop = nextHop;
+    this.net = net;
+  }
+  get prefix(): string {
+    return this.index.keyOf(this.row);
+  }
+}
+
 function pathList(d: Dest): Path[] {
   const out: Path[] = [];
   for (let p = d.head; p; p = p.next) out.push(p);
@@ -373,16 +401,11 @@ function isAsn(n: unknown): boolean {
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
 }
 
-function sameRoute(a: KernelRoute | null, b: KernelRoute | null): boolean {
-  if (a === b) return true;
-  if (a === null || b === null) return false;
-  if (a.type !== b.type || a.metric !== b.metric || a.tunnel !== b.tunnel || a.nextHops.length !== b.nextHops.length) return false;
-  for (let i = 0; i < a.nextHops.length; i++) {
-    const x = a.nextHops[i]!;
-    const y = b.nextHops[i]!;
-    if (x.address !== y.address || x.directlyConnected !== y.directlyConnected || x.linkLocal !== y.linkLocal) return false;
-  }
-  return true;
+/** A RouteKey as the codec's Prefix carries it: IPv4 value and length read without the key text. */
+interface WireKey extends RouteKey {
+  readonly afi?: number;
+  readonly value?: number;
+  readonly len?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,16 +427,30 @@ export class Rib {
   private readonly peers = new Map<string, PeerState>();
   private readonly slots: (PeerState | undefined)[] = [];
   private readonly established = new Set<PeerState>();
-  private readonly dests = new Map<string, Dest>();
+  // Per-prefix rows and their columns.
+  private readonly index: PrefixIndex;
+  /** Compact path: peer slot + 1 (0: none). */
+  private cSrc = new Uint16Array(64);
+  /** Compact path: interned attribute-set id. */
+  private cAttr = new Uint32Array(64);
+  private rflags = new Uint8Array(64);
+  /** Desired kernel route id (0: none). */
+  private kWant = new Uint32Array(64);
+  /** Kernel route id last handed out by takeKernelChanges (0: none). */
+  private kSent = new Uint32Array(64);
+  private readonly dests: (Dest | undefined)[] = [];
   private readonly profiles = new Map<string, RewriteProfile>();
   /** Outbound attribute sets split for the codec (shared by every peer sent the same set). */
   private readonly wire = new Map<AttrSet, { attributes: PathAttributes; reach: ReachInfo }>();
   private bestCount = 0;
   private readonly localPaths = new Map<string, LocalPath>();
-  private kernelQueue: Dest[] = [];
-  private readonly kernelCache = new Map<string, KernelRoute>();
+  private kernelQueue: number[] = [];
+  /** Interned kernel routes: id <-> route (id 0 = no route). Equal routes have equal ids. */
+  private readonly kernelIds = new Map<string, number>();
+  private kernelById: (KernelRoute | null)[] = [null];
+  private kernelSweepAt = 4096;
   /** Single-path kernel routes without tunnel, by best AttrSet. */
-  private readonly kernelByAttrs = new Map<AttrSet, KernelRoute>();
+  private readonly kernelByAttrs = new Map<AttrSet, number>();
   private connected: NumPrefix[] = [];
   private readonly connectedCache = new Map<string, boolean>();
   private syncedSent = false;
@@ -434,6 +471,24 @@ export class Rib {
     this.kernelPolicy = options.kernelPolicy;
     this.deferring = options.restarting !== undefined;
     this.deferralDeadline = options.restarting ? options.restarting.now + options.restarting.deferralTime * 1000 : undefined;
+    this.index = new PrefixIndex((cap) => this.growColumns(cap), 64);
+  }
+
+  private growColumns(cap: number): void {
+    const u16 = new Uint16Array(cap);
+    u16.set(this.cSrc);
+    this.cSrc = u16;
+    const grow32 = (a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> => {
+      const b = new Uint32Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.cAttr = grow32(this.cAttr);
+    this.kWant = grow32(this.kWant);
+    this.kSent = grow32(this.kSent);
+    const f = new Uint8Array(cap);
+    f.set(this.rflags);
+    this.rflags = f;
   }
 
   // ------------------------------------------------------------------ peers
@@ -447,6 +502,7 @@ export class Rib {
     if (cfg.localAs !== undefined && !isAsn(cfg.localAs)) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${cfg.id}: localAs ${JSON.stringify(cfg.localAs)} is not an AS number`);
     let slot = this.slots.indexOf(undefined);
     if (slot < 0) slot = this.slots.length;
+    if (slot >= 0xffff) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${cfg.id}: too many peers (at most 65534)`);
     const p = new PeerState(cfg, this.localAs, slot);
     if (p.rrClient && p.ebgp) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${cfg.id}: a route-reflector client must be an iBGP peer (peerAs ${p.peerAs}, local AS ${p.localAs})`);
     this.slots[slot] = p;
@@ -471,7 +527,7 @@ export class Rib {
     if (pol.exportPolicies !== undefined) p.exportPolicies = pol.exportPolicies;
     if (pol.exportDefault !== undefined) p.exportDefault = pol.exportDefault;
     if (pol.exportPolicies !== undefined || pol.exportDefault !== undefined) {
-      if (p.established && !this.deferring) for (const d of this.dests.values()) this.exportTo(p, d);
+      if (p.established && !this.deferring) this.exportAll(p);
     }
     return { routeRefreshNeeded: importChanged && p.established };
   }
@@ -539,10 +595,21 @@ export class Rib {
       return;
     }
     const keep = new Set(gr.families.map((f) => f.family));
-    this.removePaths(p, (_path, d) => !keep.has(d.family));
+    this.removePaths(p, (_stale, family) => !keep.has(family));
     for (const f of keep) p.staleFamilies.add(f);
     p.staleCount = 0;
-    for (const d of this.dests.values()) {
+    const s1 = p.slot + 1;
+    const ix = this.index;
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] !== 1) continue;
+      const d = this.dests[r];
+      if (d === undefined) {
+        if (this.cSrc[r] === s1) {
+          this.rflags[r] = this.rflags[r]! | STALE;
+          p.staleCount++;
+        }
+        continue;
+      }
       for (let path = d.head; path; path = path.next) {
         if (path.src !== p) continue;
         path.stale = true;
@@ -560,34 +627,54 @@ export class Rib {
   update(id: string, upd: PeerUpdate): void {
     const p = this.peer(id);
     if (!p.established) throw new RibError(RIB_ERROR.PEER_NOT_ESTABLISHED, `peer ${id}: routes received while the session is not established`);
-    if (upd.withdrawn) for (const r of upd.withdrawn) this.removePathOf(p, r.key, r.pathId ?? 0);
+    if (upd.withdrawn) for (const r of upd.withdrawn) this.removePathOf(p, r);
     const ann = upd.announced;
     if (ann && ann.length > 0) {
       if (!upd.attrs) throw new RibError(RIB_ERROR.INVALID_CONFIG, `peer ${id}: announced prefixes without attributes`);
       const base = this.importAttrs(p, upd.attrs);
       if (base === null) {
         // Loop or RR check failed: treat as withdraw.
-        for (const r of ann) this.removePathOf(p, r.key, r.pathId ?? 0);
+        for (const r of ann) this.removePathOf(p, r);
       } else {
         const pols = p.importPolicies;
         const withPolicy = pols.length > 0 || p.importDefault === 'reject';
         const source: RouteSource = p.ibgp ? 'ibgp' : 'ebgp';
         const fams = p.families;
-        for (const r of ann) {
-          const prefix = r.key;
-          const family: Family = prefix.includes(':') ? 'ipv6' : 'ipv4';
-          if (!fams.has(family)) continue;
+        const v4ok = fams.has('ipv4');
+        for (const r of ann as readonly WireKey[]) {
           const pathId = r.pathId ?? 0;
-          let a = base;
-          if (withPolicy) {
-            const out = runPolicies(pols, { prefix, family, attrs: base.attrs, source }, p, p.importDefault);
-            if (out === null) {
-              this.removePathOf(p, prefix, pathId);
+          let row: number;
+          if (r.afi === 1 && r.value !== undefined && r.len !== undefined) {
+            if (!v4ok) continue;
+            if (withPolicy) {
+              const family: Family = 'ipv4';
+              const out = runPolicies(pols, { prefix: r.key, family, attrs: base.attrs, source, net: { family, len: r.len, v4: r.value, v6: 0n } }, p, p.importDefault);
+              if (out === null) {
+                this.removePathOf(p, r);
+                continue;
+              }
+              row = this.index.add4(r.value, r.len);
+              this.upsertPath(p, row, out !== base.attrs ? this.attrTable.intern(out) : base, pathId);
               continue;
             }
-            if (out !== base.attrs) a = this.attrTable.intern(out);
+            row = this.index.add4(r.value, r.len);
+          } else {
+            const prefix = r.key;
+            const family: Family = prefix.includes(':') ? 'ipv6' : 'ipv4';
+            if (!fams.has(family)) continue;
+            if (withPolicy) {
+              const out = runPolicies(pols, { prefix, family, attrs: base.attrs, source }, p, p.importDefault);
+              if (out === null) {
+                this.removePathOf(p, r);
+                continue;
+              }
+              row = this.rowFor(prefix);
+              this.upsertPath(p, row, out !== base.attrs ? this.attrTable.intern(out) : base, pathId);
+              continue;
+            }
+            row = this.rowFor(prefix);
           }
-          this.upsertPath(p, prefix, a, pathId);
+          this.upsertPath(p, row, base, pathId);
         }
       }
     }
@@ -607,8 +694,8 @@ export class Rib {
     const p = this.peer(id);
     if (!p.established || this.deferring) return;
     const s = p.slot;
-    for (const d of this.dests.values()) {
-      if (d.family !== family || !d.adj || d.adj[2 * s] === undefined) continue;
+    for (const d of this.dests) {
+      if (d === undefined || !d.adj || d.adj[2 * s] === undefined || this.famOf(d.row) !== family) continue;
       this.queueFor(p, d, UNKNOWN, true);
     }
   }
@@ -632,7 +719,7 @@ export class Rib {
     const cur = this.localPaths.get(key);
     if (cur) {
       if (cur.attrs === set && cur.local.blackhole === local.blackhole && cur.local.iface === local.iface) return;
-      const dest = this.dests.get(key)!;
+      const dest = this.dests[this.index.findKey(key)]!;
       const attrsChanged = cur.attrs !== set;
       cur.attrs = set;
       cur.local = local;
@@ -641,7 +728,7 @@ export class Rib {
       if (!attrsChanged && dest.best === cur && !this.deferring) for (const q of this.established) this.exportTo(q, dest);
       return;
     }
-    const dest = this.destFor(key);
+    const dest = this.inflate(this.rowFor(key));
     const path = new LocalPath(this.localSrc, set, local);
     path.next = dest.head;
     dest.head = path;
@@ -733,15 +820,19 @@ export class Rib {
       adj[2 * s + 1] = undefined;
       d.queued--;
       const a = adj[2 * s] as AttrSet | undefined;
-      if (d.queued === 0 && d.head === undefined) this.forget(d);
-      if (held !== UNKNOWN && a === (held ?? undefined)) continue; // back where the peer already is
+      const row = d.row;
+      const v6 = (this.rflags[row]! & FAM6) !== 0;
+      const skip = held !== UNKNOWN && a === (held ?? undefined); // back where the peer already is
+      const key = skip ? '' : (d.key ??= this.index.keyOf(row));
+      this.settle(d);
+      if (skip) continue;
       if (a === undefined) {
-        (d.family === 'ipv6' ? withdraw6 : withdraw4).push(d.prefix);
+        (v6 ? withdraw6 : withdraw4).push(key);
       } else {
-        const groups = d.family === 'ipv6' ? groups6 : groups4;
+        const groups = v6 ? groups6 : groups4;
         const g = groups.get(a);
-        if (g) g.push(d.prefix);
-        else groups.set(a, [d.prefix]);
+        if (g) g.push(key);
+        else groups.set(a, [key]);
       }
     }
     if (!p.established) {
@@ -767,29 +858,44 @@ export class Rib {
     const out: KernelChange[] = [];
     const q = this.kernelQueue;
     this.kernelQueue = [];
-    for (const d of q) {
-      d.kernelQueued = false;
-      d.queued--;
-      const r = d.kernel;
-      if (!sameRoute(r, d.kernelSent)) {
-        d.kernelSent = r;
-        out.push(r ? { kind: 'route', prefix: d.prefix, family: d.family, route: r } : { kind: 'withdraw', prefix: d.prefix, family: d.family });
+    const flags = this.rflags;
+    for (const row of q) {
+      flags[row] = flags[row]! & ~KQUEUED;
+      const want = this.kWant[row]!;
+      if (want !== this.kSent[row]) {
+        this.kSent[row] = want;
+        const prefix = this.index.keyOf(row);
+        const family: Family = flags[row]! & FAM6 ? 'ipv6' : 'ipv4';
+        out.push(want !== 0 ? { kind: 'route', prefix, family, route: this.kernelById[want]! } : { kind: 'withdraw', prefix, family });
       }
-      if (d.queued === 0 && d.head === undefined) this.forget(d);
+      this.maybeFree(row);
     }
     if (!this.syncedSent) {
       this.syncedSent = true;
       out.push({ kind: 'synced' });
     }
+    if (this.kernelById.length > this.kernelSweepAt) this.sweepKernelIds();
     return out;
   }
 
   // ------------------------------------------------------------------ introspection
 
   best(prefix: string): BestRouteInfo | undefined {
-    const d = this.dests.get(prefix);
-    const b = d?.best;
-    if (!d || !b) return undefined;
+    const row = this.index.findKey(prefix);
+    if (row < 0) return undefined;
+    return this.bestOfRow(row, prefix);
+  }
+
+  private bestOfRow(row: number, prefix: string): BestRouteInfo | undefined {
+    const d = this.dests[row];
+    if (d === undefined) {
+      const s1 = this.cSrc[row]!;
+      if (s1 === 0) return undefined;
+      const src = this.slots[s1 - 1]!;
+      return { prefix, attrs: this.attrOf(this.cAttr[row]!).attrs, from: src.id, source: src.ibgp ? 'ibgp' : 'ebgp', step: 'only-path', stale: (this.rflags[row]! & STALE) !== 0, candidates: 1 };
+    }
+    const b = d.best;
+    if (!b) return undefined;
     return {
       prefix,
       attrs: b.attrs.attrs,
@@ -803,8 +909,10 @@ export class Rib {
 
   /** Loc-RIB: every prefix with a best path. */
   *locRib(): Generator<BestRouteInfo> {
-    for (const prefix of this.dests.keys()) {
-      const b = this.best(prefix);
+    const ix = this.index;
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] !== 1) continue;
+      const b = this.bestOfRow(r, ix.keyOf(r));
       if (b) yield b;
     }
   }
@@ -813,8 +921,18 @@ export class Rib {
   adjRibIn(id: string): Map<string, { attrs: RouteAttrs; stale: boolean }> {
     const p = this.peer(id);
     const out = new Map<string, { attrs: RouteAttrs; stale: boolean }>();
-    for (const d of this.dests.values()) {
-      for (let path = d.head; path; path = path.next) if (path.src === p) out.set(path.pathId ? `${d.prefix}#${path.pathId}` : d.prefix, { attrs: path.attrs.attrs, stale: path.stale });
+    const ix = this.index;
+    const s1 = p.slot + 1;
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] !== 1) continue;
+      const d = this.dests[r];
+      if (d === undefined) {
+        if (this.cSrc[r] === s1) out.set(ix.keyOf(r), { attrs: this.attrOf(this.cAttr[r]!).attrs, stale: (this.rflags[r]! & STALE) !== 0 });
+        continue;
+      }
+      for (let path = d.head; path; path = path.next) {
+        if (path.src === p) out.set(path.pathId ? `${ix.keyOf(r)}#${path.pathId}` : ix.keyOf(r), { attrs: path.attrs.attrs, stale: path.stale });
+      }
     }
     return out;
   }
@@ -823,9 +941,9 @@ export class Rib {
   adjRibOut(id: string): Map<string, RouteAttrs> {
     const s = this.peer(id).slot;
     const out = new Map<string, RouteAttrs>();
-    for (const d of this.dests.values()) {
-      const a = d.adj ? (d.adj[2 * s] as AttrSet | undefined) : undefined;
-      if (a) out.set(d.prefix, a.attrs);
+    for (const d of this.dests) {
+      const a = d?.adj ? (d.adj[2 * s] as AttrSet | undefined) : undefined;
+      if (a) out.set(this.index.keyOf(d!.row), a.attrs);
     }
     return out;
   }
@@ -833,7 +951,10 @@ export class Rib {
   /** Kernel routes as currently desired (after all queued changes). */
   kernelRoutes(): Map<string, KernelRoute> {
     const out = new Map<string, KernelRoute>();
-    for (const d of this.dests.values()) if (d.kernel) out.set(d.prefix, d.kernel);
+    const ix = this.index;
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] === 1 && this.kWant[r] !== 0) out.set(ix.keyOf(r), this.kernelById[this.kWant[r]!]!);
+    }
     return out;
   }
 
@@ -851,7 +972,14 @@ export class Rib {
     return this.attrTable.size;
   }
 
-  // ------------------------------------------------------------------ internals: import
+  /** Prefixes held in object form (several candidates, local, add-path or advertised); for tests and memory checks. */
+  get objectPrefixCount(): number {
+    let n = 0;
+    for (const d of this.dests) if (d !== undefined) n++;
+    return n;
+  }
+
+  // ------------------------------------------------------------------ internals: rows
 
   private peer(id: string): PeerState {
     const p = this.peers.get(id);
@@ -859,43 +987,102 @@ export class Rib {
     return p;
   }
 
-  /** Per-UPDATE import checks and normalisation; null = reject the announced prefixes. */
-  private importAttrs(p: PeerState, attrs: RouteAttrs): AttrSet | null {
-    const path = attrs.asPath;
-    // AS loop: our AS in the path more often than allowed.
-    if (countAs(path, p.localAs) > p.numAllowedLocalAs) return null;
-    if (p.localAs !== this.localAs && countAs(path, this.localAs) > p.numAllowedLocalAs) return null;
-    let a = attrs;
-    if (p.ebgp) {
-      // LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST have no meaning across ASes: drop them.
-      if (a.localPref !== undefined || a.originatorId !== undefined || a.clusterList !== undefined) {
-        const { localPref: _l, originatorId: _o, clusterList: _c, ...rest } = a;
-        a = rest;
+  private famOf(row: number): Family {
+    return this.rflags[row]! & FAM6 ? 'ipv6' : 'ipv4';
+  }
+
+  private attrOf(id: number): AttrSet {
+    return this.attrTable.byId(id)!;
+  }
+
+  /** The row of a prefix key, created if absent. */
+  private rowFor(key: string): number {
+    const row = this.index.addKey(key);
+    if (!this.index.isV4(row) && key.includes(':')) this.rflags[row] = this.rflags[row]! | FAM6;
+    return row;
+  }
+
+  private findRow(r: RouteKey): number {
+    const w = r as WireKey;
+    if (w.afi === 1 && w.value !== undefined && w.len !== undefined) return this.index.find4(w.value, w.len);
+    return this.index.findKey(r.key);
+  }
+
+  /** The Dest of a row, made from its compact path if it has none yet. */
+  private inflate(row: number): Dest {
+    let d = this.dests[row];
+    if (d !== undefined) return d;
+    d = new Dest(row);
+    const s1 = this.cSrc[row]!;
+    if (s1 !== 0) {
+      const path = new Path(this.slots[s1 - 1]!, this.attrOf(this.cAttr[row]!), 0);
+      path.stale = (this.rflags[row]! & STALE) !== 0;
+      d.head = path;
+      d.best = path;
+      d.bestAttrs = path.attrs;
+      this.cSrc[row] = 0;
+      this.cAttr[row] = 0;
+      this.rflags[row] = this.rflags[row]! & ~STALE;
+    }
+    this.dests[row] = d;
+    return d;
+  }
+
+  /**
+   * Back to the compact form when a Dest no longer needs its object: one path, from a peer,
+   * without path id, in no peer queue and no Adj-RIB-Out. Only at points where no caller
+   * iterates the Dest's paths.
+   */
+  private settle(d: Dest): void {
+    if (d.queued !== 0 || this.dests[d.row] !== d) return;
+    const h = d.head;
+    if (h === undefined) {
+      this.maybeFree(d.row);
+      return;
+    }
+    if (h.next !== undefined || h.src.local || h.pathId !== 0) return;
+    if (d.adj) for (const x of d.adj) if (x !== undefined) return;
+    const row = d.row;
+    this.dests[row] = undefined;
+    this.cSrc[row] = (h.src as PeerState).slot + 1;
+    this.cAttr[row] = h.attrs.id;
+    if (h.stale) this.rflags[row] = this.rflags[row]! | STALE;
+  }
+
+  /** Drop a row nobody needs any more (no path, no queue). */
+  private maybeFree(row: number): void {
+    if (this.cSrc[row] !== 0 || this.rflags[row]! & KQUEUED) return;
+    const d = this.dests[row];
+    if (d !== undefined && (d.head !== undefined || d.queued !== 0)) return;
+    this.dests[row] = undefined;
+    this.cAttr[row] = 0;
+    this.rflags[row] = 0;
+    this.kWant[row] = 0;
+    this.kSent[row] = 0;
+    this.index.remove(row);
+  }
+
+  private upsertPath(p: PeerState, row: number, a: AttrSet, pathId: number): void {
+    let dest = this.dests[row];
+    if (dest === undefined) {
+      const s1 = this.cSrc[row]!;
+      if (pathId === 0 && (s1 === 0 || s1 === p.slot + 1)) {
+        const prevAttr = this.cAttr[row]!;
+        if (s1 !== 0) {
+          const f = this.rflags[row]!;
+          if (f & STALE) {
+            this.rflags[row] = f & ~STALE;
+            p.staleCount--;
+          }
+          if (prevAttr === a.id) return;
+        } else p.received++;
+        this.cSrc[row] = p.slot + 1;
+        this.cAttr[row] = a.id;
+        this.recomputeCompact(row, s1, prevAttr, p, a);
+        return;
       }
-    } else {
-      // RFC 4456 §8: our own reflected routes come back - drop them.
-      if (a.originatorId !== undefined && a.originatorId === this.routerId) return null;
-      if (a.clusterList !== undefined && a.clusterList.includes(this.clusterId)) return null;
+      dest = this.inflate(row);
     }
-    return this.attrTable.intern(a);
-  }
-
-  private destFor(prefix: string): Dest {
-    let dest = this.dests.get(prefix);
-    if (!dest) {
-      dest = new Dest(prefix);
-      this.dests.set(prefix, dest);
-    }
-    return dest;
-  }
-
-  /** Drop an empty, unqueued Dest from the map. */
-  private forget(d: Dest): void {
-    if (this.dests.get(d.prefix) === d) this.dests.delete(d.prefix);
-  }
-
-  private upsertPath(p: PeerState, prefix: string, a: AttrSet, pathId: number): void {
-    const dest = this.destFor(prefix);
     for (let path = dest.head; path; path = path.next) {
       if (path.src !== p || path.pathId !== pathId) continue;
       if (path.stale) {
@@ -905,6 +1092,7 @@ export class Rib {
       } else if (path.attrs === a) return;
       path.attrs = a;
       this.recompute(dest);
+      this.settle(dest);
       return;
     }
     const np = new Path(p, a, pathId);
@@ -914,14 +1102,34 @@ export class Rib {
     this.recompute(dest);
   }
 
-  private removePathOf(p: PeerState, prefix: string, pathId: number): void {
-    const dest = this.dests.get(prefix);
-    if (!dest) return;
+  private removePathOf(p: PeerState, r: RouteKey): void {
+    const row = this.findRow(r);
+    if (row < 0) return;
+    const pathId = r.pathId ?? 0;
+    const dest = this.dests[row];
+    if (dest === undefined) {
+      if (pathId !== 0 || this.cSrc[row] !== p.slot + 1) return;
+      this.removeCompact(p, row);
+      return;
+    }
     for (let path = dest.head; path; path = path.next) {
       if (path.src !== p || path.pathId !== pathId) continue;
       this.detach(dest, path);
+      this.settle(dest);
       return;
     }
+  }
+
+  private removeCompact(p: PeerState, row: number): void {
+    const prevAttr = this.cAttr[row]!;
+    p.received--;
+    if (this.rflags[row]! & STALE) {
+      p.staleCount--;
+      this.rflags[row] = this.rflags[row]! & ~STALE;
+    }
+    this.cSrc[row] = 0;
+    this.cAttr[row] = 0;
+    this.recomputeCompact(row, p.slot + 1, prevAttr, undefined, undefined);
   }
 
   /** Remove a path from its Dest and re-run selection. */
@@ -941,27 +1149,43 @@ export class Rib {
     this.recompute(dest);
   }
 
-  private removePaths(p: PeerState, pred: (path: Path, d: Dest) => boolean): void {
-    for (const d of this.dests.values()) {
+  /** Remove the paths of `p` for which pred(stale, family) holds. */
+  private removePaths(p: PeerState, pred: (stale: boolean, family: Family) => boolean): void {
+    const ix = this.index;
+    const s1 = p.slot + 1;
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] !== 1) continue;
+      const d = this.dests[r];
+      if (d === undefined) {
+        if (this.cSrc[r] === s1 && pred((this.rflags[r]! & STALE) !== 0, this.famOf(r))) this.removeCompact(p, r);
+        continue;
+      }
+      let hit = false;
       for (let path = d.head; path; ) {
         const next = path.next;
-        if (path.src === p && pred(path, d)) this.detach(d, path);
+        if (path.src === p && pred(path.stale, this.famOf(r))) {
+          this.detach(d, path);
+          hit = true;
+        }
         path = next;
       }
+      if (hit) this.settle(d);
     }
   }
 
   private removeLocal(key: string): void {
     const path = this.localPaths.get(key);
-    const dest = this.dests.get(key);
-    if (!path || !dest) return;
+    if (!path) return;
+    const dest = this.dests[this.index.findKey(key)];
+    if (!dest) return;
     this.localPaths.delete(key);
     this.detach(dest, path);
+    this.settle(dest);
   }
 
   private sweepStale(p: PeerState, family: Family): void {
     p.staleFamilies.delete(family);
-    this.removePaths(p, (path, d) => path.stale && d.family === family);
+    this.removePaths(p, (stale, f) => stale && f === family);
     if (p.staleFamilies.size === 0) {
       p.grDeadline = undefined;
       p.staleDeadline = undefined;
@@ -972,13 +1196,17 @@ export class Rib {
     p.established = false;
     this.established.delete(p);
     const s = p.slot;
-    for (const d of p.pending) {
+    const pending = p.pending;
+    p.pending = [];
+    for (const d of pending) {
       d.adj![2 * s + 1] = undefined;
       d.queued--;
-      if (d.queued === 0 && d.head === undefined) this.forget(d);
     }
-    p.pending = [];
-    for (const d of this.dests.values()) if (d.adj && d.adj[2 * s] !== undefined) d.adj[2 * s] = undefined;
+    for (const d of this.dests) {
+      if (d === undefined) continue;
+      if (d.adj && d.adj[2 * s] !== undefined) d.adj[2 * s] = undefined;
+      this.settle(d);
+    }
     p.advertised = 0;
     p.pendingEor.clear();
     p.profile = undefined;
@@ -1009,6 +1237,27 @@ export class Rib {
 
   // ------------------------------------------------------------------ internals: Loc-RIB
 
+  /** Selection for a compact row after its path changed from (prevS1, prevAttr). */
+  private recomputeCompact(row: number, prevS1: number, prevAttr: number, src: PeerState | undefined, a: AttrSet | undefined): void {
+    const s1 = this.cSrc[row]!;
+    if (prevS1 === 0 && s1 !== 0) this.bestCount++;
+    else if (prevS1 !== 0 && s1 === 0) this.bestCount--;
+    if (src === undefined || a === undefined) {
+      this.updateKernel(row, 0);
+      // No peer holds a compact row (no Adj-RIB-Out): nothing to withdraw.
+      this.maybeFree(row);
+      return;
+    }
+    this.updateKernel(row, this.kernelRouteFor(row, undefined, src, a, undefined, null));
+    if ((s1 !== prevS1 || a.id !== prevAttr) && !this.deferring) {
+      for (const q of this.established) {
+        const d = this.dests[row];
+        if (d !== undefined) this.exportTo(q, d);
+        else if (this.computeOut(q, row, undefined, src, a, undefined) !== undefined) this.exportTo(q, this.inflate(row));
+      }
+    }
+  }
+
   private recompute(dest: Dest): void {
     const head = dest.head;
     let best: Path | undefined;
@@ -1027,11 +1276,11 @@ export class Rib {
     else if (prevBest !== undefined && best === undefined) this.bestCount--;
     dest.best = best;
     dest.bestAttrs = best?.attrs;
-    this.updateKernel(dest, equalCost);
+    this.updateKernel(dest.row, best ? this.kernelRouteFor(dest.row, dest, best.src, best.attrs, best.src.local ? (best as LocalPath).local : undefined, equalCost) : 0);
     if ((best !== prevBest || best?.attrs !== prevAttrs) && !this.deferring) {
       for (const q of this.established) this.exportTo(q, dest);
     }
-    if (dest.head === undefined && dest.queued === 0) this.forget(dest);
+    if (dest.head === undefined) this.maybeFree(dest.row);
   }
 
   // ------------------------------------------------------------------ internals: kernel
@@ -1051,82 +1300,145 @@ export class Rib {
     return v;
   }
 
-  /** `equalCost`: the multipath candidates (null for a single candidate). */
-  private kernelRouteFor(dest: Dest, equalCost: readonly Path[] | null): KernelRoute | null {
-    const best = dest.best;
-    if (!best) return null;
+  /** Kernel route id for a row's best path; `equalCost`: the multipath candidates (null for a single candidate). */
+  private kernelRouteFor(row: number, dest: Dest | undefined, src: PeerState | LocalSource, attrs: AttrSet, local: LocalInfo | undefined, equalCost: readonly Path[] | null): number {
     const pol = this.kernelPolicy;
-    if (best.src.local) {
-      if (!(best as LocalPath).local.blackhole) return null;
-      const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source: 'local', net: this.netOf(dest) }) : KERNEL_INSTALL;
-      if (!v.install) return null;
+    const family = this.famOf(row);
+    if (src.local) {
+      if (!local!.blackhole) return 0;
+      const v = pol ? pol(new KernelQuery(this.index, row, family, 'local', undefined, this.netOf(row, dest))) : KERNEL_INSTALL;
+      if (!v.install) return 0;
       return this.internKernel({ type: 'blackhole', nextHops: [], metric: 0, elevated: false, tunnel: v.tunnel });
     }
-    const a = best.attrs.attrs;
-    if (a.nextHop === undefined) return null;
-    const v = pol ? pol({ prefix: dest.prefix, family: dest.family, source: (best.src as PeerState).ibgp ? 'ibgp' : 'ebgp', nextHop: a.nextHop, net: this.netOf(dest) }) : KERNEL_INSTALL;
-    if (!v.install) return null;
+    const a = attrs.attrs;
+    if (a.nextHop === undefined) return 0;
+    const v = pol ? pol(new KernelQuery(this.index, row, family, (src as PeerState).ibgp ? 'ibgp' : 'ebgp', a.nextHop, this.netOf(row, dest))) : KERNEL_INSTALL;
+    if (!v.install) return 0;
     const single = !this.multipath || equalCost === null || equalCost.length <= 1;
     if (single && v.tunnel === undefined) {
-      const hit = this.kernelByAttrs.get(best.attrs);
-      if (hit) return hit;
+      const hit = this.kernelByAttrs.get(attrs);
+      if (hit !== undefined) return hit;
     }
     const lp = a.localPref;
     let metric = lp === undefined ? this.normalPriority : BIRD_INT_MAX - lp;
     if (metric < 0) metric = 0;
     const hops: KernelNextHop[] = [];
-    const paths = single || equalCost === null ? [best] : equalCost;
+    const paths: readonly { attrs: AttrSet }[] = single || equalCost === null ? [{ attrs }] : equalCost;
     for (const path of paths) {
       const nh = path.attrs.attrs.nextHop;
       if (nh === undefined || hops.some((h) => h.address === nh)) continue;
       const ll = path.attrs.attrs.linkLocalNextHop;
       hops.push(ll ? { address: nh, directlyConnected: this.isConnected(nh), linkLocal: ll } : { address: nh, directlyConnected: this.isConnected(nh) });
     }
-    const r = this.internKernel({ type: 'unicast', nextHops: hops, metric, elevated: metric < this.normalPriority, tunnel: v.tunnel });
-    if (single && v.tunnel === undefined) this.kernelByAttrs.set(best.attrs, r);
-    return r;
+    const id = this.internKernel({ type: 'unicast', nextHops: hops, metric, elevated: metric < this.normalPriority, tunnel: v.tunnel });
+    if (single && v.tunnel === undefined) this.kernelByAttrs.set(attrs, id);
+    return id;
   }
 
-  private internKernel(r: KernelRoute): KernelRoute {
+  private internKernel(r: KernelRoute): number {
     let k = `${r.type}|${r.metric}|${r.tunnel ?? ''}|`;
     for (const h of r.nextHops) k += `${h.address}/${h.directlyConnected ? 1 : 0}/${h.linkLocal ?? ''},`;
-    const hit = this.kernelCache.get(k);
-    if (hit) return hit;
+    const hit = this.kernelIds.get(k);
+    if (hit !== undefined) return hit;
     const frozen = Object.freeze({ ...r, nextHops: Object.freeze(r.nextHops.map((h) => Object.freeze(h))) });
-    if (this.kernelCache.size > 65536) this.kernelCache.clear();
-    this.kernelCache.set(k, frozen);
-    return frozen;
+    const id = this.kernelById.length;
+    this.kernelById.push(frozen);
+    this.kernelIds.set(k, id);
+    return id;
   }
 
-  private updateKernel(dest: Dest, equalCost: readonly Path[] | null): void {
-    const r = this.kernelRouteFor(dest, equalCost);
-    if (r === dest.kernel || sameRoute(r, dest.kernel)) return;
-    dest.kernel = r;
-    if (!dest.kernelQueued) {
-      dest.kernelQueued = true;
-      dest.queued++;
-      this.kernelQueue.push(dest);
+  /** Renumber kernel route ids, keeping only those rows still refer to. */
+  private sweepKernelIds(): void {
+    const old = this.kernelById;
+    const map = new Uint32Array(old.length);
+    const next: (KernelRoute | null)[] = [null];
+    const ix = this.index;
+    const remap = (id: number): number => {
+      if (id === 0) return 0;
+      let n = map[id]!;
+      if (n === 0) {
+        n = next.length;
+        next.push(old[id]!);
+        map[id] = n;
+      }
+      return n;
+    };
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] !== 1) continue;
+      this.kWant[r] = remap(this.kWant[r]!);
+      this.kSent[r] = remap(this.kSent[r]!);
+    }
+    this.kernelById = next;
+    this.kernelIds.clear();
+    for (let id = 1; id < next.length; id++) {
+      const r = next[id]!;
+      let k = `${r.type}|${r.metric}|${r.tunnel ?? ''}|`;
+      for (const h of r.nextHops) k += `${h.address}/${h.directlyConnected ? 1 : 0}/${h.linkLocal ?? ''},`;
+      this.kernelIds.set(k, id);
+    }
+    this.kernelByAttrs.clear();
+    this.kernelSweepAt = Math.max(4096, 2 * next.length);
+  }
+
+  private updateKernel(row: number, id: number): void {
+    if (id === this.kWant[row]) return;
+    this.kWant[row] = id;
+    const f = this.rflags[row]!;
+    if (!(f & KQUEUED)) {
+      this.rflags[row] = f | KQUEUED;
+      this.kernelQueue.push(row);
     }
   }
 
   private refreshKernel(): void {
-    this.kernelCache.clear();
     this.kernelByAttrs.clear();
-    for (const d of this.dests.values()) {
+    const ix = this.index;
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] !== 1) continue;
+      const d = this.dests[r];
+      if (d === undefined) {
+        const s1 = this.cSrc[r]!;
+        if (s1 !== 0) this.updateKernel(r, this.kernelRouteFor(r, undefined, this.slots[s1 - 1]!, this.attrOf(this.cAttr[r]!), undefined, null));
+        continue;
+      }
+      const b = d.best;
+      if (!b) continue;
       const eq = d.head && d.head.next ? decide(pathList(d), this.decision).equalCost : null;
-      this.updateKernel(d, eq);
+      this.updateKernel(r, this.kernelRouteFor(r, d, b.src, b.attrs, b.src.local ? (b as LocalPath).local : undefined, eq));
     }
   }
 
   // ------------------------------------------------------------------ internals: export
 
+  /** Re-evaluate every prefix for one peer. */
+  private exportAll(p: PeerState): void {
+    const ix = this.index;
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] !== 1) continue;
+      const d = this.dests[r];
+      if (d !== undefined) {
+        this.exportTo(p, d);
+        continue;
+      }
+      const s1 = this.cSrc[r]!;
+      if (s1 === 0) continue;
+      const src = this.slots[s1 - 1]!;
+      const a = this.attrOf(this.cAttr[r]!);
+      if (this.computeOut(p, r, undefined, src, a, undefined) !== undefined) this.exportTo(p, this.inflate(r));
+    }
+  }
+
   private fullExport(p: PeerState): void {
-    for (const d of this.dests.values()) this.exportTo(p, d);
+    this.exportAll(p);
     for (const f of p.families) p.pendingEor.add(f);
   }
 
-  private netOf(dest: Dest): NumPrefix | undefined {
-    return dest.net ?? (dest.net = tryParseNumPrefix(dest.prefix) ?? undefined);
+  private netOf(row: number, dest: Dest | undefined): NumPrefix | undefined {
+    if (dest !== undefined && dest.net !== undefined) return dest.net;
+    const ix = this.index;
+    const net = ix.isV4(row) ? { family: 'ipv4' as const, len: ix.plen[row]!, v4: ix.addr[row]!, v6: 0n } : (tryParseNumPrefix(ix.keyOf(row)) ?? undefined);
+    if (dest !== undefined) dest.net = net;
+    return net;
   }
 
   private newAdj(): (AttrSet | Held | undefined)[] {
@@ -1145,7 +1457,8 @@ export class Rib {
   }
 
   private exportTo(q: PeerState, dest: Dest): void {
-    const out = this.computeOut(q, dest);
+    const best = dest.best;
+    const out = best ? this.computeOut(q, dest.row, dest, best.src, best.attrs, best.src.local ? (best as LocalPath).local : undefined) : undefined;
     const i = 2 * q.slot;
     let adj = dest.adj;
     if (!adj) {
@@ -1160,13 +1473,12 @@ export class Rib {
     this.queueFor(q, dest, prev ?? null);
   }
 
-  /** What `q` should hold for this prefix (undefined: nothing). */
-  private computeOut(q: PeerState, dest: Dest): AttrSet | undefined {
-    const best = dest.best;
-    if (!best || !q.families.has(dest.family)) return undefined;
-    const src = best.src;
+  /** What `q` should hold for the row whose best path is (src, attrs, local) (undefined: nothing). */
+  private computeOut(q: PeerState, row: number, dest: Dest | undefined, src: PeerState | LocalSource, attrs: AttrSet, local: LocalInfo | undefined): AttrSet | undefined {
+    const family = this.famOf(row);
+    if (!q.families.has(family)) return undefined;
     if (src === q) return undefined; // never back to the sender
-    const a = best.attrs.attrs;
+    const a = attrs.attrs;
     const comms = a.communities;
     if (comms !== undefined) {
       if (comms.includes(NO_ADVERTISE)) return undefined;
@@ -1178,16 +1490,16 @@ export class Rib {
       if (!(src as PeerState).rrClient && !q.rrClient) return undefined;
       reflect = true;
     }
-    let attrsIn = best.attrs;
+    let attrsIn = attrs;
     if (q.exportPolicies.length > 0 || q.exportDefault === 'reject') {
       const source: RouteSource = src.local ? 'local' : src.ebgp ? 'ebgp' : 'ibgp';
-      const r = runPolicies(q.exportPolicies, { prefix: dest.prefix, family: dest.family, attrs: a, source, iface: src.local ? (best as LocalPath).local.iface : undefined, net: this.netOf(dest) }, q, q.exportDefault);
+      const r = runPolicies(q.exportPolicies, { prefix: this.index.keyOf(row), family, attrs: a, source, iface: src.local ? local!.iface : undefined, net: this.netOf(row, dest) }, q, q.exportDefault);
       if (r === null) return undefined;
       if (r !== a) attrsIn = this.attrTable.intern(r);
     }
     const prof = q.profile!;
     const cls = src.local ? 0 : src.ebgp ? 1 : 2;
-    const ck = (attrsIn.id * 4 + cls) * 2 + (dest.family === 'ipv4' ? 0 : 1);
+    const ck = (attrsIn.id * 4 + cls) * 2 + (family === 'ipv4' ? 0 : 1);
     // One-entry memo in front of the cache: consecutive prefixes usually share source and attributes.
     if (prof.memoSrc === src && prof.memoKey === ck) return prof.memoOut ?? undefined;
     let cache = prof.cache;
@@ -1199,7 +1511,7 @@ export class Rib {
     }
     let o = cache.get(ck);
     if (o === undefined) {
-      o = this.rewrite(q, src, attrsIn.attrs, reflect, dest.family);
+      o = this.rewrite(q, src, attrsIn.attrs, reflect, family);
       cache.set(ck, o);
     }
     prof.memoSrc = src;
@@ -1265,15 +1577,46 @@ export class Rib {
     for (const p of this.established) this.fullExport(p);
   }
 
+  // ------------------------------------------------------------------ internals: import
+
+  /** Per-UPDATE import checks and normalisation; null = reject the announced prefixes. */
+  private importAttrs(p: PeerState, attrs: RouteAttrs): AttrSet | null {
+    const path = attrs.asPath;
+    // AS loop: our AS in the path more often than allowed.
+    if (countAs(path, p.localAs) > p.numAllowedLocalAs) return null;
+    if (p.localAs !== this.localAs && countAs(path, this.localAs) > p.numAllowedLocalAs) return null;
+    let a = attrs;
+    if (p.ebgp) {
+      // LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST have no meaning across ASes: drop them.
+      if (a.localPref !== undefined || a.originatorId !== undefined || a.clusterList !== undefined) {
+        const { localPref: _l, originatorId: _o, clusterList: _c, ...rest } = a;
+        a = rest;
+      }
+    } else {
+      // RFC 4456 §8: our own reflected routes come back - drop them.
+      if (a.originatorId !== undefined && a.originatorId === this.routerId) return null;
+      if (a.clusterList !== undefined && a.clusterList.includes(this.clusterId)) return null;
+    }
+    return this.attrTable.intern(a);
+  }
+
   // ------------------------------------------------------------------ internals: attr GC
 
   private maybeSweepAttrs(): void {
     if (this.attrTable.size < this.sweepAt) return;
     const live = new Set<AttrSet>();
-    for (const d of this.dests.values()) {
+    const ix = this.index;
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] !== 1) continue;
+      const d = this.dests[r];
+      if (d === undefined) {
+        if (this.cSrc[r] !== 0) live.add(this.attrOf(this.cAttr[r]!));
+        continue;
+      }
       for (let path = d.head; path; path = path.next) live.add(path.attrs);
       if (d.adj) for (const x of d.adj) if (typeof x === 'object' && x !== null) live.add(x);
     }
+    for (const path of this.localPaths.values()) live.add(path.attrs);
     for (const prof of this.profiles.values()) prof.clear();
     this.wire.clear();
     this.kernelByAttrs.clear();

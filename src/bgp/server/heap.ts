@@ -1,14 +1,19 @@
 // Giving memory back after a burst. While a full table arrives V8 grows its young generation
-// (up to 3 x 16 MiB semi-spaces) and old-space pages; once the routes are in, that headroom is
-// garbage V8 keeps mapped. A last-resort major GC compacts the heap and shrinks the young
-// generation (measured: RSS 106 -> 74 MiB in a synthetic ingest). `gc` is not exposed without a
-// command-line flag, so it is fetched once through --expose-gc set at run time; if that fails
-// (another embedder, a future Node) this is a no-op.
+// (up to 3 x 16 MiB semi-spaces) and old-space pages, and glibc's malloc keeps the buffers it
+// handed out (socket reads, netlink batches, typed arrays being grown) in its heap even after
+// they are freed; once the routes are in, all of that is headroom the process keeps mapped.
+// `releaseMemory` runs a last-resort major GC (compacts the heap, shrinks the young generation),
+// then malloc_trim(0) (returns free malloc pages to the OS). `gc` is not exposed without a
+// command-line flag, so it is fetched once through --expose-gc set at run time; malloc_trim is
+// bound through koffi (already loaded by the netlink writer). Either may be unavailable (another
+// embedder, musl): that step is then skipped.
+import { createRequire } from 'node:module';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
 type GcFn = (opts?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 let gcFn: GcFn | null | undefined;
+let trimFn: ((pad: number) => number) | null | undefined;
 
 function getGc(): GcFn | null {
   if (gcFn !== undefined) return gcFn;
@@ -24,10 +29,22 @@ function getGc(): GcFn | null {
   return gcFn;
 }
 
-/** Runs a memory-reducing full GC. Returns false if GC could not be triggered. Pauses for tens of ms. */
+function getTrim(): ((pad: number) => number) | null {
+  if (trimFn !== undefined) return trimFn;
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as { load(l: string): { func(sig: string): (pad: number) => number } };
+    trimFn = koffi.load('libc.so.6').func('int malloc_trim(size_t)');
+  } catch {
+    trimFn = null;
+  }
+  return trimFn;
+}
+
+/** Runs a memory-reducing full GC, then returns free malloc memory to the OS. Returns false if GC could not be triggered. Pauses for tens of ms. */
 export function releaseMemory(): boolean {
   const gc = getGc();
-  if (!gc) return false;
-  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-  return true;
+  if (gc) gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  const trim = getTrim();
+  if (trim) trim(0);
+  return gc !== null;
 }

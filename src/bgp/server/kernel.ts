@@ -4,6 +4,7 @@
 // flush); the netlink writer from src/lib plugs in through the same interface.
 import { spawn } from 'node:child_process';
 import { NetlinkRoutes, type Route as NlRoute } from '../../lib/netlink/index.ts';
+import { PrefixIndex } from '../rib/index.ts';
 
 export interface KernelRoute {
   /** Canonical CIDR. */
@@ -148,18 +149,56 @@ export class MemoryKernel implements KernelRoutes {
 /** A kernel route without its destination: shared by every prefix with the same next hops. */
 export type KernelRouteSpec = Omit<KernelRoute, 'dst'>;
 
-function sameRoute(a: KernelRouteSpec | null | undefined, b: KernelRouteSpec | null | undefined): boolean {
-  if (a === b) return !!a;
-  if (!a || !b) return false;
-  if (a.type !== b.type || a.metric !== b.metric || a.nextHops.length !== b.nextHops.length) return false;
-  return a.nextHops.every((h, i) => {
-    const o = b.nextHops[i]!;
-    return h.gateway === o.gateway && h.dev === o.dev && !!h.onlink === !!o.onlink;
-  });
-}
-
 function withDst(dst: string, r: KernelRouteSpec): KernelRoute {
   return { dst, type: r.type, nextHops: r.nextHops, metric: r.metric };
+}
+
+/** Interned route specs: equal specs (sameRoute) get equal small ids; id 0 = no route. */
+class SpecTable {
+  specs: (KernelRouteSpec | null)[] = [null];
+  private readonly byKey = new Map<string, number>();
+  /** Identity cache in front of byKey: the speaker passes one spec object per next-hop set. */
+  private readonly byRef = new Map<KernelRouteSpec, number>();
+
+  static key(r: KernelRouteSpec): string {
+    let k = `${r.type}|${r.metric === undefined ? '-' : r.metric}|`;
+    for (const h of r.nextHops) k += `${h.gateway}/${h.dev === undefined ? '-' : `d${h.dev}`}/${h.onlink ? 1 : 0},`;
+    return k;
+  }
+
+  id(r: KernelRouteSpec, remember: boolean): number {
+    const hit = this.byRef.get(r);
+    if (hit !== undefined) return hit;
+    const k = SpecTable.key(r);
+    let id = this.byKey.get(k);
+    if (id === undefined) {
+      id = this.specs.length;
+      this.specs.push(r);
+      this.byKey.set(k, id);
+    }
+    if (remember) {
+      if (this.byRef.size >= 4096) this.byRef.clear();
+      this.byRef.set(r, id);
+    }
+    return id;
+  }
+
+  /** Keep only ids for which live(id) is true; returns the old -> new id map. */
+  compact(live: Uint8Array): Uint32Array {
+    const map = new Uint32Array(this.specs.length);
+    const next: (KernelRouteSpec | null)[] = [null];
+    this.byKey.clear();
+    this.byRef.clear();
+    for (let id = 1; id < this.specs.length; id++) {
+      if (!live[id]) continue;
+      const r = this.specs[id]!;
+      map[id] = next.length;
+      this.byKey.set(SpecTable.key(r), next.length);
+      next.push(r);
+    }
+    this.specs = next;
+    return map;
+  }
 }
 
 /**
@@ -167,17 +206,23 @@ function withDst(dst: string, r: KernelRouteSpec): KernelRoute {
  * the next macrotask and at most one write is in flight: changes arriving meanwhile coalesce into
  * the next batch. Failed routes are retried with backoff.
  *
- * Memory: one Map entry per prefix in the steady state. `desired` maps a prefix to a route spec
- * (shared between prefixes: the speaker passes one spec object per next-hop set); what the kernel
- * holds is recorded only where it may differ from `desired` (`unsynced`: prefixes changed since
- * their last successful write, failed ones, and adopted routes), so no second per-prefix object.
+ * Memory: no object or string per prefix. Prefixes are rows of a PrefixIndex (IPv4 keyed by
+ * integers); per row, the desired and the programmed route are small ids of interned route specs
+ * (typed arrays), and a dirty flag. A row is dropped once nothing is desired or programmed.
  */
 export class KernelSync {
   private readonly kernel: KernelRoutes;
-  private readonly desired = new Map<string, KernelRouteSpec>();
-  /** Programmed state of prefixes whose kernel route may differ from `desired` (null: none). */
-  private readonly unsynced = new Map<string, KernelRouteSpec | null>();
-  private dirty = new Set<string>();
+  private readonly index: PrefixIndex;
+  /** Desired spec id per row (0: none). */
+  private want = new Uint32Array(64);
+  /** Programmed spec id per row as far as we know (0: none). */
+  private have = new Uint32Array(64);
+  private isDirty = new Uint8Array(64);
+  private readonly specs = new SpecTable();
+  private specSweepAt = 1024;
+  private dirty: number[] = [];
+  private wantCount = 0;
+  private haveCount = 0;
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -191,74 +236,100 @@ export class KernelSync {
   constructor(kernel: KernelRoutes, onError: (msg: string) => void = () => undefined) {
     this.kernel = kernel;
     this.onError = onError;
+    this.index = new PrefixIndex((cap) => this.grow(cap), 64);
+  }
+
+  private grow(cap: number): void {
+    const w = new Uint32Array(cap);
+    w.set(this.want);
+    this.want = w;
+    const h = new Uint32Array(cap);
+    h.set(this.have);
+    this.have = h;
+    const d = new Uint8Array(cap);
+    d.set(this.isDirty);
+    this.isDirty = d;
   }
 
   /** Routes we want in the kernel. */
   get size(): number {
-    return this.desired.size;
+    return this.wantCount;
   }
 
   /** Routes we believe are in the kernel. */
   get programmedSize(): number {
-    let n = this.desired.size;
-    for (const [d, have] of this.unsynced) {
-      const want = this.desired.has(d);
-      if (want && !have) n--;
-      else if (!want && have) n++;
-    }
-    return n;
+    return this.haveCount;
   }
 
-  private programmed(dst: string): KernelRouteSpec | null {
-    const u = this.unsynced.get(dst);
-    if (u !== undefined) return u;
-    return this.desired.get(dst) ?? null;
+  private setWant(row: number, id: number): void {
+    const cur = this.want[row]!;
+    if (cur === 0 && id !== 0) this.wantCount++;
+    else if (cur !== 0 && id === 0) this.wantCount--;
+    this.want[row] = id;
+  }
+
+  private setHave(row: number, id: number): void {
+    const cur = this.have[row]!;
+    if (cur === 0 && id !== 0) this.haveCount++;
+    else if (cur !== 0 && id === 0) this.haveCount--;
+    this.have[row] = id;
+  }
+
+  private markDirty(row: number): void {
+    if (this.isDirty[row]) return;
+    this.isDirty[row] = 1;
+    this.dirty.push(row);
+  }
+
+  /** Forget a row with nothing desired, programmed or pending. */
+  private maybeDrop(row: number): void {
+    if (this.want[row] === 0 && this.have[row] === 0 && !this.isDirty[row]) this.index.remove(row);
   }
 
   /** Adopt routes already in the kernel (ours, from a previous run) as programmed; kept until sweep(). */
   adopt(routes: readonly KernelRoute[]): void {
     for (const r of routes) {
-      if (this.desired.has(r.dst) && !this.unsynced.has(r.dst)) this.dirty.add(r.dst);
-      if (!this.unsynced.has(r.dst) || this.desired.has(r.dst)) this.unsynced.set(r.dst, r);
+      const row = this.index.addKey(r.dst);
+      if (this.want[row] !== 0) this.markDirty(row);
+      this.setHave(row, this.specs.id({ type: r.type, nextHops: r.nextHops, metric: r.metric }, false));
     }
-    if (this.dirty.size) this.schedule();
+    if (this.dirty.length) this.schedule();
   }
 
   set(r: KernelRoute): void {
     this.setRoute(r.dst, r);
   }
 
-  /** Want `dst` routed as `spec` (pass the same spec object for equal routes: it is kept by reference). */
+  /** Want `dst` routed as `spec` (pass the same spec object for equal routes: it is interned by reference first). */
   setRoute(dst: string, spec: KernelRouteSpec): void {
-    const cur = this.desired.get(dst);
-    if (cur === spec || sameRoute(cur, spec)) return;
-    if (!this.unsynced.has(dst)) this.unsynced.set(dst, cur ?? null);
-    this.desired.set(dst, spec);
-    this.dirty.add(dst);
+    const id = this.specs.id(spec, true);
+    const row = this.index.addKey(dst);
+    if (this.want[row] === id) return;
+    this.setWant(row, id);
+    this.markDirty(row);
     this.schedule();
   }
 
   delete(dst: string): void {
-    const cur = this.desired.get(dst);
-    if (cur === undefined) {
-      if (!this.unsynced.get(dst)) return;
-    } else {
-      if (!this.unsynced.has(dst)) this.unsynced.set(dst, cur);
-      this.desired.delete(dst);
-    }
-    this.dirty.add(dst);
+    const row = this.index.findKey(dst);
+    if (row < 0) return;
+    if (this.want[row] === 0) {
+      if (this.have[row] === 0) return;
+    } else this.setWant(row, 0);
+    this.markDirty(row);
     this.schedule();
   }
 
   /** Remove everything programmed but not desired (the stale sweep after a graceful restart). */
   sweep(): void {
-    for (const [d, have] of this.unsynced) if (have && !this.desired.has(d)) this.dirty.add(d);
+    const ix = this.index;
+    for (let r = 0; r < ix.top; r++) if (ix.used[r] === 1 && this.have[r] !== 0 && this.want[r] === 0) this.markDirty(r);
     this.schedule();
   }
 
   /** Resolves when every change recorded so far has been attempted once. */
   async idle(): Promise<void> {
-    while ((this.dirty.size && !this.retryTimer) || this.flushing || this.scheduled) {
+    while ((this.dirty.length && !this.retryTimer) || this.flushing || this.scheduled) {
       await new Promise<void>((r) => this.idleWaiters.push(r));
     }
   }
@@ -276,38 +347,62 @@ export class KernelSync {
       this.scheduled = false;
       this.flushing = this.flush().finally(() => {
         this.flushing = null;
-        if (this.dirty.size && !this.retryTimer) this.schedule();
+        if (this.dirty.length && !this.retryTimer) this.schedule();
         this.wake();
       });
     });
   }
 
-  /** Record that the kernel now holds `spec` for `dst` (null: nothing). */
-  private programmedNow(dst: string, spec: KernelRouteSpec | null): void {
-    const want = this.desired.get(dst) ?? null;
-    if (want === spec || (want === null && spec === null)) this.unsynced.delete(dst);
-    else this.unsynced.set(dst, spec);
+  /** Renumber spec ids when many are unused (only between writes: no ids are in flight). */
+  private maybeSweepSpecs(): void {
+    const n = this.specs.specs.length;
+    if (n < this.specSweepAt) return;
+    const live = new Uint8Array(n);
+    const ix = this.index;
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] !== 1) continue;
+      live[this.want[r]!] = 1;
+      live[this.have[r]!] = 1;
+    }
+    const map = this.specs.compact(live);
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] !== 1) continue;
+      this.want[r] = map[this.want[r]!]!;
+      this.have[r] = map[this.have[r]!]!;
+    }
+    this.specSweepAt = Math.max(1024, 2 * this.specs.specs.length);
   }
 
   private async flush(): Promise<void> {
+    this.maybeSweepSpecs();
     const batch: KernelBatch = { replace: [], remove: [] };
-    const replaceSpecs: KernelRouteSpec[] = [];
+    const specs = this.specs.specs;
+    const ix = this.index;
     const dirty = this.dirty;
-    this.dirty = new Set();
-    for (const d of dirty) {
-      const want = this.desired.get(d);
-      const have = this.programmed(d);
-      if (want) {
-        if (sameRoute(want, have)) {
-          this.programmedNow(d, want);
-          continue;
-        }
+    this.dirty = [];
+    const removeRows: number[] = [];
+    const replaceRows: number[] = [];
+    const replaceIds: number[] = [];
+    for (const row of dirty) {
+      this.isDirty[row] = 0;
+      const want = this.want[row]!;
+      const have = this.have[row]!;
+      if (want !== 0) {
+        if (want === have) continue;
+        const w = specs[want]!;
+        const dst = ix.keyOf(row);
         // The metric is part of the kernel's key: replacing would leave the old route behind.
-        if (have && have.metric !== want.metric) batch.remove.push(withDst(d, have));
-        batch.replace.push(withDst(d, want));
-        replaceSpecs.push(want);
-      } else if (have) batch.remove.push(withDst(d, have));
-      else this.unsynced.delete(d);
+        if (have !== 0 && specs[have]!.metric !== w.metric) {
+          batch.remove.push(withDst(dst, specs[have]!));
+          removeRows.push(row);
+        }
+        batch.replace.push(withDst(dst, w));
+        replaceRows.push(row);
+        replaceIds.push(want);
+      } else if (have !== 0) {
+        batch.remove.push(withDst(ix.keyOf(row), specs[have]!));
+        removeRows.push(row);
+      } else this.maybeDrop(row);
     }
     if (!batch.replace.length && !batch.remove.length) return;
     let res: KernelApplyResult;
@@ -318,18 +413,28 @@ export class KernelSync {
       const error = err instanceof Error ? err.message : String(err);
       res = { failed: [...batch.replace.map((r) => ({ dst: r.dst, op: 'replace' as const, error })), ...batch.remove.map((r) => ({ dst: r.dst, op: 'remove' as const, error }))] };
     }
-    const badRemove = new Set<string>();
-    const badReplace = new Set<string>();
-    for (const f of res.failed) (f.op === 'remove' ? badRemove : badReplace).add(f.dst);
-    for (const r of batch.remove) if (!badRemove.has(r.dst)) this.programmedNow(r.dst, null);
-    for (let i = 0; i < batch.replace.length; i++) {
-      const r = batch.replace[i]!;
-      if (!badReplace.has(r.dst)) this.programmedNow(r.dst, replaceSpecs[i]!);
+    let badRemove: Set<string> | null = null;
+    let badReplace: Set<string> | null = null;
+    for (const f of res.failed) {
+      if (f.op === 'remove') (badRemove ??= new Set()).add(f.dst);
+      else (badReplace ??= new Set()).add(f.dst);
     }
+    for (let i = 0; i < removeRows.length; i++) {
+      if (badRemove?.has(batch.remove[i]!.dst)) continue;
+      this.setHave(removeRows[i]!, 0);
+    }
+    for (let i = 0; i < replaceRows.length; i++) {
+      if (badReplace?.has(batch.replace[i]!.dst)) continue;
+      this.setHave(replaceRows[i]!, replaceIds[i]!);
+    }
+    for (const row of removeRows) this.maybeDrop(row);
     if (res.failed.length) {
       this.lastError = `${res.failed.length} route change(s) failed, e.g. ${res.failed[0]!.op} ${res.failed[0]!.dst}: ${res.failed[0]!.error}`;
       this.onError(this.lastError);
-      for (const f of res.failed) this.dirty.add(f.dst);
+      for (const f of res.failed) {
+        const row = ix.findKey(f.dst);
+        if (row >= 0) this.markDirty(row);
+      }
       if (!this.retryTimer && !this.closed) {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
@@ -346,12 +451,12 @@ export class KernelSync {
 
   /** Remove every route we programmed (normal shutdown). */
   async removeAll(): Promise<void> {
-    for (const [d, spec] of this.desired) {
-      if (!this.unsynced.has(d)) this.unsynced.set(d, spec);
-      this.dirty.add(d);
+    const ix = this.index;
+    for (let r = 0; r < ix.top; r++) {
+      if (ix.used[r] !== 1) continue;
+      this.setWant(r, 0);
+      if (this.have[r] !== 0) this.markDirty(r);
     }
-    this.desired.clear();
-    for (const [d, have] of this.unsynced) if (have) this.dirty.add(d);
     this.schedule();
     await this.idle();
   }
