@@ -202,3 +202,67 @@ void test('kernelPolicy from the config: VXLAN pool routes are not programmed, I
     await Promise.all([A.sp.stop(), B.sp.stop()]);
   }
 });
+
+void test('per-peer localAsNumber (OPEN and AS_PATH), prefixAdvertisements communities on the wire, reachableBy host route and next-hop resolution, live', async () => {
+  const pa = port();
+  const pb = port();
+  const A = speaker({
+    asNumber: 64512,
+    routerId: '10.0.0.1',
+    listenAddress: '127.0.0.1',
+    listenPort: pa,
+    prefixes: ['198.19.1.0/26', '198.18.200.0/24'],
+    ipPools: ['198.19.0.0/16'],
+    prefixAdvertisements: [{ cidr: '198.19.0.0/16', communities: ['64999:1', '64512:2:3'] }],
+    peers: [{ address: '127.0.0.1', asNumber: 65200, port: pb, localAsNumber: 65100, reachableBy: '127.0.0.9' }],
+  });
+  const B = speaker({
+    asNumber: 65200,
+    routerId: '10.0.0.2',
+    listenAddress: '127.0.0.1',
+    listenPort: pb,
+    prefixes: ['198.18.7.0/24'],
+    // B sees A as AS 65100: an OPEN from AS 64512 would be refused.
+    peers: [{ address: '127.0.0.1', asNumber: 65100, port: pa }],
+  });
+  try {
+    await Promise.all([A.sp.start(), B.sp.start()]);
+    await until('Established with the local AS', () => A.sp.status().peers[0]?.state === 'Established' && B.sp.status().peers[0]?.state === 'Established');
+    assert.equal(A.sp.status().peers[0]!.type, 'external');
+    await until('A routes at B', () => B.kernel.routes.has('198.19.1.0/26') && B.kernel.routes.has('198.18.200.0/24'));
+    const rib = B.sp['rib'];
+    const blk = rib.best('198.19.1.0/26')!.attrs;
+    assert.deepEqual(blk.asPath?.flatMap((s) => s.asns), [65100], 'prepended with the local AS only');
+    assert.deepEqual(blk.communities, [64999 * 65536 + 1]);
+    assert.deepEqual(blk.largeCommunities, [{ globalAdmin: 64512, localData1: 2, localData2: 3 }]);
+    const plain = rib.best('198.18.200.0/24')!.attrs;
+    assert.equal(plain.communities, undefined, 'outside the advertised CIDR: no communities');
+    // reachableBy: the host route to the peer, and B's route (next hop 127.0.0.1) through it.
+    await until('static and resolved route at A', () => A.kernel.routes.has('198.18.7.0/24') && A.kernel.routes.has('127.0.0.1/32'));
+    assert.deepEqual(A.kernel.routes.get('127.0.0.1/32')?.nextHops, [{ gateway: '127.0.0.9' }]);
+    assert.deepEqual(A.kernel.routes.get('198.18.7.0/24')?.nextHops, [{ gateway: '127.0.0.9' }]);
+    const routes = A.sp.routes();
+    assert.deepEqual(routes.find((r) => r.destination === '127.0.0.1/32'), { type: 'FIB', destination: '127.0.0.1/32', gateway: '127.0.0.9', interface: '', source: 'static' });
+    assert.deepEqual(routes.find((r) => r.destination === '198.18.7.0/24'), { type: 'FIB', destination: '198.18.7.0/24', gateway: '127.0.0.9', interface: '', source: 'bgp', peer: '127.0.0.1' });
+    // Live: reachableBy removed (the session is not reset), communities changed.
+    const since = A.sp.status().peers[0]!.since;
+    A.sp.reconfigure(parseConfig({ ...A.sp.config, peers: [{ ...A.sp.config.peers[0]!, reachableBy: undefined }], prefixAdvertisements: [{ cidr: '198.19.1.0/26', communities: ['64999:9'] }] }));
+    await until('static route gone, B route direct', () => !A.kernel.routes.has('127.0.0.1/32') && A.kernel.routes.get('198.18.7.0/24')?.nextHops[0]?.gateway === '127.0.0.1');
+    await until('new communities at B', () => rib.best('198.19.1.0/26')?.attrs.communities?.[0] === 64999 * 65536 + 9);
+    assert.equal(rib.best('198.19.1.0/26')!.attrs.largeCommunities, undefined);
+    assert.equal(A.sp.status().peers[0]!.since, since, 'the session was not reset');
+  } finally {
+    await Promise.all([A.sp.stop(), B.sp.stop()]);
+  }
+});
+
+void test('config: new peer and prefixAdvertisements fields are checked with clear errors', () => {
+  assert.throws(() => parseConfig({ routerId: '10.0.0.1', peers: [{ address: '10.0.0.2', asNumber: 65001, reachableBy: 'fd00::1' }] }), /peers\[0\]\.reachableBy: fd00::1 is not an address of the peer's family \(IPv4\)/);
+  assert.throws(() => parseConfig({ routerId: '10.0.0.1', peers: [{ address: '10.0.0.2', asNumber: 65001, ttlSecurity: 0 }] }), /peers\[0\]\.ttlSecurity/);
+  assert.throws(() => parseConfig({ routerId: '10.0.0.1', prefixAdvertisements: [{ cidr: '10.0.0.0/8', communities: ['65536:1'] }] }), /prefixAdvertisements\[0\]\.communities\[0\]: "65536:1" is not a community/);
+  assert.throws(() => parseConfig({ routerId: '10.0.0.1', prefixAdvertisements: [{ cidr: '10.0.0.0', communities: ['1:1'] }] }), /prefixAdvertisements\[0\]\.cidr: expected a CIDR/);
+  // A route reflector client must be iBGP against the AS used on that session.
+  assert.throws(() => parseConfig({ routerId: '10.0.0.1', routeReflectorClusterId: '1.1.1.1', peers: [{ address: '10.0.0.2', asNumber: 64512, localAsNumber: 65100, routeReflectorClient: true }] }), /route reflector clients must be iBGP \(AS 65100\), got AS 64512/);
+  const ok = parseConfig({ routerId: '10.0.0.1', routeReflectorClusterId: '1.1.1.1', peers: [{ address: '10.0.0.2', asNumber: 65100, localAsNumber: 65100, routeReflectorClient: true, ttlSecurity: 2, numAllowedLocalAs: 1 }] });
+  assert.deepEqual([ok.peers[0]!.localAsNumber, ok.peers[0]!.ttlSecurity, ok.peers[0]!.numAllowedLocalAs], [65100, 2, 1]);
+});
