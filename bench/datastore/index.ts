@@ -1,10 +1,15 @@
 // bench/datastore: calico-datastore vs real etcd (/usr/bin/etcd), side by side in one run,
-// same client (the etcd3 package), same machine. `npm run bench -- datastore [--runs N] [--quick]`
+// same client (the etcd3 package), same machine.
+//   npm run bench -- datastore [--runs N] [--quick] [--only put1,put64,range64,watch]
 //
 // Lines: durable puts/s with 1 client and with 64 clients (spread over 4 client processes),
 // ranges/s with 64 clients, watch latency put→event p50/p99 with 1,000 watchers, server memory
-// per watcher; CPU used by the server and by the clients on each throughput line; the disk's
-// fsync cost. Each line is measured `runs` times (default 3) alternating servers; medians reported.
+// per watcher; CPU used by the server and by the clients on each throughput line (in cores
+// and in ms per operation); the disk's fsync cost; the load average before and after. Each
+// line is measured `runs` times (default 3) alternating which server goes first; medians
+// reported. The watch and memory lines run on a freshly started server of each kind, so the
+// RSS baseline is not inflated by the load lines before (a Go heap grown by the load and
+// returned to the OS meanwhile made etcd's growth negative).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +21,8 @@ const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1]) > 0 && args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 3;
 const QUICK = args.includes('--quick');
 const DURATION = QUICK ? 2000 : 5000;
+const ONLY = args.includes('--only') ? new Set((args[args.indexOf('--only') + 1] ?? '').split(',')) : null;
+const want = (l: 'put1' | 'put64' | 'range64' | 'watch') => !ONLY || ONLY.has(l);
 const WORKER = path.join(import.meta.dirname, 'worker.ts');
 const NODE = process.execPath;
 const CLK = 100; // USER_HZ
@@ -65,6 +72,8 @@ interface LoadResult {
   opsPerSec: number;
   serverCpu: number; // cores
   clientCpu: number; // cores, all client processes
+  serverMsPerOp: number;
+  clientMsPerOp: number;
   p50: number;
   p99: number;
   errors: number;
@@ -83,21 +92,24 @@ async function load(server: Proc, mode: 'put' | 'range', procs: number, perProc:
   try {
     await Promise.all(workers.map((w) => waitUntil(() => w.out.includes('ready\n'), 30000, 'worker ready')));
     const s0 = cpuSeconds(server.pid);
-    const c0 = workers.reduce((a, w) => a + cpuSeconds(w.child.pid!), 0);
     const t0 = performance.now();
     for (const w of workers) w.child.stdin!.write('go\n');
     await Promise.all(workers.map((w) => waitUntil(() => /\{.*\}\n/.test(w.out), DURATION + 30000, 'worker result')));
     const wall = (performance.now() - t0) / 1000;
     const s1 = cpuSeconds(server.pid);
-    const c1 = workers.reduce((a, w) => a + cpuSeconds(w.child.pid!), 0);
-    const results = workers.map((w) => JSON.parse(/\{.*\}/.exec(w.out)![0]) as { ops: number; errors: number; ms: number; lat: number[] });
+    const results = workers.map((w) => JSON.parse(/\{.*\}/.exec(w.out)![0]) as { ops: number; errors: number; ms: number; cpuMs: number; lat: number[] });
     const ops = results.reduce((a, r) => a + r.ops, 0);
     const secs = Math.max(...results.map((r) => r.ms)) / 1000;
     const lat = results.flatMap((r) => r.lat);
+    // client CPU as each worker measured it over its own measured interval (no /proc race
+    // with workers that exit as soon as they have printed)
+    const clientCpuSec = results.reduce((a, r) => a + r.cpuMs, 0) / 1000;
     return {
       opsPerSec: ops / secs,
       serverCpu: (s1 - s0) / wall,
-      clientCpu: (c1 - c0) / wall,
+      clientCpu: clientCpuSec / secs,
+      serverMsPerOp: ((s1 - s0) * 1000) / ops,
+      clientMsPerOp: (clientCpuSec * 1000) / ops,
       p50: pct(lat, 0.5),
       p99: pct(lat, 0.99),
       errors: results.reduce((a, r) => a + r.errors, 0),
@@ -144,12 +156,14 @@ async function watchBench(server: Proc, nWatchers: number, samples: number): Pro
     await new Promise((r) => setTimeout(r, 1000));
     const rss1 = rssKiB(server.pid);
     const lat: number[] = [];
-    for (let s = 0; s < samples; s++) {
+    // untimed warm-up of the put → event path (the server was just started)
+    for (let s = -200; s < samples; s++) {
       const key = `${prefix}${Math.floor(Math.random() * nWatchers)}`;
       const got = new Promise<number>((resolve) => pending.set(key, resolve));
       const t0 = performance.now();
       await putter.put(key).value('x');
-      lat.push((await got) - t0);
+      const ms = (await got) - t0;
+      if (s >= 0) lat.push(ms);
     }
     // memory: grow to MEM_WATCHERS watchers for a per-watcher figure above GC noise
     for (let i = nWatchers; i < MEM_WATCHERS; i++) watchers.push(await c.watch().key(`${prefix}${i}`).create());
@@ -164,58 +178,95 @@ async function watchBench(server: Proc, nWatchers: number, samples: number): Pro
   }
 }
 
-type Line = { name: string; unit: string; higherIsBetter: boolean; ours: number[]; etcd: number[]; oursCpu?: number[]; etcdCpu?: number[]; oursClientCpu?: number[]; etcdClientCpu?: number[] };
+type Line = {
+  name: string;
+  unit: string;
+  higherIsBetter: boolean;
+  ours: number[];
+  etcd: number[];
+  oursCpu?: number[];
+  etcdCpu?: number[];
+  oursClientCpu?: number[];
+  etcdClientCpu?: number[];
+  oursMs?: number[];
+  etcdMs?: number[];
+  oursClientMs?: number[];
+  etcdClientMs?: number[];
+};
+
+const SERVER_ARGS = ['--quota-backend-bytes', String(8 * 1024 ** 3)];
+const startOurs = () => startDatastore({ args: SERVER_ARGS });
+const startTheirs = () => startEtcd({ extraArgs: SERVER_ARGS });
+const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
 async function main(): Promise<void> {
   const fsync = fsyncCostMs();
-  console.log(`datastore bench: ${os.cpus().length} cores, ${RUNS} runs of ${DURATION} ms per throughput line; fsync (4 KiB write + fsync) median ${fsync.toFixed(3)} ms`);
-  const ours = await startDatastore({ args: ['--quota-backend-bytes', String(8 * 1024 ** 3)] });
-  const etcd = await startEtcd({ extraArgs: ['--quota-backend-bytes', String(8 * 1024 ** 3)] });
+  const load0 = loadavg();
+  console.log(`datastore bench: ${os.cpus().length} cores, ${RUNS} runs of ${DURATION} ms per throughput line; fsync (4 KiB write + fsync) median ${fsync.toFixed(3)} ms; load average ${load0}`);
   const lines: Record<string, Line> = {};
-  const line = (name: string, unit: string, higherIsBetter: boolean) => (lines[name] ??= { name, unit, higherIsBetter, ours: [], etcd: [], oursCpu: [], etcdCpu: [], oursClientCpu: [], etcdClientCpu: [] });
+  const line = (name: string, unit: string, higherIsBetter: boolean) =>
+    (lines[name] ??= { name, unit, higherIsBetter, ours: [], etcd: [], oursCpu: [], etcdCpu: [], oursClientCpu: [], etcdClientCpu: [], oursMs: [], etcdMs: [], oursClientMs: [], etcdClientMs: [] });
+  const throughput = want('put1') || want('put64') || want('range64');
+  const ours = throughput ? await startOurs() : null;
+  const etcd = throughput ? await startTheirs() : null;
   try {
     // warm-up, not recorded: JIT (ours) and caches (both) see the same load first
-    for (const srv of [ours, etcd]) {
-      await load(srv, 'put', 2, 16, 'warm-put');
-      await load(srv, 'range', 2, 16, 'warm-range');
+    if (ours && etcd) {
+      for (const srv of [ours, etcd]) {
+        await load(srv, 'put', 2, 16, 'warm-put');
+        await load(srv, 'range', 2, 16, 'warm-range');
+      }
     }
     for (let run = 0; run < RUNS; run++) {
-      const order: [Proc, 'ours' | 'etcd'][] = run % 2 === 0 ? [[ours, 'ours'], [etcd, 'etcd']] : [[etcd, 'etcd'], [ours, 'ours']];
-      for (const [srv, who] of order) {
+      const order: ['ours' | 'etcd', Proc | null][] = run % 2 === 0 ? [['ours', ours], ['etcd', etcd]] : [['etcd', etcd], ['ours', ours]];
+      for (const [who, srv] of order) {
         const record = (l: Line, r: LoadResult) => {
+          const o = who === 'ours';
           l[who].push(r.opsPerSec);
-          l[who === 'ours' ? 'oursCpu' : 'etcdCpu']!.push(r.serverCpu);
-          l[who === 'ours' ? 'oursClientCpu' : 'etcdClientCpu']!.push(r.clientCpu);
+          l[o ? 'oursCpu' : 'etcdCpu']!.push(r.serverCpu);
+          l[o ? 'oursClientCpu' : 'etcdClientCpu']!.push(r.clientCpu);
+          l[o ? 'oursMs' : 'etcdMs']!.push(r.serverMsPerOp);
+          l[o ? 'oursClientMs' : 'etcdClientMs']!.push(r.clientMsPerOp);
           if (r.errors) console.log(`  (${who}: ${r.errors} errors on ${l.name})`);
         };
-        record(line('puts/s, 1 client', 'ops/s', true), await load(srv, 'put', 1, 1, `p1${run}`));
-        record(line('puts/s, 64 clients (4 procs x 16)', 'ops/s', true), await load(srv, 'put', 4, 16, `p64${run}`));
-        record(line('ranges/s, 64 clients (4 procs x 16)', 'ops/s', true), await load(srv, 'range', 4, 16, `r64${run}`));
-        const wb = await watchBench(srv, 1000, QUICK ? 300 : 1000);
-        line('watch latency p50, 1,000 watchers', 'ms', false)[who].push(wb.p50);
-        line('watch latency p99, 1,000 watchers', 'ms', false)[who].push(wb.p99);
-        line(`server memory per watcher (RSS growth over ${MEM_WATCHERS.toLocaleString('en-US')} watchers)`, 'KiB', false)[who].push(wb.kibPerWatcher);
+        if (srv && want('put1')) record(line('puts/s, 1 client', 'ops/s', true), await load(srv, 'put', 1, 1, `p1${run}`));
+        if (srv && want('put64')) record(line('puts/s, 64 clients (4 procs x 16)', 'ops/s', true), await load(srv, 'put', 4, 16, `p64${run}`));
+        if (srv && want('range64')) record(line('ranges/s, 64 clients (4 procs x 16)', 'ops/s', true), await load(srv, 'range', 4, 16, `r64${run}`));
+        if (want('watch')) {
+          // a fresh server of each kind: the memory baseline is not skewed by the load lines
+          const fresh = who === 'ours' ? await startOurs() : await startTheirs();
+          try {
+            const wb = await watchBench(fresh, 1000, QUICK ? 300 : 1000);
+            line('watch latency p50, 1,000 watchers', 'ms', false)[who].push(wb.p50);
+            line('watch latency p99, 1,000 watchers', 'ms', false)[who].push(wb.p99);
+            line(`server memory per watcher (RSS growth over ${MEM_WATCHERS.toLocaleString('en-US')} watchers)`, 'KiB', false)[who].push(wb.kibPerWatcher);
+          } finally {
+            await fresh.cleanup();
+          }
+        }
         console.log(`  run ${run + 1} ${who} done`);
       }
     }
   } finally {
-    await ours.cleanup();
-    await etcd.cleanup();
+    await ours?.cleanup();
+    await etcd?.cleanup();
   }
-  const fmt = (v: number, unit: string) => (unit === 'ops/s' ? Math.round(v).toLocaleString('en-US') : v.toFixed(unit === 'ms' ? 2 : 2));
+  const fmt = (v: number, unit: string) => (unit === 'ops/s' ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
+  const pair = (a: number[] | undefined, b: number[] | undefined, digits: number) => (a?.length ? `${median(a).toFixed(digits)} / ${median(b!).toFixed(digits)}` : '');
   const rows: string[] = [];
-  rows.push('| line | calico-datastore | etcd 3.4 | ratio (>= 1.0 is at or better than etcd) | server CPU ours / etcd (cores) | client CPU ours / etcd (cores) |');
-  rows.push('|---|---|---|---|---|---|');
+  rows.push('| line | calico-datastore | etcd 3.4 | ratio (>= 1.0 is at or better than etcd) | server CPU ours / etcd (cores) | client CPU ours / etcd (cores) | server CPU ours / etcd (ms per op) | client CPU ours / etcd (ms per op) |');
+  rows.push('|---|---|---|---|---|---|---|---|');
   for (const l of Object.values(lines)) {
     const o = median(l.ours);
     const e = median(l.etcd);
     const ratio = l.higherIsBetter ? o / e : e / o;
-    const cpu = l.oursCpu!.length ? `${median(l.oursCpu!).toFixed(2)} / ${median(l.etcdCpu!).toFixed(2)}` : '';
-    const ccpu = l.oursClientCpu!.length ? `${median(l.oursClientCpu!).toFixed(2)} / ${median(l.etcdClientCpu!).toFixed(2)}` : '';
-    rows.push(`| ${l.name} | ${fmt(o, l.unit)} ${l.unit} | ${fmt(e, l.unit)} ${l.unit} | ${ratio.toFixed(2)} | ${cpu} | ${ccpu} |`);
+    rows.push(
+      `| ${l.name} | ${fmt(o, l.unit)} ${l.unit} | ${fmt(e, l.unit)} ${l.unit} | ${ratio.toFixed(2)} | ${pair(l.oursCpu, l.etcdCpu, 2)} | ${pair(l.oursClientCpu, l.etcdClientCpu, 2)} | ${pair(l.oursMs, l.etcdMs, 3)} | ${pair(l.oursClientMs, l.etcdClientMs, 3)} |`,
+    );
   }
   console.log('\n' + rows.join('\n'));
   console.log(`\nfsync on this disk: ${fsync.toFixed(3)} ms (both servers fsync every acknowledged write; real disks are slower)`);
+  console.log(`load average: ${load0} before, ${loadavg()} after (2 shared cores: only ratios from one run mean much)`);
   console.log(`runs: ${RUNS}, medians; raw: ${JSON.stringify(Object.values(lines).map((l) => ({ name: l.name, ours: l.ours.map((x) => +x.toFixed(3)), etcd: l.etcd.map((x) => +x.toFixed(3)) })))}`);
 }
 

@@ -1,6 +1,7 @@
 // One load-generating client process for bench/datastore: N etcd3 clients (one gRPC channel
 // each), each with one request outstanding at a time, for a fixed duration. Prints one JSON
-// line: {"ops":..,"errors":..,"ms":..,"lat":[...sampled latencies ms]}.
+// line: {"ops":..,"errors":..,"ms":..,"cpuMs":..,"lat":[...sampled latencies ms]}; cpuMs is
+// this process's own CPU time (user + system) over the measured interval.
 //   node worker.ts <endpoint> <put|range> <clients> <durationMs> <keyPrefix>
 import { Etcd3 } from 'etcd3';
 
@@ -21,6 +22,7 @@ await new Promise<void>((resolve) => process.stdin.once('data', () => resolve())
 let ops = 0;
 let errors = 0;
 const lat: number[] = [];
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const end = t0 + durationMs;
 await Promise.all(
@@ -41,6 +43,7 @@ await Promise.all(
   }),
 );
 const ms = performance.now() - t0;
-process.stdout.write(JSON.stringify({ ops, errors, ms, lat }) + '\n');
+const cpu = process.cpuUsage(cpu0);
+process.stdout.write(JSON.stringify({ ops, errors, ms, cpuMs: (cpu.user + cpu.system) / 1000, lat }) + '\n');
 for (const c of clients) c.close();
 process.exit(0);

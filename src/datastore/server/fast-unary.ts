@@ -67,8 +67,21 @@ type UnaryImpl = (call: { request: object; metadata: grpc.Metadata; cancelled: b
 
 interface Method {
   deserialize: (buf: Buffer) => object;
-  serialize: (v: unknown) => Buffer;
+  /** The response as a whole gRPC message: 5-byte prefix + protobuf. */
+  frame: (v: unknown) => Buffer;
   impl: UnaryImpl;
+}
+
+/** Prefixes a serialized message (for methods without a frame encoder). */
+function framed(serialize: (v: unknown) => Buffer): (v: unknown) => Buffer {
+  return (v) => {
+    const payload = serialize(v);
+    const frame = Buffer.allocUnsafe(5 + payload.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(payload.length, 1);
+    payload.copy(frame, 5);
+    return frame;
+  };
 }
 
 const RESPONSE_HEADERS = {
@@ -105,9 +118,10 @@ export class FastUnary {
         if (md.requestStream || md.responseStream) continue;
         const fn = (impl[name] ?? impl[md.originalName ?? '']) as UnaryImpl | undefined;
         if (!fn) continue;
+        const frame = (md as { serializeFrame?: (v: unknown) => Buffer }).serializeFrame;
         this.methods.set(md.path, {
           deserialize: md.requestDeserialize as (buf: Buffer) => object,
-          serialize: md.responseSerialize as (v: unknown) => Buffer,
+          frame: frame ?? framed(md.responseSerialize as (v: unknown) => Buffer),
           impl: fn,
         });
       }
@@ -169,9 +183,13 @@ export class FastUnary {
         fail(stream, grpc.status.INTERNAL, `Error deserializing request: ${(e as Error).message}`);
         return;
       }
+      let metadata: grpc.Metadata | undefined;
       const call = {
         request,
-        metadata: grpc.Metadata.fromHttp2Headers(headers),
+        // built only if a handler reads it (none of the KV/Lease handlers do)
+        get metadata() {
+          return (metadata ??= grpc.Metadata.fromHttp2Headers(headers));
+        },
         get cancelled() {
           return stream.destroyed || stream.closed;
         },
@@ -193,17 +211,13 @@ function answer(stream: ServerHttp2Stream, m: Method, err: unknown, res: unknown
     fail(stream, e.code ?? grpc.status.UNKNOWN, e.details ?? (err as Error).message ?? 'Unknown error');
     return;
   }
-  let payload: Buffer;
+  let frame: Buffer;
   try {
-    payload = m.serialize(res);
+    frame = m.frame(res);
   } catch (e) {
     fail(stream, grpc.status.INTERNAL, `Error serializing response: ${(e as Error).message}`);
     return;
   }
-  const frame = Buffer.allocUnsafe(5 + payload.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(payload.length, 1);
-  payload.copy(frame, 5);
   try {
     cork(stream);
     stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });

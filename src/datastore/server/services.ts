@@ -1,6 +1,7 @@
 // gRPC handlers for etcd's KV, Watch, Lease, Maintenance, Cluster and Auth services: thin
 // shells that validate, then hand reads and writes to the committer and store.
 import * as grpc from '@grpc/grpc-js';
+import { frameEncoders, requestDecoders, responseEncoders } from './codec.ts';
 import { Committer, toEtcdError } from './committer.ts';
 import { EtcdError, Errors, GrpcCode } from './errors.ts';
 import type { Lessor } from './lessor.ts';
@@ -41,13 +42,18 @@ export function makeHeader(store: MvccStore, rev: number): Header {
   return { cluster_id: store.clusterId, member_id: store.memberId, revision: rev, raft_term: '2' };
 }
 
-/** Service definition whose request decoder records each request's wire size. */
+/**
+ * Service definition whose request decoder records each request's wire size. The KV
+ * methods use the hand-written codecs (codec.ts) instead of protobufjs, and carry
+ * `serializeFrame` (the response with its gRPC message prefix) for the direct unary path.
+ */
 function sizedDefinition(name: string): grpc.ServiceDefinition {
   const def = serviceDefinition(name);
-  const out: Record<string, grpc.MethodDefinition<object, object>> = {};
+  const out: Record<string, grpc.MethodDefinition<object, object> & { serializeFrame?: (v: unknown) => Buffer }> = {};
   for (const [m, d] of Object.entries(def)) {
     const md = d as grpc.MethodDefinition<object, object>;
-    const orig = md.requestDeserialize;
+    const hot = name === 'KV' && m in requestDecoders ? (m as keyof typeof requestDecoders) : null;
+    const orig = hot ? (requestDecoders[hot] as (buf: Buffer) => object) : md.requestDeserialize;
     out[m] = {
       ...md,
       requestDeserialize: (buf: Buffer) => {
@@ -56,6 +62,10 @@ function sizedDefinition(name: string): grpc.ServiceDefinition {
         return o;
       },
     };
+    if (hot) {
+      out[m].responseSerialize = responseEncoders[hot] as (v: object) => Buffer;
+      out[m].serializeFrame = frameEncoders[hot] as (v: unknown) => Buffer;
+    }
   }
   return out as grpc.ServiceDefinition;
 }

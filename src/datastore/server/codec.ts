@@ -1,0 +1,599 @@
+// Hand-written protobuf codecs for the hot KV messages (Range, Put, DeleteRange, Txn requests
+// and responses, ResponseHeader, KeyValue), used instead of protobufjs on every unary KV call.
+// They produce and accept the same shapes as @grpc/proto-loader with LOADER_OPTIONS
+// (snake_case fields, bytes as Buffer, enums as numbers, defaults filled in, oneof members
+// only when set), except that int64 fields decode to a number when it is a safe integer and
+// to a decimal string otherwise (Int64 = string | number; consumers use Number()/BigInt()).
+// Encoders omit default values, as proto3 encoders do. Responses are written once into an
+// exact-size buffer that already holds the 5-byte gRPC message prefix (`encodeFrame`).
+import type {
+  Compare,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  Header,
+  Int64,
+  KeyValue,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  RequestOp,
+  ResponseOp,
+  TxnRequest,
+  TxnResponse,
+} from './proto.ts';
+
+const EMPTY = Buffer.alloc(0);
+
+export class ProtoDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtoDecodeError';
+  }
+}
+
+// ---------------------------------------------------------------- reading
+
+class Reader {
+  readonly buf: Buffer;
+  pos: number;
+  readonly end: number;
+  constructor(buf: Buffer, pos = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+  }
+
+  /** A varint as a non-negative number below 2^32 (tags, lengths, bools); larger values wrap like protobufjs' uint32. */
+  u32(): number {
+    const b = this.buf;
+    let v = 0;
+    let shift = 0;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new ProtoDecodeError('truncated varint');
+      const c = b[this.pos++]!;
+      if (shift < 32) v |= (c & 0x7f) << shift;
+      shift += 7;
+      if (c < 0x80) return v >>> 0;
+    }
+    throw new ProtoDecodeError('varint longer than 10 bytes');
+  }
+
+  /** An int64 varint: a number if it is a safe integer, else its decimal string. */
+  i64(): Int64 {
+    const b = this.buf;
+    const start = this.pos;
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) throw new ProtoDecodeError('truncated varint');
+      const c = b[this.pos++]!;
+      v += (c & 0x7f) * mul;
+      if (c < 0x80) return v;
+      mul *= 128;
+    }
+    // 8 to 10 bytes: exact through BigInt, as a signed 64-bit value
+    this.pos = start;
+    let big = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new ProtoDecodeError('truncated varint');
+      const c = b[this.pos++]!;
+      big |= BigInt(c & 0x7f) << shift;
+      shift += 7n;
+      if (c < 0x80) {
+        const s = BigInt.asIntN(64, big);
+        return s >= BigInt(Number.MIN_SAFE_INTEGER) && s <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s) : s.toString();
+      }
+    }
+    throw new ProtoDecodeError('varint longer than 10 bytes');
+  }
+
+  /** An enum (int32): the low 32 bits, signed. */
+  enum(): number {
+    const v = this.i64();
+    return typeof v === 'number' ? v | 0 : Number(BigInt.asIntN(32, BigInt(v)));
+  }
+
+  len(): number {
+    const n = this.u32();
+    if (n > this.end - this.pos) throw new ProtoDecodeError(`length ${n} past the end of the message`);
+    return n;
+  }
+
+  /** A view of the bytes (no copy; the store copies what it keeps). */
+  bytes(): Buffer {
+    const n = this.len();
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  sub(): Reader {
+    const n = this.len();
+    const r = new Reader(this.buf, this.pos, this.pos + n);
+    this.pos += n;
+    return r;
+  }
+
+  skip(wire: number): void {
+    switch (wire) {
+      case 0:
+        this.i64();
+        return;
+      case 1:
+        this.pos += 8;
+        break;
+      case 2: {
+        const n = this.len(); // (not `this.pos += this.len()`: that adds to the pos before the length)
+        this.pos += n;
+        return;
+      }
+      case 5:
+        this.pos += 4;
+        break;
+      default:
+        throw new ProtoDecodeError(`unsupported wire type ${wire}`);
+    }
+    if (this.pos > this.end) throw new ProtoDecodeError('truncated field');
+  }
+}
+
+function readRange(r: Reader): RangeRequest {
+  const m: RangeRequest = {
+    key: EMPTY,
+    range_end: EMPTY,
+    limit: 0,
+    revision: 0,
+    sort_order: 0,
+    sort_target: 0,
+    serializable: false,
+    keys_only: false,
+    count_only: false,
+    min_mod_revision: 0,
+    max_mod_revision: 0,
+    min_create_revision: 0,
+    max_create_revision: 0,
+  };
+  while (r.pos < r.end) {
+    const tag = r.u32();
+    const f = tag >>> 3;
+    const w = tag & 7;
+    if (w === 2 && f === 1) m.key = r.bytes();
+    else if (w === 2 && f === 2) m.range_end = r.bytes();
+    else if (w !== 0) r.skip(w);
+    else if (f === 3) m.limit = r.i64();
+    else if (f === 4) m.revision = r.i64();
+    else if (f === 5) m.sort_order = r.enum();
+    else if (f === 6) m.sort_target = r.enum();
+    else if (f === 7) m.serializable = r.u32() !== 0;
+    else if (f === 8) m.keys_only = r.u32() !== 0;
+    else if (f === 9) m.count_only = r.u32() !== 0;
+    else if (f === 10) m.min_mod_revision = r.i64();
+    else if (f === 11) m.max_mod_revision = r.i64();
+    else if (f === 12) m.min_create_revision = r.i64();
+    else if (f === 13) m.max_create_revision = r.i64();
+    else r.skip(w);
+  }
+  return m;
+}
+
+function readPut(r: Reader): PutRequest {
+  const m: PutRequest = { key: EMPTY, value: EMPTY, lease: 0, prev_kv: false, ignore_value: false, ignore_lease: false };
+  while (r.pos < r.end) {
+    const tag = r.u32();
+    const f = tag >>> 3;
+    const w = tag & 7;
+    if (w === 2 && f === 1) m.key = r.bytes();
+    else if (w === 2 && f === 2) m.value = r.bytes();
+    else if (w !== 0) r.skip(w);
+    else if (f === 3) m.lease = r.i64();
+    else if (f === 4) m.prev_kv = r.u32() !== 0;
+    else if (f === 5) m.ignore_value = r.u32() !== 0;
+    else if (f === 6) m.ignore_lease = r.u32() !== 0;
+    else r.skip(w);
+  }
+  return m;
+}
+
+function readDelete(r: Reader): DeleteRangeRequest {
+  const m: DeleteRangeRequest = { key: EMPTY, range_end: EMPTY, prev_kv: false };
+  while (r.pos < r.end) {
+    const tag = r.u32();
+    const f = tag >>> 3;
+    const w = tag & 7;
+    if (w === 2 && f === 1) m.key = r.bytes();
+    else if (w === 2 && f === 2) m.range_end = r.bytes();
+    else if (w === 0 && f === 3) m.prev_kv = r.u32() !== 0;
+    else r.skip(w);
+  }
+  return m;
+}
+
+const COMPARE_UNION = { 4: 'version', 5: 'create_revision', 6: 'mod_revision', 7: 'value', 8: 'lease' } as const;
+
+function readCompare(r: Reader): Compare {
+  const m: Compare = { result: 0, target: 0, key: EMPTY, range_end: EMPTY };
+  while (r.pos < r.end) {
+    const tag = r.u32();
+    const f = tag >>> 3;
+    const w = tag & 7;
+    if (w === 0 && f === 1) m.result = r.enum();
+    else if (w === 0 && f === 2) m.target = r.enum();
+    else if (w === 2 && f === 3) m.key = r.bytes();
+    else if (w === 2 && f === 64) m.range_end = r.bytes();
+    else if (f >= 4 && f <= 8 && w === (f === 7 ? 2 : 0)) {
+      // oneof target_union: the last one on the wire wins
+      delete m.version;
+      delete m.create_revision;
+      delete m.mod_revision;
+      delete m.value;
+      delete m.lease;
+      m.target_union = COMPARE_UNION[f as 4 | 5 | 6 | 7 | 8];
+      if (f === 7) m.value = r.bytes();
+      else m[COMPARE_UNION[f as 4 | 5 | 6 | 8]] = r.i64();
+    } else r.skip(w);
+  }
+  return m;
+}
+
+const OP_UNION = { 1: 'request_range', 2: 'request_put', 3: 'request_delete_range', 4: 'request_txn' } as const;
+
+function readOp(r: Reader, depth: number): RequestOp {
+  const m: RequestOp = {};
+  while (r.pos < r.end) {
+    const tag = r.u32();
+    const f = tag >>> 3;
+    const w = tag & 7;
+    if (w === 2 && f >= 1 && f <= 4) {
+      const s = r.sub();
+      delete m.request_range;
+      delete m.request_put;
+      delete m.request_delete_range;
+      delete m.request_txn;
+      m.request = OP_UNION[f as 1 | 2 | 3 | 4];
+      if (f === 1) m.request_range = readRange(s);
+      else if (f === 2) m.request_put = readPut(s);
+      else if (f === 3) m.request_delete_range = readDelete(s);
+      else m.request_txn = readTxn(s, depth + 1);
+    } else r.skip(w);
+  }
+  return m;
+}
+
+function readTxn(r: Reader, depth = 0): TxnRequest {
+  if (depth > 64) throw new ProtoDecodeError('txn nested too deeply');
+  const m: TxnRequest = { compare: [], success: [], failure: [] };
+  while (r.pos < r.end) {
+    const tag = r.u32();
+    const f = tag >>> 3;
+    const w = tag & 7;
+    if (w === 2 && f === 1) m.compare.push(readCompare(r.sub()));
+    else if (w === 2 && f === 2) m.success.push(readOp(r.sub(), depth));
+    else if (w === 2 && f === 3) m.failure.push(readOp(r.sub(), depth));
+    else r.skip(w);
+  }
+  return m;
+}
+
+export const decodeRangeRequest = (buf: Buffer): RangeRequest => readRange(new Reader(buf));
+export const decodePutRequest = (buf: Buffer): PutRequest => readPut(new Reader(buf));
+export const decodeDeleteRangeRequest = (buf: Buffer): DeleteRangeRequest => readDelete(new Reader(buf));
+export const decodeTxnRequest = (buf: Buffer): TxnRequest => readTxn(new Reader(buf));
+
+// ---------------------------------------------------------------- writing (size, then write)
+
+const TWO_64 = 1n << 64n;
+
+/** An int64/uint64 value as a non-negative varint value: a number when exact, else a bigint. */
+function vint(v: Int64 | bigint | null | undefined): number | bigint {
+  if (v == null) return 0;
+  if (typeof v === 'number') {
+    if (v >= 0 && Number.isSafeInteger(v)) return v;
+    v = BigInt(Math.trunc(v));
+  } else if (typeof v === 'string') {
+    if (v.length < 16 && /^\d+$/.test(v)) return Number(v);
+    v = BigInt(v);
+  }
+  return v < 0n ? v + TWO_64 : v;
+}
+
+function vlen(v: number | bigint): number {
+  if (typeof v === 'number') {
+    let n = 1;
+    while (v >= 128) {
+      v = Math.floor(v / 128);
+      n++;
+    }
+    return n;
+  }
+  let n = 1;
+  while (v >= 128n) {
+    v >>= 7n;
+    n++;
+  }
+  return n;
+}
+
+class Writer {
+  readonly buf: Buffer;
+  pos: number;
+  constructor(buf: Buffer, pos: number) {
+    this.buf = buf;
+    this.pos = pos;
+  }
+  varint(v: number | bigint): void {
+    const b = this.buf;
+    if (typeof v === 'number') {
+      while (v >= 128) {
+        b[this.pos++] = (v % 128) | 0x80;
+        v = Math.floor(v / 128);
+      }
+      b[this.pos++] = v;
+      return;
+    }
+    while (v >= 128n) {
+      b[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    b[this.pos++] = Number(v);
+  }
+  raw(src: Buffer): void {
+    src.copy(this.buf, this.pos);
+    this.pos += src.length;
+  }
+  bytesField(tagByte: number, v: Buffer): void {
+    this.buf[this.pos++] = tagByte;
+    this.varint(v.length);
+    this.raw(v);
+  }
+}
+
+// Field sizes: tag (1 byte for fields < 16) + payload.
+const sizeBytes = (v: Buffer | null | undefined): number => (v && v.length ? 1 + vlen(v.length) + v.length : 0);
+const sizeInt = (v: number | bigint): number => (v === 0 || v === 0n ? 0 : 1 + vlen(v));
+const sizeMsg = (n: number): number => 1 + vlen(n) + n;
+
+/** ResponseHeader: cluster_id and member_id (fields 1, 2) and raft_term (4) encoded once per value. */
+let headerCache: { cluster: string | undefined; member: string | undefined; term: string | undefined; pre: Buffer; post: Buffer } | null = null;
+
+function headerParts(h: Header): { pre: Buffer; post: Buffer } {
+  const c = headerCache;
+  if (c && c.cluster === h.cluster_id && c.member === h.member_id && c.term === h.raft_term) return c;
+  const field = (tag: number, v: number | bigint): Buffer => {
+    if (v === 0 || v === 0n) return EMPTY;
+    const b = Buffer.alloc(1 + vlen(v));
+    const w = new Writer(b, 0);
+    b[w.pos++] = tag;
+    w.varint(v);
+    return b;
+  };
+  const pre = Buffer.concat([field(0x08, vint(h.cluster_id)), field(0x10, vint(h.member_id))]);
+  const post = field(0x20, vint(h.raft_term));
+  headerCache = { cluster: h.cluster_id, member: h.member_id, term: h.raft_term, pre, post };
+  return headerCache;
+}
+
+function sizeHeader(h: Header): number {
+  const p = headerParts(h);
+  return p.pre.length + sizeInt(vint(h.revision)) + p.post.length;
+}
+function writeHeader(w: Writer, h: Header, size: number): void {
+  const p = headerParts(h);
+  w.buf[w.pos++] = 0x0a;
+  w.varint(size);
+  w.raw(p.pre);
+  const rev = vint(h.revision);
+  if (rev !== 0) {
+    w.buf[w.pos++] = 0x18;
+    w.varint(rev);
+  }
+  w.raw(p.post);
+}
+
+function sizeKv(kv: KeyValue): number {
+  return (
+    sizeBytes(kv.key) +
+    sizeInt(vint(kv.create_revision)) +
+    sizeInt(vint(kv.mod_revision)) +
+    sizeInt(vint(kv.version)) +
+    sizeBytes(kv.value) +
+    sizeInt(vint(kv.lease))
+  );
+}
+function writeInt(w: Writer, tagByte: number, v: number | bigint): void {
+  if (v === 0 || v === 0n) return;
+  w.buf[w.pos++] = tagByte;
+  w.varint(v);
+}
+function writeKv(w: Writer, tagByte: number, kv: KeyValue, size: number): void {
+  w.buf[w.pos++] = tagByte;
+  w.varint(size);
+  if (kv.key && kv.key.length) w.bytesField(0x0a, kv.key);
+  writeInt(w, 0x10, vint(kv.create_revision));
+  writeInt(w, 0x18, vint(kv.mod_revision));
+  writeInt(w, 0x20, vint(kv.version));
+  if (kv.value && kv.value.length) w.bytesField(0x2a, kv.value);
+  writeInt(w, 0x30, vint(kv.lease));
+}
+
+// Each message is sized in one pass (sizes of nested messages kept in `sz`, in write order)
+// and written in a second pass that consumes them.
+type Sizes = number[];
+
+function sizeRangeResp(m: RangeResponse, sz: Sizes): number {
+  const slot = sz.length;
+  sz.push(0);
+  let n = 0;
+  if (m.header) {
+    const h = sizeHeader(m.header);
+    sz.push(h);
+    n += sizeMsg(h);
+  }
+  for (const kv of m.kvs) {
+    const k = sizeKv(kv);
+    sz.push(k);
+    n += sizeMsg(k);
+  }
+  if (m.more) n += 2;
+  n += sizeInt(vint(m.count));
+  sz[slot] = n;
+  return n;
+}
+function writeRangeResp(w: Writer, m: RangeResponse, sz: Sizes, i: { i: number }): void {
+  i.i++;
+  if (m.header) writeHeader(w, m.header, sz[i.i++]!);
+  for (const kv of m.kvs) writeKv(w, 0x12, kv, sz[i.i++]!);
+  if (m.more) {
+    w.buf[w.pos++] = 0x18;
+    w.buf[w.pos++] = 1;
+  }
+  writeInt(w, 0x20, vint(m.count));
+}
+
+function sizePutResp(m: PutResponse, sz: Sizes): number {
+  const slot = sz.length;
+  sz.push(0);
+  let n = 0;
+  if (m.header) {
+    const h = sizeHeader(m.header);
+    sz.push(h);
+    n += sizeMsg(h);
+  }
+  if (m.prev_kv) {
+    const k = sizeKv(m.prev_kv);
+    sz.push(k);
+    n += sizeMsg(k);
+  }
+  sz[slot] = n;
+  return n;
+}
+function writePutResp(w: Writer, m: PutResponse, sz: Sizes, i: { i: number }): void {
+  i.i++;
+  if (m.header) writeHeader(w, m.header, sz[i.i++]!);
+  if (m.prev_kv) writeKv(w, 0x12, m.prev_kv, sz[i.i++]!);
+}
+
+function sizeDeleteResp(m: DeleteRangeResponse, sz: Sizes): number {
+  const slot = sz.length;
+  sz.push(0);
+  let n = 0;
+  if (m.header) {
+    const h = sizeHeader(m.header);
+    sz.push(h);
+    n += sizeMsg(h);
+  }
+  n += sizeInt(vint(m.deleted));
+  for (const kv of m.prev_kvs ?? []) {
+    const k = sizeKv(kv);
+    sz.push(k);
+    n += sizeMsg(k);
+  }
+  sz[slot] = n;
+  return n;
+}
+function writeDeleteResp(w: Writer, m: DeleteRangeResponse, sz: Sizes, i: { i: number }): void {
+  i.i++;
+  if (m.header) writeHeader(w, m.header, sz[i.i++]!);
+  writeInt(w, 0x10, vint(m.deleted));
+  for (const kv of m.prev_kvs ?? []) writeKv(w, 0x1a, kv, sz[i.i++]!);
+}
+
+function sizeOp(m: ResponseOp, sz: Sizes): number {
+  if (m.response_range) return sizeMsg(sizeRangeResp(m.response_range, sz));
+  if (m.response_put) return sizeMsg(sizePutResp(m.response_put, sz));
+  if (m.response_delete_range) return sizeMsg(sizeDeleteResp(m.response_delete_range, sz));
+  if (m.response_txn) return sizeMsg(sizeTxnResp(m.response_txn, sz));
+  return 0;
+}
+function writeOp(w: Writer, m: ResponseOp, sz: Sizes, i: { i: number }): void {
+  const tagged = (tagByte: number, write: () => void) => {
+    w.buf[w.pos++] = tagByte;
+    w.varint(sz[i.i]!);
+    write();
+  };
+  if (m.response_range) tagged(0x0a, () => writeRangeResp(w, m.response_range!, sz, i));
+  else if (m.response_put) tagged(0x12, () => writePutResp(w, m.response_put!, sz, i));
+  else if (m.response_delete_range) tagged(0x1a, () => writeDeleteResp(w, m.response_delete_range!, sz, i));
+  else if (m.response_txn) tagged(0x22, () => writeTxnResp(w, m.response_txn!, sz, i));
+}
+
+function sizeTxnResp(m: TxnResponse, sz: Sizes): number {
+  const slot = sz.length;
+  sz.push(0);
+  let n = 0;
+  if (m.header) {
+    const h = sizeHeader(m.header);
+    sz.push(h);
+    n += sizeMsg(h);
+  }
+  if (m.succeeded) n += 2;
+  for (const op of m.responses) {
+    const opSlot = sz.length;
+    sz.push(0);
+    const o = sizeOp(op, sz);
+    sz[opSlot] = o;
+    n += sizeMsg(o);
+  }
+  sz[slot] = n;
+  return n;
+}
+function writeTxnResp(w: Writer, m: TxnResponse, sz: Sizes, i: { i: number }): void {
+  i.i++;
+  if (m.header) writeHeader(w, m.header, sz[i.i++]!);
+  if (m.succeeded) {
+    w.buf[w.pos++] = 0x10;
+    w.buf[w.pos++] = 1;
+  }
+  for (const op of m.responses) {
+    w.buf[w.pos++] = 0x1a;
+    w.varint(sz[i.i++]!);
+    writeOp(w, op, sz, i);
+  }
+}
+
+type SizeFn<T> = (m: T, sz: Sizes) => number;
+type WriteFn<T> = (w: Writer, m: T, sz: Sizes, i: { i: number }) => void;
+
+function encoder<T>(size: SizeFn<T>, write: WriteFn<T>, prefix: number): (m: T) => Buffer {
+  return (m: T) => {
+    const sz: Sizes = [];
+    const n = size(m, sz);
+    const buf = Buffer.allocUnsafe(prefix + n);
+    if (prefix) {
+      buf[0] = 0;
+      buf.writeUInt32BE(n, 1);
+    }
+    const w = new Writer(buf, prefix);
+    write(w, m, sz, { i: 0 });
+    if (w.pos !== buf.length) throw new Error(`protobuf encoder wrote ${w.pos - prefix} bytes, sized ${n}`);
+    return buf;
+  };
+}
+
+export const encodeRangeResponse = encoder(sizeRangeResp, writeRangeResp, 0);
+export const encodePutResponse = encoder(sizePutResp, writePutResp, 0);
+export const encodeDeleteRangeResponse = encoder(sizeDeleteResp, writeDeleteResp, 0);
+export const encodeTxnResponse = encoder(sizeTxnResp, writeTxnResp, 0);
+
+/** The same encoders, writing the 5-byte gRPC message prefix (uncompressed, length) first. */
+export const frameEncoders = {
+  Range: encoder(sizeRangeResp, writeRangeResp, 5),
+  Put: encoder(sizePutResp, writePutResp, 5),
+  DeleteRange: encoder(sizeDeleteResp, writeDeleteResp, 5),
+  Txn: encoder(sizeTxnResp, writeTxnResp, 5),
+} as const;
+
+export const requestDecoders = {
+  Range: decodeRangeRequest,
+  Put: decodePutRequest,
+  DeleteRange: decodeDeleteRangeRequest,
+  Txn: decodeTxnRequest,
+} as const;
+
+export const responseEncoders = {
+  Range: encodeRangeResponse,
+  Put: encodePutResponse,
+  DeleteRange: encodeDeleteRangeResponse,
+  Txn: encodeTxnResponse,
+} as const;
