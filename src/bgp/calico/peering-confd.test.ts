@@ -3,7 +3,8 @@
 // node "kube-master"), our computed peers must match the `protocol bgp` blocks: names, neighbor
 // address/port/AS, local AS, source address, passive, password, graceful restart time,
 // keepalive, route-reflector client + cluster id, next hop self/keep, allow local as, TTL
-// security and the BGPFilter names used on import/export. Also router id and local AS.
+// security and the BGPFilter names used on import/export. Also router id and local AS, the
+// apply_communities() rules (prefixAdvertisements) and the reachableBy host routes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -142,9 +143,11 @@ interface Step {
 
 function loadDocs(dirs: string[]): Record<string, unknown>[] {
   const texts = dirs.flatMap((d) => [git('show', `HEAD:confd/tests/mock_data/calicoctl/${d}/input.yaml`), git('show', `HEAD:confd/tests/mock_data/calicoctl/${d}/kubectl-input.yaml`)]);
-  // Go reads these manifests as YAML 1.1 (`yes` is a boolean there).
+  // Go reads these manifests as YAML 1.1 (`yes` is a boolean there), but without 1.1's base-60
+  // numbers: `5663:12` (a community) stays a string.
+  const noSexagesimal = (tags: YAML.Tags): YAML.Tags => tags.filter((t) => !(typeof t === 'object' && 'format' in t && t.format === 'TIME'));
   return texts
-    .flatMap((t) => (t ? YAML.parseAllDocuments(t, { version: '1.1' }) : []))
+    .flatMap((t) => (t ? YAML.parseAllDocuments(t, { version: '1.1', customTags: noSexagesimal }) : []))
     .map((d) => d.toJS() as Record<string, unknown> | null)
     .filter((d): d is Record<string, unknown> => !!d && typeof d === 'object');
 }
@@ -179,7 +182,28 @@ function check(label: string, store: BgpStateStore, secrets: Map<string, string>
     const got = plan.peers.filter((p) => p.family === fam).map((p) => ours(p, true));
     const wantPeers = want.peers.map((p) => JSON.parse(JSON.stringify(p)) as BirdPeer);
     assert.deepEqual(got, wantPeers, `${label}: ${expectDir}/bird${fam === 6 ? '6' : ''}.cfg peers`);
+    // apply_communities(): the community rules of this family, in order, with their values.
+    const famRules = plan.communities.filter((r) => r.cidr.includes(':') === (fam === 6));
+    assert.deepEqual(famRules, parseCommunities(text), `${label}: ${expectDir}/bird${fam === 6 ? '6' : ''}.cfg apply_communities`);
+    // Host routes to peers via their reachableBy gateway (bird_aggr.cfg's static protocol).
+    const aggr = git('show', `HEAD:confd/tests/compiled_templates/${expectDir}/bird${fam === 6 ? '6' : ''}_aggr.cfg`);
+    if (aggr !== null) {
+      const wantVia = [...aggr.matchAll(/^\s*route (\S+) via (\S+);/gm)].map((m) => `${m[1]} via ${m[2]}`).sort();
+      const gotVia = [...new Set(plan.peers.filter((p) => p.family === fam && p.reachableBy).map((p) => `${p.ip}/${fam === 6 ? 128 : 32} via ${p.reachableBy}`))].sort();
+      assert.deepEqual(gotVia, wantVia, `${label}: ${expectDir}/bird${fam === 6 ? '6' : ''}_aggr.cfg reachableBy routes`);
+    }
   }
+}
+
+/** The rules of `function apply_communities ()` in a rendered bird.cfg: CIDR → community values. */
+function parseCommunities(text: string): Array<{ cidr: string; communities: string[] }> {
+  const body = /function apply_communities \(\)\n\{([\s\S]*?)\n\}/.exec(text)?.[1] ?? '';
+  const out: Array<{ cidr: string; communities: string[] }> = [];
+  for (const m of body.matchAll(/if \( net ~ (\S+) \) then \{([\s\S]*?)\}/g)) {
+    const values = [...m[2]!.matchAll(/bgp_(?:large_)?community\.add\(\(([^)]*)\)\);/g)].map((v) => v[1]!.split(',').map((x) => x.trim()).join(':'));
+    out.push({ cidr: m[1]!, communities: values });
+  }
+  return out;
 }
 
 const setSecret = (secrets: Map<string, string>, name: string, data: Record<string, string> | null): void => {
