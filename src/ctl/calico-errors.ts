@@ -50,15 +50,93 @@ function valueAt(res: unknown, segs: readonly (string | number)[]): unknown {
   return cur;
 }
 
-/** One field error as Calico's ErroredField prints: `Name = 'value' (reason)`. */
+/** The masked network of a CIDR string, as Go's net.IPNet.String() prints it. */
+function maskedCidr(cidr: string): string | undefined {
+  const [ip = '', bitsText = ''] = cidr.split('/');
+  const bits = Number(bitsText);
+  if (!/^\d+$/.test(bitsText)) return undefined;
+  if (ip.includes('.')) {
+    const parts = ip.split('.').map(Number);
+    if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255)) || bits > 32) return undefined;
+    const v = parts.reduce((a, p) => a * 256 + p, 0);
+    const masked = bits === 0 ? 0 : Number((BigInt(v) >> BigInt(32 - bits)) << BigInt(32 - bits));
+    return `${[24, 16, 8, 0].map((sh) => Math.floor(masked / 2 ** sh) % 256).join('.')}/${bits}`;
+  }
+  if (!ip.includes(':') || bits > 128) return undefined;
+  const [head = '', tail] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t].map((g) => parseInt(g || '0', 16));
+  if (groups.length !== 8 || groups.some((g) => !(g >= 0 && g <= 0xffff))) return undefined;
+  let v = groups.reduce((a, g) => (a << 16n) | BigInt(g), 0n);
+  v = bits === 0 ? 0n : (v >> BigInt(128 - bits)) << BigInt(128 - bits);
+  const out = Array.from({ length: 8 }, (_, i) => Number((v >> BigInt(112 - 16 * i)) & 0xffffn));
+  // RFC 5952: the longest run (>1) of zero groups becomes "::"
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (out[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && out[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = out.map((g) => g.toString(16));
+  const text = best < 0 ? hex.join(':') : `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return `${text}/${bits}`;
+}
+
+/** Our reason without a trailing ", got ..." (Calico shows the value in `= '...'` instead). */
+function reasonOf(message: string): string {
+  return message.replace(/, got .*$/s, '');
+}
+
+/**
+ * One field error as Calico prints it: `Name = 'value' (reason)` for its Go validators,
+ * `path (detail)` for CRD schema rules (enums, CEL), with Calico's own words where ours
+ * differ for the same rule.
+ */
 function fieldText(res: AnyResource, e: FieldError): string | undefined {
   if (!e.path) return undefined;
   const segs = pathSegments(e.path);
   const last = [...segs].reverse().find((s): s is string => typeof s === 'string');
   if (!last) return undefined;
   const v = valueAt(res, segs);
-  const shown = v === undefined || v === null || typeof v === 'object' ? '' : ` = '${String(v)}'`;
-  return `${goFieldName(last)}${shown} (${e.path}: ${e.message})`;
+  if (e.code === 'enum') {
+    // CRD enum (Kubernetes' NotSupported detail): `spec.x (supported values: "A", "B")`
+    const m = /^expected (.*), got /s.exec(e.message);
+    if (m) {
+      const values = m[1]!.split(/, | or /).map((x) => JSON.stringify(x));
+      return `${e.path} (supported values: ${values.join(', ')})`;
+    }
+  }
+  if (res.kind === 'IPPool' && e.path === 'spec.cidr') {
+    if (e.message.startsWith('IP pool size is too small')) {
+      return 'spec (IP pool size is too small for use with Calico IPAM. It must be equal to or greater than the block size.)';
+    }
+    if (e.message.includes('not strictly masked') && typeof v === 'string') {
+      // clientv3 normalises the CIDR before it checks the mask, so it shows the masked form.
+      return `IPPool.Spec.CIDR = '${maskedCidr(v) ?? v}' (IPPool CIDR is not strictly masked)`;
+    }
+  }
+  let name = goFieldName(last);
+  let shown = v;
+  if ((last === 'ports' || last === 'notPorts') && typeof segs[segs.length - 1] === 'number') {
+    // Calico validates each numorstring.Port: the field is Port, the value the bad end.
+    name = 'Port';
+    if (typeof v === 'string' && /^\d+:\d+$/.test(v)) {
+      const [lo, hi] = v.split(':').map(Number) as [number, number];
+      shown = lo < 1 || lo > 65535 ? lo : hi < 1 || hi > 65535 ? hi : v;
+    }
+  }
+  const valueText = shown === undefined || shown === null || typeof shown === 'object' ? '' : ` = '${String(shown)}'`;
+  return `${name}${valueText} (${reasonOf(e.message)})`;
 }
 
 /**
@@ -68,6 +146,33 @@ function fieldText(res: AnyResource, e: FieldError): string | undefined {
 export function calicoFieldErrors(res: AnyResource, errors: readonly FieldError[]): string | undefined {
   const parts = errors.map((e) => fieldText(res, e));
   if (parts.length === 0 || parts.some((p) => p === undefined)) return undefined;
-  if (parts.length === 1) return `error with field ${parts[0]!}`;
-  return `error with the following fields: ${parts.join('; ')}`;
+  // Where each problem is, by our JSON path, then Calico's words.
+  const paths = errors.map((e) => e.path);
+  if (parts.length === 1) return `${paths[0]}: error with field ${parts[0]!}`;
+  return `error with the following fields: ${parts.map((p, i) => `${paths[i]}: ${p}`).join('; ')}`;
+}
+
+/** Go's JSON kind names for a value, as "cannot unmarshal <kind> into ..." says. */
+function goJsonKind(got: string): string | undefined {
+  if (got.startsWith('string ')) return 'string';
+  if (got === 'true' || got === 'false') return 'bool';
+  if (/^-?\d/.test(got)) return 'number';
+  if (got === 'a list') return 'array';
+  if (got === 'an object') return 'object';
+  return undefined;
+}
+
+/**
+ * Go's strict decoder message for a wrong JSON type in a top-level spec field:
+ * `json: cannot unmarshal string into Go struct field IPPoolSpec.spec.disabled of type bool`.
+ * Undefined when the error is not of that shape.
+ */
+export function goTypeError(kind: string, e: FieldError): string | undefined {
+  if (e.code !== 'type' || !/^spec\.[A-Za-z0-9]+$/.test(e.path)) return undefined;
+  const m = /^expected (true or false|a string), got (.*)$/s.exec(e.message);
+  if (!m) return undefined;
+  const kindOfValue = goJsonKind(m[2]!);
+  if (!kindOfValue) return undefined;
+  const goType = m[1] === 'true or false' ? 'bool' : 'string';
+  return `json: cannot unmarshal ${kindOfValue} into Go struct field ${kind}Spec.${e.path} of type ${goType}`;
 }

@@ -37,7 +37,7 @@ void test('invalid resources: Calico field wording, no "Partial success" (tests/
   const one = await run(['create', '-f', '-'], peer('bgppeer-name-123abc', 'badpeerIP'));
   assert.equal(one.code, 1);
   assert.ok(one.err.includes("PeerIP = 'badpeerIP'"), one.err);
-  assert.ok(one.err.startsWith("failed to create 'BGPPeer' resource: [cannot create stdin document 1 (BGPPeer bgppeer-name-123abc): error with field PeerIP = 'badpeerIP' ("), one.err);
+  assert.ok(one.err.startsWith("failed to create 'BGPPeer' resource: [cannot create stdin document 1 (BGPPeer bgppeer-name-123abc): spec.peerIP: error with field PeerIP = 'badpeerIP' ("), one.err);
   assert.ok(!one.out.includes('Partial success'));
   const many = await run(['apply', '-f', '-'], `[${peer('bgppeer-invalid1', 'badpeerIP')},${peer('bgppeer-invalid2', 'badpeerIP')}]`);
   assert.ok(many.err.startsWith("failed to apply any 'BGPPeer' resources: ["), many.err);
@@ -53,7 +53,7 @@ void test('"Partial success" only while successes outnumber failures (commands/c
   assert.ok(oneOfThree.err.startsWith('hit error: ['), oneOfThree.err);
   const twoOfThree = await run(['create', '-f', '-'], `[${peer('d', '198.18.0.2')},${peer('e', '198.18.0.3')},${peer('f', 'bad')}]`);
   assert.equal(twoOfThree.out, "Partial success: created the first 2 out of 3 'BGPPeer' resources:\n");
-  assert.ok(twoOfThree.err.startsWith('hit error: [cannot create stdin document 1 (BGPPeer f): error with field PeerIP'), twoOfThree.err);
+  assert.ok(twoOfThree.err.startsWith('hit error: [cannot create stdin document 1 (BGPPeer f): spec.peerIP: error with field PeerIP'), twoOfThree.err);
 });
 
 void test('replace goes on after a failure and reports the last error (reportReplaceResults)', async () => {
@@ -238,4 +238,44 @@ void test('FelixConfiguration durations come back as Go prints them (test_felixc
   await run(['apply', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"FelixConfiguration","metadata":{"name":"felixconfiguration1"},"spec":{"ipv6Support":false,"netlinkTimeout":"125s","reportingTTL":"9910s"}}');
   const g = await run(['get', 'felixconfig', 'felixconfiguration1', '-o', 'go-template={{.spec.netlinkTimeout}} {{.spec.reportingTTL}}']);
   assert.equal(g.out, '2m5s 2h45m10s');
+});
+
+// The invalid-resource table of calicoctl/tests/st/calicoctl/test_crud.py (TestInvalidData): each
+// create must fail, write nothing, and say what Calico says.
+const ST_INVALID: [string, string, string[]][] = [
+  ["bgpPeer-invalidIP", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":\"bgppeer3\"},\"spec\":{\"asNumber\":64513,\"node\":\"node1\",\"peerIP\":\"192.168.0.256\"}}", ["PeerIP = '192.168.0.256'"]],
+  ["bgpPeer-apiversion", "{\"apiVersion\":\"v7\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":\"bgppeer4\"},\"spec\":{\"asNumber\":64513,\"node\":\"node1\",\"peerIP\":\"192.168.0.250\"}}", ["unknown resource type (BGPPeer) and/or version (v7)"]],
+  ["bgpPeer-invalidIpv6", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":\"bgppeer5\"},\"spec\":{\"asNumber\":64590,\"node\":\"node2\",\"peerIP\":\"fd5f::6::ee\"}}", ["PeerIP = 'fd5f::6::ee'"]],
+  ["bgpPeer-invalidnodename", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":\"bgppeer6\"},\"spec\":{\"asNumber\":64590,\"node\":\"node 2\",\"peerIP\":\"fd5f::6:ee\"}}", ["Node = 'node 2'"]],
+  ["bgpPeer-unrecognisedfield", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":\"bgppeer7\"},\"spec\":{\"asNumber\":64590,\"unknown\":\"thing\",\"node\":\"node2\",\"peerIP\":\"fd5f::6:ee\"}}", ["field in document is not recognized or is in the wrong location: unknown"]],
+  ["hostEndpoint-invalidInterface", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"HostEndpoint\",\"metadata\":{\"labels\":{\"type\":\"database\"},\"name\":\"endpoint1\"},\"spec\":{\"interfaceName\":\"wibblywobblyeth0\",\"profiles\":[\"prof1\",\"prof2\"],\"node\":\"host1\"}}", ["InterfaceName = 'wibblywobblyeth0'"]],
+  ["policy-invalidLowPortinRange", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"policy2\"},\"spec\":{\"Egress\":[{\"action\":\"Deny\",\"destination\":{},\"protocol\":\"TCP\",\"source\":{\"ports\":[\"0:65535\"]}}],\"Ingress\":[{\"action\":\"Allow\",\"destination\":{},\"protocol\":\"UDP\",\"source\":{}}],\"order\":100000,\"selector\":\"\"}}", ["Port = '0' (port range invalid, port number must be between 1 and 65535)"]],
+  ["policy-invalidLowPortinList", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"policy2\"},\"spec\":{\"Egress\":[{\"action\":\"Deny\",\"destination\":{},\"protocol\":\"TCP\",\"source\":{\"ports\":[0,10,80]}}],\"Ingress\":[{\"action\":\"Allow\",\"destination\":{},\"protocol\":\"UDP\",\"source\":{}}],\"order\":100000,\"selector\":\"\"}}", ["Port = '0' (port range invalid, port number must be between 1 and 65535)"]],
+  ["policy-invalidReversedRange", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"policy2\"},\"spec\":{\"Egress\":[{\"action\":\"Deny\",\"destination\":{},\"protocol\":\"TCP\",\"source\":{\"ports\":[\"65535:1\"]}}],\"Ingress\":[{\"action\":\"Allow\",\"destination\":{},\"protocol\":\"UDP\",\"source\":{}}],\"order\":100000,\"selector\":\"\"}}", ["minimum port number (65535) is greater than maximum port number (1) in port range"]],
+  ["policy-invalidAction", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"policy2\"},\"spec\":{\"Egress\":[{\"action\":\"jumpupanddown\",\"destination\":{},\"protocol\":\"TCP\",\"source\":{}}],\"Ingress\":[{\"action\":\"Allow\",\"destination\":{},\"protocol\":\"UDP\",\"source\":{}}],\"order\":100000,\"selector\":\"\"}}", ["supported values: \"Allow\", \"Deny\", \"Log\", \"Pass\""]],
+  ["policy-NetworkPolicyNameRejected", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"knp.default.rejectmeplease\",\"namespace\":\"default\"},\"spec\":{\"Egress\":[{\"action\":\"Allow\",\"destination\":{},\"protocol\":\"TCP\",\"source\":{}}],\"Ingress\":[{\"action\":\"Allow\",\"destination\":{},\"protocol\":\"UDP\",\"source\":{}}],\"order\":100000,\"selector\":\"\"}}", ["kubernetes network policies must be managed through the kubernetes API"]],
+  ["pool-invalidNet1", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"IPPool\",\"metadata\":{\"name\":\"pool-invalid-net-1\"},\"spec\":{\"ipipMode\":\"Always\",\"cidr\":\"10.0.1.0/33\"}}", ["CIDR = '10.0.1.0/33'"]],
+  ["pool-invalidNet2", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"IPPool\",\"metadata\":{\"name\":\"pool-invalid-net-1\"},\"spec\":{\"ipipMode\":\"Always\",\"cidr\":\"10.0.256.0/24\"}}", ["CIDR = '10.0.256.0/24'"]],
+  ["pool-invalidNet3", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"IPPool\",\"metadata\":{\"name\":\"pool-invalid-net-1\"},\"spec\":{\"ipipMode\":\"Always\",\"cidr\":\"10.0.250.0/32\"}}", ["field spec (IP pool size is too small for use with Calico IPAM. It must be equal to or greater than the block size.)"]],
+  ["pool-invalidNet4", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"IPPool\",\"metadata\":{\"name\":\"pool-invalid-net-1\"},\"spec\":{\"ipipMode\":\"Never\",\"cidr\":\"fd5f::2::1/32\"}}", ["CIDR = 'fd5f::2::1/32'"]],
+  ["pool-invalidNet6", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"IPPool\",\"metadata\":{\"name\":\"invalid-net-6\"},\"spec\":{\"ipipMode\":\"Never\",\"vxlanMode\":\"Never\",\"cidr\":\"::/128\"}}", ["field spec (IP pool size is too small for use with Calico IPAM. It must be equal to or greater than the block size.)"]],
+  ["pool-invalidNet7", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"IPPool\",\"metadata\":{\"name\":\"invalid-net-7\"},\"spec\":{\"cidr\":\"192.168.0.0/27\"}}", ["field spec (IP pool size is too small for use with Calico IPAM. It must be equal to or greater than the block size.)"]],
+  ["pool-invalidNet8", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"IPPool\",\"metadata\":{\"name\":\"invalid-net-8\"},\"spec\":{\"ipipMode\":\"Never\",\"cidr\":\"fd5f::1/123\"}}", ["IPPool.Spec.CIDR = 'fd5f::/123'"]],
+  ["pool-invalidIpIp1", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"IPPool\",\"metadata\":{\"name\":\"invalid-ipip-1\"},\"spec\":{\"disabled\":\"True\",\"cidr\":\"10.0.1.0/24\"}}", ["cannot unmarshal string into Go struct field IPPoolSpec.spec.disabled of type bool"]],
+  ["pool-invalidIpIp2", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"IPPool\",\"metadata\":{\"name\":\"invalid-ipip-2\"},\"spec\":{\"disabled\":\"Maybe\",\"cidr\":\"10.0.1.0/24\"}}", ["cannot unmarshal string into Go struct field IPPoolSpec.spec.disabled of type bool"]],
+  ["profile-ICMPtype", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"Profile\",\"metadata\":{\"name\":\"profile2\"},\"spec\":{\"Egress\":[{\"action\":\"Allow\",\"destination\":{},\"source\":{}}],\"Ingress\":[{\"ipVersion\":4,\"ICMP\":{\"type\":256,\"code\":255},\"action\":\"Deny\",\"protocol\":\"ICMP\",\"destination\":{},\"source\":{}}]}}", ["Type = '256'"]],
+  ["profile-ICMPcode", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"Profile\",\"metadata\":{\"name\":\"profile2\"},\"spec\":{\"Egress\":[{\"action\":\"Allow\",\"destination\":{},\"source\":{}}],\"Ingress\":[{\"ipVersion\":4,\"ICMP\":{\"type\":19,\"code\":256},\"action\":\"Deny\",\"protocol\":\"ICMP\",\"destination\":{},\"source\":{}}]}}", ["Code = '256'"]],
+  ["compound-config", "[{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":\"compound-config\"},\"spec\":{\"node\":\"node1\",\"peerIP\":\"192.168.0.250\",\"asNumber\":64513}},{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"Profile\",\"metadata\":{\"name\":\"profile2\"},\"spec\":{\"Egress\":[{\"action\":\"Allow\",\"destination\":{},\"source\":{}}],\"Ingress\":[{\"ipVersion\":4,\"ICMP\":{\"type\":256,\"code\":255},\"action\":\"Deny\",\"protocol\":\"ICMP\",\"destination\":{},\"source\":{}}]}}]", ["Type = '256'"]],
+];
+
+void test("Calico's st invalid-data table: same error words, nothing written (tests/st test_crud.py TestInvalidData)", async () => {
+  for (const [name, doc, expected] of ST_INVALID) {
+    const { run, kv } = harness();
+    const r = await run(['create', '-f', '-'], doc);
+    assert.equal(r.code, 1, name);
+    for (const e of expected) assert.ok((r.out + r.err).includes(e), `${name}: expected ${JSON.stringify(e)} in ${JSON.stringify(r.err)}`);
+    const stored = (await kv.range('/calico/resources/v3/projectcalico.org/')).kvs.map((k) => k.key).filter((k) => !/\/(tiers|clusterinformations)\//.test(k));
+    // compound-config holds one valid BGPPeer, which is created like Calico does
+    assert.deepEqual(stored.filter((k) => !k.endsWith('/bgppeers/compound-config')), [], `${name}: nothing written`);
+  }
 });

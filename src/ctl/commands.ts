@@ -32,7 +32,7 @@ import {
   type DatastoreClient,
   type DatastoreConfig,
 } from '../datastore/index.ts';
-import { calicoFieldErrors } from './calico-errors.ts';
+import { calicoFieldErrors, goTypeError } from './calico-errors.ts';
 import { loadClientConfig } from './config.ts';
 import { changeLabels, parsePatch, patchResource } from './patch.ts';
 import { renderTable, needsAsNumber } from './table.ts';
@@ -135,6 +135,15 @@ async function loadFromFiles(io: CtlIO, opts: CommonOptions, action: string, val
     if (r.errors.length) {
       const first = r.errors[0]!;
       const more = r.errors.length > 1 ? ` (and ${r.errors.length - 1} more error${r.errors.length > 2 ? 's' : ''} in ${source})` : '';
+      if (first.code === 'wrong-api-version' || first.code === 'unknown-kind') {
+        // resourcemgr.newResource: the kind/version pair has no Calico type.
+        const c = first.context;
+        const m = /got "([^"]*)"/.exec(first.message);
+        const version = first.code === 'wrong-api-version' ? (m?.[1] ?? '') : 'projectcalico.org/v3';
+        if (c.kind) throw new CommandFailed(`failed to execute command: unknown resource type (${c.kind}) and/or version (${version}) (${oneLine(first.message)}${more})`);
+      }
+      const typeErr = first.fieldErrors.map((e) => goTypeError(first.context.kind ?? '', e)).find((x) => x !== undefined);
+      if (typeErr) throw new CommandFailed(`failed to execute command: ${typeErr} (${oneLine(first.message)}${more})`);
       const unknown = /unknown field "([^"]+)"/.exec(first.message);
       if (unknown) {
         // calicoctl's MassageError (commands/command.go) turns Go's strict-decoder error into
@@ -336,7 +345,7 @@ function validated(res: AnyResource, ctx: ErrorContext): AnyResource {
     if (err instanceof ModelError) {
       // Calico's validator words ("error with field PeerIP = 'x' (...)"), then where.
       const calico = calicoFieldErrors(res, err.fieldErrors);
-      const head = err.message.endsWith(err.detail) ? err.message.slice(0, err.message.length - err.detail.length) : '';
+      const head = err.message.endsWith(err.detail) ? err.message.slice(0, err.message.length - err.detail.length) : `${err.message}: `;
       if (calico) throw new Error(oneLine(`${head}${calico}`));
       throw new Error(oneLine(err.message));
     }

@@ -192,7 +192,7 @@ export function checkPort(errs: ErrorCollector, path: string, v: unknown): Parse
     return undefined;
   };
   if (typeof v === 'number') {
-    if (!Number.isInteger(v) || v < 1 || v > 65535) return bad(`port must be between 1 and 65535, got ${v}`);
+    if (!Number.isInteger(v) || v < 1 || v > 65535) return bad(`port range invalid, port number must be between 1 and 65535, got ${v}`);
     return { min: v, max: v };
   }
   if (typeof v !== 'string') return bad('expected a port number, a range "min:max" or a port name');
@@ -201,7 +201,7 @@ export function checkPort(errs: ErrorCollector, path: string, v: unknown): Parse
     const min = Number(range ? range[1] : v);
     const max = Number(range ? range[2] : v);
     if (min < 1 || max < 1 || min > 65535 || max > 65535) return bad(`port range invalid, port number must be between 1 and 65535, got ${JSON.stringify(v)}`);
-    if (min > max) return bad(`port range invalid: ${min} is greater than ${max}`);
+    if (min > max) return bad(`minimum port number (${min}) is greater than maximum port number (${max}) in port range`);
     return { min, max };
   }
   if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(v)) {

@@ -36,7 +36,7 @@ const cases: Case[] = [
   { name: 'named port without protocol', r: rule({ destination: { ports: ['http'] } }) },
   { name: 'ports with ICMP', r: rule({ protocol: 'ICMP', source: { notPorts: ['http'] } }), err: [['spec.ingress[0].source.notPorts', /rules that specify ports must set protocol/]] },
   { name: 'port 0', r: rule({ protocol: 'UDP', destination: { ports: [0] } }), err: [['spec.ingress[0].destination.ports[0]', /between 1 and 65535/]] },
-  { name: 'reversed range', r: rule({ protocol: 'UDP', destination: { ports: ['90:80'] } }), err: [['spec.ingress[0].destination.ports[0]', /90 is greater than 80/]] },
+  { name: 'reversed range', r: rule({ protocol: 'UDP', destination: { ports: ['90:80'] } }), err: [['spec.ingress[0].destination.ports[0]', /minimum port number \(90\) is greater than maximum port number \(80\) in port range/]] },
   { name: 'port 65536', r: rule({ protocol: 'SCTP', destination: { ports: [65536] } }), err: [['spec.ingress[0].destination.ports[0]', /between 1 and 65535/]] },
   // --- ICMP
   { name: 'icmp type/code', r: rule({ protocol: 'ICMP', icmp: { type: 8, code: 0 } }) },
