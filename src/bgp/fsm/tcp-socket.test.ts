@@ -15,14 +15,14 @@ function firstData(sock: net.Socket, ms: number): Promise<string | null> {
   });
 }
 
-void test('ttlSecurity: our listener answers with TTL 255, so a GTSM client connects; the accepted side sends with 255 only when it has ttlSecurity too', async () => {
+for (const lo of ['127.0.0.1', '::1']) void test(`ttlSecurity (${lo}): our listener answers with TTL 255, so a GTSM client connects; the accepted side sends with 255 only when it has ttlSecurity too`, async () => {
   const accepted: net.Socket[] = [];
-  const l = new Md5Listener({ address: '127.0.0.1', port: 0 }, (s) => accepted.push(s));
+  const l = new Md5Listener({ address: lo, port: 0 }, (s) => accepted.push(s));
   await new Promise((r) => setTimeout(r, 10));
   const port = (l.server.address() as net.AddressInfo).port;
   try {
     // A GTSM client (1 hop: needs TTL 255): the SYN-ACK of our listener has TTL 255.
-    const a = connectTcp({ remoteAddress: '127.0.0.1', remotePort: port, ttlSecurity: 1, timeoutMs: 2000 });
+    const a = connectTcp({ remoteAddress: lo, remotePort: port, ttlSecurity: 1, timeoutMs: 2000 });
     const client = await a.promise;
     for (let i = 0; i < 100 && accepted.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
     const server = accepted[0]!;

@@ -251,6 +251,10 @@ void test('per-peer localAsNumber (OPEN and AS_PATH), prefixAdvertisements commu
     await until('new communities at B', () => rib.best('198.19.1.0/26')?.attrs.communities?.[0] === 64999 * 65536 + 9);
     assert.equal(rib.best('198.19.1.0/26')!.attrs.largeCommunities, undefined);
     assert.equal(A.sp.status().peers[0]!.since, since, 'the session was not reset');
+    // Added back live: routes already learned from the peer move to the gateway too.
+    A.sp.reconfigure(parseConfig({ ...A.sp.config, peers: [{ ...A.sp.config.peers[0]!, reachableBy: '127.0.0.8' }] }));
+    await until('existing route re-resolved', () => A.kernel.routes.get('198.18.7.0/24')?.nextHops[0]?.gateway === '127.0.0.8' && A.kernel.routes.get('127.0.0.1/32')?.nextHops[0]?.gateway === '127.0.0.8');
+    assert.equal(A.sp.status().peers[0]!.since, since, 'still not reset');
   } finally {
     await Promise.all([A.sp.stop(), B.sp.stop()]);
   }

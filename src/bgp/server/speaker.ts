@@ -715,20 +715,27 @@ export class Speaker {
    */
   private setStatics(next: Map<string, string>): void {
     const cur = this.statics;
-    if (cur.size === next.size && [...next].every(([k, v]) => cur.get(k) === v)) return;
+    const changed = new Set<string>();
+    for (const [prefix, gw] of next) if (cur.get(prefix) !== gw) changed.add(prefix);
+    for (const prefix of cur.keys()) if (!next.has(prefix)) changed.add(prefix);
+    if (!changed.size) return;
     this.statics = next;
-    this.staticVia = new Map([...next].map(([prefix, gw]) => [prefix.slice(0, prefix.lastIndexOf('/')), gw]));
-    for (const [prefix, gw] of next) if (cur.get(prefix) !== gw) this.ksync.setRoute(prefix, { type: 'unicast', nextHops: [{ gateway: gw }] });
-    const viaChanged = new Set<string>();
-    for (const [prefix, gw] of cur) if (next.get(prefix) !== gw) viaChanged.add(prefix.slice(0, prefix.lastIndexOf('/')));
-    for (const prefix of cur.keys()) if (!next.has(prefix)) this.ksync.delete(prefix);
-    if (!cur.size && !viaChanged.size) return;
-    // Rare (a BGPPeer's reachableBy changed): re-derive kernel routes that are affected.
+    const host = (prefix: string): string => prefix.slice(0, prefix.lastIndexOf('/'));
+    this.staticVia = new Map([...next].map(([prefix, gw]) => [host(prefix), gw]));
+    for (const prefix of changed) {
+      const gw = next.get(prefix);
+      if (gw !== undefined) this.ksync.setRoute(prefix, { type: 'unicast', nextHops: [{ gateway: gw }] });
+      else this.ksync.delete(prefix);
+    }
+    // Rare (a BGPPeer's reachableBy changed): programme again the BGP routes that resolve
+    // differently now, and give unmasked prefixes back to BGP. During our restart deferral the
+    // RIB hands everything over when it ends (through the fresh spec cache).
     this.specCache = new WeakMap();
+    if (this.rib.isDeferring || !this.cfg.kernel.install) return;
+    const hosts = new Set([...changed].map(host));
     for (const [prefix, route] of this.rib.kernelRoutes()) {
-      const family = prefix.includes(':') ? 'ipv6' : 'ipv4';
-      const unmasked = cur.has(prefix) && !next.has(prefix);
-      if (unmasked || route.nextHops.some((h) => viaChanged.has(h.address))) this.applyKernelChange({ kind: 'route', prefix, family, route });
+      const unmasked = changed.has(prefix) && !next.has(prefix);
+      if (unmasked || route.nextHops.some((h) => hosts.has(h.address))) this.applyKernelChange({ kind: 'route', prefix, family: prefix.includes(':') ? 'ipv6' : 'ipv4', route });
     }
   }
 
