@@ -76,6 +76,26 @@ export function processIO(): CtlIO {
 
 type Opts = Record<string, unknown>;
 
+/**
+ * Command-line errors in the words of calicoctl's parser (cobra/pflag): "unknown flag:
+ * --foo", "unknown shorthand flag: 'm' in -m", "unknown command \"foo\" for \"calicoctl\"",
+ * "flag needs an argument: --filename". Other commander messages pass through.
+ */
+export function cobraStyle(message: string): string {
+  const line = message.trim();
+  let m = /^error: unknown option '([^']+)'/.exec(line);
+  if (m) {
+    const opt = m[1]!;
+    if (opt.startsWith('--')) return `unknown flag: ${opt.split('=')[0]}\n`;
+    return `unknown shorthand flag: '${opt.charAt(1)}' in ${opt}\n`;
+  }
+  m = /^error: unknown command '([^']+)'/.exec(line);
+  if (m) return `unknown command "${m[1]}" for "calicoctl"\n`;
+  m = /^error: option '(?:-(\w), )?(--[\w-]+)[^']*' argument missing/.exec(line);
+  if (m) return `flag needs an argument: ${m[2]}\n`;
+  return message;
+}
+
 function crudFlags(cmd: Command): Command {
   return cmd
     .option('-f, --filename <filename>', "Filename to use to create/apply/replace/delete the resource. Use '-' for stdin.")
@@ -106,7 +126,7 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
     .option('--context <context>', 'The name of the kubeconfig context to use (ignored: calico-ts uses etcd v3)')
     .option('--allow-version-mismatch', 'Allow client and cluster versions mismatch')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: (s, write) => write(cobraStyle(s)) })
     .showHelpAfterError(false);
 
   // --allow-version-mismatch is global (cobra persistent flag): every command sees it.
@@ -115,7 +135,8 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
     ...(program.opts().allowVersionMismatch ? { allowVersionMismatch: true } : {}),
   });
 
-  const cfg = (c: Command) => c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  const cfg = (c: Command) =>
+    c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: (s, write) => write(cobraStyle(s)) });
 
   cfg(crudFlags(program.command('create').description('Create a resource by file, directory or stdin'))
     .option('--skip-exists', 'Skip over resources that already exist.'))
@@ -153,33 +174,43 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
       }));
 
   cfg(program.command('patch').description('Patch a pre-existing resource in place'))
-    .argument('<kind>', 'resource type')
-    .argument('<name>', 'resource name')
+    .argument('[kind]', 'resource type')
+    .argument('[name]', 'resource name')
+    .argument('[more...]')
     .option('-c, --config <config>', 'Path to the file containing connection configuration in YAML or JSON format.', DEFAULT_CONFIG_PATH)
     .option('-n, --namespace <namespace>', 'Namespace of the resource.')
-    .option('-p, --patch <patch>', 'Spec to use to patch the resource (a JSON merge patch).')
-    .option('-t, --type <type>', 'Format of patch type: strategic or merge (the same for Calico resources).', 'strategic')
-    .action(async (kind: string, name: string, o: Opts) =>
-      runPatch(io, deps, kind, name, {
+    .option('-p, --patch <patch>', 'Spec to use to patch the resource.')
+    .option('-t, --type <type>', 'Format of patch type: strategic, json, or merge.', 'strategic')
+    .action(async (kind: string | undefined, name: string | undefined, more: string[], o: Opts) => {
+      // cobra.ExactArgs(2)
+      const n = [kind, name].filter((x) => x !== undefined).length + more.length;
+      if (n !== 2) throw new CommandFailed(`accepts 2 arg(s), received ${n}`);
+      return runPatch(io, deps, kind!, name!, {
         ...common(o),
         ...(typeof o.patch === 'string' ? { patch: o.patch } : {}),
         ...(typeof o.type === 'string' ? { type: o.type } : {}),
-      }));
+      });
+    });
 
   cfg(program.command('label').description('Add or update labels of resources'))
-    .argument('<kind>', 'resource type')
-    .argument('<name>', 'resource name')
-    .argument('<label>', 'key=value to set, or key with --remove')
+    .argument('[kind]', 'resource type')
+    .argument('[name]', 'resource name')
+    .argument('[label]', 'key=value to set, or key with --remove')
+    .argument('[more...]')
     .option('-c, --config <config>', 'Path to the file containing connection configuration in YAML or JSON format.', DEFAULT_CONFIG_PATH)
     .option('-n, --namespace <namespace>', 'Namespace of the resource.')
     .option('--overwrite', 'Overwrite the value when the key is already present in labels.')
     .option('--remove', 'Remove the specified key from labels.')
-    .action(async (kind: string, name: string, label: string, o: Opts) =>
-      runLabel(io, deps, kind, name, label, {
+    .action(async (kind: string | undefined, name: string | undefined, label: string | undefined, more: string[], o: Opts) => {
+      // cobra.MinimumNArgs(3)
+      const n = [kind, name, label].filter((x) => x !== undefined).length + more.length;
+      if (n < 3) throw new CommandFailed(`requires at least 3 arg(s), only received ${n}`);
+      return runLabel(io, deps, kind!, name!, label!, {
         ...common(o),
         ...(o.overwrite ? { overwrite: true } : {}),
         ...(o.remove ? { remove: true } : {}),
-      }));
+      });
+    });
 
   cfg(program.command('version').description('Display the version of this binary'))
     .option('-c, --config <config>', 'Path to the file containing connection configuration.')
@@ -196,6 +227,14 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
       if (text.startsWith('Calico process is not running')) throw new CommandFailed(text);
       io.out(text);
     });
+
+  program.hook('preAction', () => {
+    // cobra's PersistentPreRunE parses the level with logrus.ParseLevel.
+    const level = String(program.opts().logLevel ?? 'panic');
+    if (!['panic', 'fatal', 'error', 'warn', 'warning', 'info', 'debug', 'trace'].includes(level.toLowerCase())) {
+      throw new CommandFailed(`unknown log level: ${level}, expected one of: panic, fatal, error, warn, info, debug`);
+    }
+  });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -129,14 +129,17 @@ void test('patch validates the result and keeps it atomic; label on namespaced r
   assert.equal(got.out, '5 blue');
 });
 
-void test('unknown commands and flags print commander errors and exit 1', async () => {
+void test('unknown commands, flags and argument counts: cobra/pflag words, exit 1 (tests/st test_flags.py)', async () => {
   const { run } = harness();
-  const r = await run(['frobnicate']);
-  assert.equal(r.code, 1);
-  assert.match(r.err, /unknown command 'frobnicate'/);
-  const f = await run(['get', '--bogus']);
-  assert.equal(f.code, 1);
-  assert.match(f.err, /unknown option '--bogus'/);
+  assert.deepEqual(await run(['frobnicate']), { code: 1, out: '', err: 'unknown command "frobnicate" for "calicoctl"\n' });
+  assert.deepEqual(await run(['get', '--bogus']), { code: 1, out: '', err: 'unknown flag: --bogus\n' });
+  assert.deepEqual(await run(['-m']), { code: 1, out: '', err: "unknown shorthand flag: 'm' in -m\n" });
+  assert.deepEqual(await run(['--unknown-flag']), { code: 1, out: '', err: 'unknown flag: --unknown-flag\n' });
+  assert.equal((await run(['get', 'ippools', '-o'])).err, 'flag needs an argument: --output\n');
+  assert.equal((await run(['patch', 'ippool'])).err, 'accepts 2 arg(s), received 1\n');
+  assert.equal((await run(['label', 'ippool', 'x'])).err, 'requires at least 3 arg(s), only received 2\n');
+  assert.equal((await run(['-l', 'bogus', 'get', 'ippools'])).err, 'unknown log level: bogus, expected one of: panic, fatal, error, warn, info, debug\n');
+  assert.equal((await run(['-l', 'debug', 'get', 'ippools'])).code, 0);
   const help = await run(['--help']);
   assert.equal(help.code, 0);
   assert.match(help.out, /Usage: calicoctl/);

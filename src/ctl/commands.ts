@@ -274,7 +274,10 @@ class Session {
     try {
       this.config = loadClientConfig(this.configPath, this.io.env, this.deps.defaultConfigPath);
     } catch (err) {
-      throw new CommandFailed((err as Error).message);
+      const msg = (err as Error).message;
+      // clientmgr: a missing --config file is reported as is; anything else about the
+      // configuration fails the client: "Failed to create Calico API client: ...".
+      throw new CommandFailed(msg.startsWith('Error reading config file') ? msg : `Failed to create Calico API client: ${msg}`);
     }
     try {
       this.client = this.deps.connect(this.config);

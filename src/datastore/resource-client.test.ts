@@ -208,3 +208,18 @@ void test('durations are stored as Go prints them (metav1.Duration: "125s" → "
   assert.deepEqual(fc.spec, { netlinkTimeout: '2m5s', reportingTTL: '2h45m10s', logSeverityScreen: 'Debug', healthTimeoutOverrides: [{ name: 'x', timeout: '1m30s' }] });
   assert.deepEqual((await rc.get('FelixConfiguration', 'default')).spec, fc.spec);
 });
+
+void test('WorkloadEndpoint names come from the spec; namespace and orchestrator labels are added (clientv3/workloadendpoint.go)', async () => {
+  const { rc } = setup();
+  const wep = (name: string, spec: Record<string, unknown>): AnyResource =>
+    ({ apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint', metadata: { name, namespace: 'ns1', labels: { app: 'db' } }, spec } as AnyResource);
+  const k8s = { node: 'node1', orchestrator: 'k8s', pod: 'my-pod', endpoint: 'eth0', interfaceName: 'cali1' };
+  const out = await rc.create(wep('node1-k8s-my--pod-eth0', k8s));
+  assert.deepEqual(out.metadata.labels, { app: 'db', 'projectcalico.org/namespace': 'ns1', 'projectcalico.org/orchestrator': 'k8s' });
+  await assert.rejects(rc.create(wep('wrong', k8s)), (e: Error) =>
+    e.message === "error with field Name = 'wrong' (the WorkloadEndpoint name does not match the primary identifiers assigned in the Spec: expected name node1-k8s-my--pod-eth0)");
+  const assigned = await rc.create(wep('', { node: 'n2', orchestrator: 'cni', containerID: 'abc', endpoint: 'eth0' }));
+  assert.equal(assigned.metadata.name, 'n2-cni-abc-eth0');
+  await assert.rejects(rc.create(wep('x', { orchestrator: 'k8s' })), /error with field node \(field should be assigned\)/);
+  await assert.rejects(rc.create(wep('x', { node: 'n', orchestrator: 'k8s', endpoint: 'eth0' })), /error with field pod = '' \(field should be assigned\)/);
+});

@@ -254,6 +254,35 @@ function normalizeDurations(v: unknown): void {
   }
 }
 
+/**
+ * clientv3 workloadEndpoints: the name is made of the spec's identifiers
+ * (libcalico-go/lib/names/workloadendpoint.go): node-orchestrator-<pod|containerID|workload>-
+ * endpoint, each with "-" doubled; an empty name is assigned, a different one refused. The
+ * stored labels always carry projectcalico.org/namespace and projectcalico.org/orchestrator.
+ */
+function prepareWorkloadEndpoint(res: AnyResource): void {
+  const spec = (res.spec ?? {}) as Record<string, unknown>;
+  const str = (k: string): string => (typeof spec[k] === 'string' ? (spec[k] as string) : '');
+  const node = str('node');
+  if (!node) throw validationError([{ name: 'node', reason: 'field should be assigned' }]);
+  const orch = str('orchestrator');
+  const middle: [string, string] = orch === 'k8s' ? ['pod', str('pod')] : orch === 'cni' ? ['containerID', str('containerID')] : orch === 'libnetwork' ? ['orchestrator', orch] : ['workload', str('workload')];
+  const segments: [string, string][] = [['node', node], ['orchestrator', orch], middle, ['endpoint', str('endpoint')]];
+  const parts: string[] = [];
+  for (const [field, value] of segments) {
+    if (!value) throw validationError([{ name: field, value, reason: 'field should be assigned' }]);
+    if (value.startsWith('-')) throw validationError([{ name: field, value, reason: "field must not begin with a '-'" }]);
+    if (value.endsWith('-')) throw validationError([{ name: field, value, reason: "field must not end with a '-'" }]);
+    parts.push(value.replaceAll('-', '--'));
+  }
+  const expected = parts.join('-');
+  if (!res.metadata.name) res.metadata.name = expected;
+  else if (res.metadata.name !== expected) {
+    throw validationError([{ name: 'Name', value: res.metadata.name, reason: `the WorkloadEndpoint name does not match the primary identifiers assigned in the Spec: expected name ${expected}` }]);
+  }
+  res.metadata.labels = { ...(res.metadata.labels ?? {}), 'projectcalico.org/namespace': res.metadata.namespace ?? '', 'projectcalico.org/orchestrator': orch };
+}
+
 /** Whether two CIDRs share any address (Calico's IsNetOverlap). */
 export function cidrsOverlap(a: string, b: string): boolean {
   const x = parseCidr(a);
@@ -378,6 +407,7 @@ export class ResourceClient {
     }
     const res = this.prepare(clone({ ...input, kind: info.kind, apiVersion: API_VERSION }) as AnyResource);
     const meta = res.metadata;
+    if (info.kind === 'WorkloadEndpoint') prepareWorkloadEndpoint(res);
     const key = this.keyOf(info, meta.name, meta.namespace);
     if (info.kind === 'IPPool') await this.checkPoolOverlap(res);
     if (!meta.creationTimestamp) meta.creationTimestamp = rfc3339(this.now());
@@ -405,6 +435,7 @@ export class ResourceClient {
     const rev = parseRevision(rv);
     const res = this.prepare(clone({ ...input, kind: info.kind, apiVersion: API_VERSION }) as AnyResource);
     const meta = res.metadata;
+    if (info.kind === 'WorkloadEndpoint') prepareWorkloadEndpoint(res);
     const key = this.keyOf(info, meta.name, meta.namespace);
     const id = idOf(info, meta.name!, meta.namespace);
     if (info.kind === 'IPPool') {

@@ -250,7 +250,7 @@ void test('calicoctl configuration: calicoctl.cfg with TLS client certificates, 
   assert.equal(noCert.err.trimEnd().split('\n').length, 1, noCert.err);
   oneLineError(await calicoctl(['get', 'ippools', '--config', f('missing.cfg')]), /^Error reading config file: .*missing\.cfg$/, 'missing config');
   writeFileSync(f('wrong.cfg'), 'apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfigs\nspec: {}\n');
-  oneLineError(await calicoctl(['get', 'ippools', '--config', f('wrong.cfg')]), /^syntax error in .*wrong\.cfg: invalid config file: expected kind 'CalicoAPIConfig', got 'CalicoAPIConfigs'$/, 'wrong kind');
+  oneLineError(await calicoctl(['get', 'ippools', '--config', f('wrong.cfg')]), /^Failed to create Calico API client: syntax error in .*wrong\.cfg: invalid config file: expected kind 'CalicoAPIConfig', got 'CalicoAPIConfigs'$/, 'wrong kind');
   writeFileSync(f('k8s.cfg'), 'apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfig\nspec:\n  datastoreType: kubernetes\n');
   oneLineError(await calicoctl(['get', 'ippools', '--config', f('k8s.cfg')]), /unsupported datastoreType 'kubernetes'/, 'kubernetes datastore');
   oneLineError(await calicoctl(['get', 'ippools'], { env: { DATASTORE_TYPE: 'kubernetes' } }), /unsupported datastoreType 'kubernetes'/, 'DATASTORE_TYPE=kubernetes');
