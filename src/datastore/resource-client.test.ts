@@ -223,3 +223,18 @@ void test('WorkloadEndpoint names come from the spec; namespace and orchestrator
   await assert.rejects(rc.create(wep('x', { orchestrator: 'k8s' })), /error with field node \(field should be assigned\)/);
   await assert.rejects(rc.create(wep('x', { node: 'n', orchestrator: 'k8s', endpoint: 'eth0' })), /error with field pod = '' \(field should be assigned\)/);
 });
+
+void test('ensureInitialized completes an existing ClusterInformation like clientv3 (version, GUID, ready, cluster types)', async () => {
+  const { rc, kv } = setup();
+  await kv.put('/calico/resources/v3/projectcalico.org/clusterinformations/default', JSON.stringify({ kind: 'ClusterInformation', apiVersion: 'projectcalico.org/v3', metadata: { name: 'default', uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { clusterType: 'typha' } }));
+  await rc.ensureInitialized({ calicoVersion: 'v3.31.0', clusterType: 'bgp,typha' });
+  const ci = await rc.get('ClusterInformation', 'default');
+  const spec = ci.spec as Record<string, unknown>;
+  assert.equal(spec.calicoVersion, 'v3.31.0');
+  assert.equal(spec.clusterType, 'typha,bgp');
+  assert.equal(spec.datastoreReady, true);
+  assert.match(String(spec.clusterGUID), /^[0-9a-f]{32}$/);
+  const rv = ci.metadata.resourceVersion;
+  await rc.ensureInitialized();
+  assert.equal((await rc.get('ClusterInformation', 'default')).metadata.resourceVersion, rv, 'nothing to change: no write');
+});

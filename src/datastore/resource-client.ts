@@ -535,7 +535,9 @@ export class ResourceClient {
   /**
    * What Calico's client does before writes (clientv3 EnsureInitialized): make sure the
    * ClusterInformation "default" exists (clusterGUID, datastoreReady) and the default,
-   * kube-admin and kube-baseline tiers exist. Existing resources are left alone.
+   * kube-admin and kube-baseline tiers exist. Existing tiers are left alone; an existing
+   * ClusterInformation gets what it lacks (clusterGUID, datastoreReady), the given
+   * calicoVersion, and any cluster types it does not list yet (clientv3 client.go).
    */
   async ensureInitialized(options: { calicoVersion?: string; clusterType?: string } = {}): Promise<void> {
     const wanted: AnyResource[] = [
@@ -565,6 +567,39 @@ export class ResourceClient {
         await this.create(res);
       } catch (err) {
         if (!(err instanceof ResourceAlreadyExists)) throw err;
+      }
+    }
+    if (missing.some((m) => m.kind === 'ClusterInformation')) return;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const ci = await this.get('ClusterInformation', 'default');
+      const spec = { ...((ci.spec ?? {}) as Record<string, unknown>) };
+      let changed = false;
+      if (options.calicoVersion && spec.calicoVersion !== options.calicoVersion) {
+        spec.calicoVersion = options.calicoVersion;
+        changed = true;
+      }
+      if (!spec.clusterGUID) {
+        spec.clusterGUID = randomUUID().replaceAll('-', '');
+        changed = true;
+      }
+      if (spec.datastoreReady === undefined) {
+        spec.datastoreReady = true;
+        changed = true;
+      }
+      if (options.clusterType) {
+        const have = String(spec.clusterType ?? '').split(',').filter(Boolean);
+        const add = options.clusterType.split(',').filter((t) => t && !have.includes(t));
+        if (add.length) {
+          spec.clusterType = [...have, ...add].join(',');
+          changed = true;
+        }
+      }
+      if (!changed) return;
+      try {
+        await this.update({ ...ci, spec } as AnyResource);
+        return;
+      } catch (err) {
+        if (!(err instanceof ResourceUpdateConflict)) throw err;
       }
     }
   }
