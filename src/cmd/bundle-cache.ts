@@ -23,7 +23,8 @@
 // Fallback: without esbuild (a production install without devDependencies), without a writable
 // cache, or with CALICO_NO_BUNDLE=1, bundleEntry() returns undefined and the caller imports
 // the sources.
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -34,6 +35,18 @@ export interface BundleSpec {
   entries: Record<string, string>;
   /** Packages kept out of the bundle (loaded from node_modules at run time). */
   external?: string[];
+  /**
+   * Also build a V8 startup snapshot from this entry (a CommonJS bundle run by
+   * `node --build-snapshot`): `<name>.blob` beside the manifest, with `<name>.inputs` listing
+   * the files it was built from (absolute paths) for the bin/ script's freshness check.
+   */
+  snapshot?: string;
+  /**
+   * External packages that modules initialised at snapshot time import as a default export and
+   * use only later (native addons such as koffi cannot be in a snapshot): they get a proxy that
+   * loads the package on first use. Other externals are required when their importer first runs.
+   */
+  lazyDefaultExternal?: string[];
 }
 
 interface Manifest {
@@ -49,8 +62,9 @@ const KEEP_OLD_MS = 3_600_000;
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
-function cacheDir(root: string): string {
-  return path.join(root, 'node_modules/.cache/calico-ts');
+/** The cache directory: CALICO_BUNDLE_CACHE (e.g. for a read-only install), else under node_modules. */
+export function cacheDir(root: string): string {
+  return process.env.CALICO_BUNDLE_CACHE || path.join(root, 'node_modules/.cache/calico-ts');
 }
 
 function readManifest(file: string): Manifest | undefined {
@@ -70,6 +84,7 @@ function fresh(root: string, spec: BundleSpec, m: Manifest | undefined): string 
     const main = path.join(cacheDir(root), m.dir, 'main.mjs');
     statSync(main);
     for (const e of Object.keys(spec.entries)) statSync(path.join(cacheDir(root), m.dir, `${e}.mjs`));
+    if (spec.snapshot && !snapshotCurrent(root, spec, m)) return undefined;
     return main;
   } catch {
     return undefined; // an input was removed, or the build directory is gone
@@ -108,7 +123,105 @@ async function build(root: string, spec: BundleSpec, manifestFile: string): Prom
   writeFileSync(tmp, JSON.stringify(m));
   renameSync(tmp, manifestFile); // atomic: readers see the old build or the new one, whole
   removeOldBuilds(dir, spec.name, name);
+  if (spec.snapshot) await buildSnapshot(root, spec, m);
   return path.join(out, 'main.mjs');
+}
+
+interface SnapshotState {
+  /** The bundle build the snapshot was made from (Manifest.dir). */
+  dir: string;
+  error?: string;
+}
+
+/** Whether the snapshot matches this build (or failed for it: then do not retry until the next build). */
+function snapshotCurrent(root: string, spec: BundleSpec, m: Manifest): boolean {
+  const dir = cacheDir(root);
+  try {
+    const st = JSON.parse(readFileSync(path.join(dir, `${spec.name}.snapshot.json`), 'utf8')) as SnapshotState;
+    if (st.dir !== m.dir) return false;
+    if (st.error) return true;
+    // bin/calico-bgp also requires the blob to be newer than the node binary.
+    return statSync(path.join(dir, `${spec.name}.blob`)).mtimeMs > statSync(process.execPath).mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+async function buildSnapshot(root: string, spec: BundleSpec, m: Manifest): Promise<void> {
+  const dir = cacheDir(root);
+  const out = path.join(dir, m.dir);
+  const state = (error?: string): void => {
+    const f = path.join(dir, `${spec.name}.snapshot.json`);
+    writeFileSync(`${f}.${process.pid}.tmp`, JSON.stringify({ dir: m.dir, error } satisfies SnapshotState));
+    renameSync(`${f}.${process.pid}.tmp`, f);
+  };
+  try {
+    const esbuild = await import('esbuild');
+    const cjs = path.join(out, 'snapshot.cjs');
+    const pkg = path.join(root, 'package.json');
+    const lazy = new Set(spec.lazyDefaultExternal ?? []);
+    const ext = spec.external ?? [];
+    const loader = (name: string): string =>
+      `process.getBuiltinModule('node:module').createRequire(${JSON.stringify(pkg)})(${JSON.stringify(name)})`;
+    const result = await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: [spec.snapshot!],
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node22',
+      outfile: cjs,
+      metafile: true,
+      logLevel: 'silent',
+      // Code that finds files beside its module (the kernel worker's entry, createRequire) sees
+      // the ESM bundle's directory, which holds the same code.
+      define: {
+        'import.meta.url': JSON.stringify(pathToFileURL(path.join(out, 'main.mjs')).href),
+        'import.meta.dirname': JSON.stringify(out),
+        'import.meta.filename': JSON.stringify(path.join(out, 'main.mjs')),
+      },
+      plugins: [
+        {
+          name: 'run-time-externals',
+          setup(b) {
+            if (!ext.length) return;
+            b.onResolve({ filter: new RegExp(`^(${ext.map(escapeRe).join('|')})$`) }, (a) => ({ path: a.path, namespace: 'run-time' }));
+            b.onLoad({ filter: /.*/, namespace: 'run-time' }, (a) => ({
+              loader: 'js',
+              contents: lazy.has(a.path)
+                ? `let m; const load = () => (m ??= ${loader(a.path)});\nexport default new Proxy({}, { get: (_, p) => load()[p] });`
+                : `module.exports = ${loader(a.path)};`,
+            }));
+          },
+        },
+      ],
+    });
+    const blobTmp = path.join(out, 'snapshot.blob');
+    await new Promise<void>((resolve, reject) => {
+      // Without NODE_COMPILE_CACHE/NODE_OPTIONS: V8 cannot make a code cache while it snapshots.
+      const env = { ...process.env };
+      delete env.NODE_COMPILE_CACHE;
+      delete env.NODE_OPTIONS;
+      const child = spawn(process.execPath, ['--snapshot-blob', blobTmp, '--build-snapshot', cjs], { cwd: out, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (d: string) => (err += d));
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`node --build-snapshot exited ${code}: ${err.replace(/\(node:\d+\) Warning: It's not yet fully verified[^\n]*\n([^\n]*\n){3}/g, '').trim().slice(-500)}`))));
+    });
+    const inputs = [...new Set([...m.inputs, ...Object.keys(result.metafile.inputs)])].filter((f) => !f.startsWith('node_modules/') && !f.includes(':'));
+    const list = path.join(dir, `${spec.name}.inputs`);
+    writeFileSync(`${list}.${process.pid}.tmp`, [...inputs, 'package-lock.json'].map((f) => path.join(root, f)).join('\n') + '\n');
+    renameSync(`${list}.${process.pid}.tmp`, list);
+    // The blob's mtime is when the bundle build started: a source edited since is newer.
+    utimesSync(blobTmp, new Date(), new Date(m.builtAt));
+    renameSync(blobTmp, path.join(dir, `${spec.name}.blob`));
+    state();
+  } catch (err) {
+    state(err instanceof Error ? err.message : String(err));
+  }
 }
 
 function removeOldBuilds(dir: string, name: string, current: string): void {
@@ -126,17 +239,48 @@ function removeOldBuilds(dir: string, name: string, current: string): void {
 }
 
 /**
+ * Packages left external (and createRequire in the bundled code) resolve from the bundle's own
+ * directory upwards: a cache outside the installation (CALICO_BUNDLE_CACHE) gets a
+ * `node_modules` link to the installation's packages.
+ */
+function linkPackages(root: string, dir: string): void {
+  const modules = path.join(root, 'node_modules');
+  if (!path.relative(modules, dir).startsWith('..')) return; // inside node_modules already
+  const link = path.join(dir, 'node_modules');
+  try {
+    if (readlinkSync(link) === modules) return;
+    rmSync(link, { force: true });
+  } catch {
+    /* no link yet */
+  }
+  symlinkSync(modules, link);
+}
+
+/** Writes `calico-ts bundle: ...` to stderr when CALICO_BUNDLE_DEBUG is set (which code a start runs). */
+function debug(msg: string): void {
+  if (process.env.CALICO_BUNDLE_DEBUG) process.stderr.write(`calico-ts bundle: ${msg}\n`);
+}
+
+/**
  * Returns the file URL of the bundle's `main` entry, building it first when missing or older
  * than the sources; undefined when the bundle cannot be used (then import the sources).
  */
 export async function bundleEntry(spec: BundleSpec, root = repoRoot): Promise<string | undefined> {
-  if (process.env.CALICO_NO_BUNDLE) return undefined;
+  if (process.env.CALICO_NO_BUNDLE) {
+    debug(`${spec.name}: sources (CALICO_NO_BUNDLE is set)`);
+    return undefined;
+  }
   const dir = cacheDir(root);
   const manifestFile = path.join(dir, `${spec.name}.json`);
+  const use = (file: string, how: string): string => {
+    debug(`${spec.name}: bundle ${path.relative(dir, file)} (${how})`);
+    return pathToFileURL(file).href;
+  };
   const ready = fresh(root, spec, readManifest(manifestFile));
-  if (ready) return pathToFileURL(ready).href;
+  if (ready) return use(ready, 'current');
   try {
     mkdirSync(dir, { recursive: true });
+    linkPackages(root, dir);
     const lock = `${manifestFile}.lock`;
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
@@ -150,8 +294,16 @@ export async function bundleEntry(spec: BundleSpec, root = repoRoot): Promise<st
         closeSync(fd);
         try {
           // Someone may have finished a build between our check and taking the lock.
-          const now = fresh(root, spec, readManifest(manifestFile));
-          return pathToFileURL(now ?? (await build(root, spec, manifestFile))).href;
+          const m = readManifest(manifestFile);
+          const now = fresh(root, spec, m);
+          if (now) return use(now, 'built by another process');
+          // The bundle may be current with only the snapshot missing (never built, or the node
+          // binary changed): then make just the snapshot.
+          if (spec.snapshot && m && fresh(root, { ...spec, snapshot: undefined }, m)) {
+            await buildSnapshot(root, spec, m);
+            return use(path.join(dir, m.dir, 'main.mjs'), 'current; snapshot rebuilt');
+          }
+          return use(await build(root, spec, manifestFile), 'rebuilt');
         } finally {
           rmSync(lock, { force: true });
         }
@@ -159,15 +311,20 @@ export async function bundleEntry(spec: BundleSpec, root = repoRoot): Promise<st
       // Another process is building: wait for its manifest (or take over a stale lock).
       await sleep(25);
       const done = fresh(root, spec, readManifest(manifestFile));
-      if (done) return pathToFileURL(done).href;
+      if (done) return use(done, 'built by another process');
       try {
         if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { force: true });
       } catch {
         /* released meanwhile */
       }
-      if (Date.now() > deadline) return undefined;
+      if (Date.now() > deadline) {
+        debug(`${spec.name}: sources (waited ${WAIT_MS / 1000} s for another build)`);
+        return undefined;
+      }
     }
-  } catch {
-    return undefined; // no esbuild, read-only tree, build error: run from source
+  } catch (err) {
+    // No esbuild, read-only or unusable cache directory, build error: run the sources.
+    debug(`${spec.name}: sources (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+    return undefined;
   }
 }

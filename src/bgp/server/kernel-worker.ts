@@ -3,7 +3,7 @@
 // and running the RIB. Batches cross the thread boundary as one compact string each.
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { KernelApplyResult, KernelBatch, KernelRoute, KernelRoutes } from './kernel.ts';
+import { NetlinkKernel, type KernelApplyResult, type KernelBatch, type KernelRoute, type KernelRoutes } from './kernel.ts';
 
 /** One route per line: `dst metric type gw[,dev[,onlink]][;gw...]` (metric `-` when unset). */
 export function encodeRoutes(routes: readonly KernelRoute[]): string {
@@ -54,16 +54,35 @@ export function kernelWorkerUrl(base: string = import.meta.url): URL {
   return existsSync(mjs) || !existsSync(ts) ? mjs : ts;
 }
 
+/**
+ * Whether this process was started from a V8 startup snapshot (bin/calico-bgp does that). Node
+ * (26) aborts the whole process when a worker thread of such a process loads a stream-based
+ * binding (child_process, net), which the writer thread's modules do: then no thread is started.
+ */
+export function startedFromSnapshot(execArgv: readonly string[] = process.execArgv): boolean {
+  return execArgv.some((a) => a === '--snapshot-blob' || a.startsWith('--snapshot-blob='));
+}
+
 type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
-/** KernelRoutes served by a worker thread that owns the netlink socket (see kernel-worker-main.ts). */
+/**
+ * KernelRoutes served by a worker thread that owns the netlink socket (see kernel-worker-main.ts).
+ * In a process started from a startup snapshot the same writer runs on the calling thread
+ * (bin/calico-bgp starts configs that ask for the worker without the snapshot; this is the
+ * safety net).
+ */
 export class WorkerKernel implements KernelRoutes {
-  private readonly worker: Worker;
+  private readonly worker: Worker | null = null;
+  private readonly inline: NetlinkKernel | null = null;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private seq = 0;
   private dead: Error | null = null;
 
   constructor(opts: { table: number; protocol: number }) {
+    if (startedFromSnapshot()) {
+      this.inline = new NetlinkKernel(opts);
+      return;
+    }
     // A small young generation: the thread only turns batches into netlink requests, whose
     // garbage would otherwise sit in (up to 3x16 MiB of) semi-spaces and count as our RSS.
     this.worker = new Worker(kernelWorkerUrl(), { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 6 } });
@@ -83,24 +102,34 @@ export class WorkerKernel implements KernelRoutes {
     this.worker.on('exit', (code) => fail(new Error(`kernel writer thread exited (${code})`)));
   }
 
+  /** Whether batches really go to a worker thread. */
+  get threaded(): boolean {
+    return this.worker !== null;
+  }
+
   private call<T>(msg: Record<string, unknown>): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
+    const worker = this.worker!;
     const id = ++this.seq;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ ...msg, id });
+      worker.postMessage({ ...msg, id });
     });
   }
 
   apply(batch: KernelBatch): Promise<KernelApplyResult> {
+    if (this.inline) return this.inline.apply(batch);
     return this.call<KernelApplyResult>({ op: 'apply', replace: encodeRoutes(batch.replace), remove: encodeRoutes(batch.remove) });
   }
 
   async list(): Promise<KernelRoute[]> {
+    if (this.inline) return this.inline.list();
     return decodeRoutes(await this.call<string>({ op: 'list' }));
   }
 
   async close(): Promise<void> {
+    if (this.inline) return this.inline.close();
+    if (!this.worker) return;
     if (!this.dead) await this.call({ op: 'close' }).catch(() => undefined);
     await this.worker.terminate();
   }
