@@ -15,7 +15,8 @@
 //   - reachableBy: a peer on BIRD's loopback, reachable only through the host route Calico
 //     renders (`<peer>/32 via <reachableBy>`), establishes; its routes are installed through the
 //     same gateway; ping reaches the peer address;
-//   - CalicoNodeStatus `routes` lists these routes (FIB, gateway, interface, learnedFrom).
+//   - CalicoNodeStatus `routes` lists these routes (FIB, gateway, interface, learnedFrom) and the
+//     connected subnets (Direct).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -187,7 +188,10 @@ void test('calico-bgp from the datastore: communities, ttlSecurity, localASNumbe
     assert.deepEqual(find(`${FAR}/32`), { type: 'FIB', destination: `${FAR}/32`, gateway: '198.18.44.2', interface: 'eth0', learnedFrom: { sourceType: 'Static' } });
     assert.deepEqual(find('198.19.44.0/26'), { type: 'FIB', destination: '198.19.44.0/26', gateway: 'N/A', interface: 'blackhole', learnedFrom: { sourceType: 'Static' } });
     assert.deepEqual(find('198.18.96.0/24'), { type: 'FIB', destination: '198.18.96.0/24', gateway: '198.18.44.6', interface: 'eth0', learnedFrom: { sourceType: 'BGPPeer', peerIP: '198.18.44.6' } });
+    assert.deepEqual(find('198.18.44.0/24'), { type: 'FIB', destination: '198.18.44.0/24', gateway: 'N/A', interface: 'eth0', learnedFrom: { sourceType: 'Direct' } });
     assert.ok(cns.routesV6?.some((r) => r.destination === 'fd00:198:19:44::/122'), 'IPv6 block listed');
+    assert.ok(cns.routesV6?.some((r) => r.destination === 'fd00:198:18:44::/64' && r.learnedFrom.sourceType === 'Direct'), 'IPv6 connected subnet listed');
+    assert.ok(!cns.routesV6?.some((r) => r.destination.startsWith('fe80')), 'no link-local subnet (BIRD skips link scope)');
     assert.equal(proc.child.exitCode, null);
   } catch (err) {
     console.log(`--- node-1 log (tail)\n${proc.log().slice(-6000)}\n--- BIRD protocols\n${(await Promise.all([...birds.values()].map((b) => b.birdc('show protocols').catch(() => '')))).join('')}`);

@@ -246,7 +246,8 @@ void test('calicoctl node status text and CalicoNodeStatus', () => {
     { peerIP: '198.18.0.2', type: 'NodeMesh', state: 'Established', since: '07:01:02' },
     { peerIP: '198.18.0.9', type: 'GlobalPeer', state: 'Active', since: '07:02:03' },
   ]);
-  // Routes: FIB for the path in use, RIB for other candidates; mesh vs BGPPeer by the peer's type.
+  // Routes: FIB for the path in use, RIB for other candidates; mesh vs BGPPeer by the peer's type;
+  // connected subnets except on cali*, kube-ipvs* and ignoredInterfaces.
   const routes = calicoNodeRoutes(
     [
       { type: 'FIB', destination: '198.19.9.0/26', gateway: 'N/A', interface: 'blackhole', source: 'static' },
@@ -254,8 +255,13 @@ void test('calicoctl node status text and CalicoNodeStatus', () => {
       { type: 'FIB', destination: '198.19.2.0/26', gateway: '198.18.0.2', interface: 'eth0', source: 'bgp', peer: '198.18.0.2' },
       { type: 'RIB', destination: '198.19.2.0/26', gateway: '198.18.0.9', interface: '', source: 'bgp', peer: '198.18.0.9' },
       { type: 'FIB', destination: 'fd00:198:19:2::/64', gateway: 'fd00:198:18::9', interface: 'eth0', source: 'bgp', peer: 'fd00:198:18::9' },
+      { type: 'FIB', destination: '198.18.0.0/24', gateway: 'N/A', interface: 'eth0', source: 'direct' },
+      { type: 'FIB', destination: '198.19.2.1/32', gateway: 'N/A', interface: 'cali1234', source: 'direct' },
+      { type: 'FIB', destination: '10.96.0.0/12', gateway: 'N/A', interface: 'kube-ipvs0', source: 'direct' },
+      { type: 'FIB', destination: '192.0.2.0/24', gateway: 'N/A', interface: 'docker0', source: 'direct' },
     ],
     st.peers,
+    { ignoredInterfaces: ['docker*'] },
   );
   assert.deepEqual(routes, {
     routesV4: [
@@ -263,6 +269,7 @@ void test('calicoctl node status text and CalicoNodeStatus', () => {
       { type: 'FIB', destination: '198.51.100.7/32', gateway: '198.18.0.254', interface: 'eth0', learnedFrom: { sourceType: 'Static' } },
       { type: 'FIB', destination: '198.19.2.0/26', gateway: '198.18.0.2', interface: 'eth0', learnedFrom: { sourceType: 'NodeMesh', peerIP: '198.18.0.2' } },
       { type: 'RIB', destination: '198.19.2.0/26', gateway: '198.18.0.9', learnedFrom: { sourceType: 'BGPPeer', peerIP: '198.18.0.9' } },
+      { type: 'FIB', destination: '198.18.0.0/24', gateway: 'N/A', interface: 'eth0', learnedFrom: { sourceType: 'Direct' } },
     ],
     routesV6: [{ type: 'FIB', destination: 'fd00:198:19:2::/64', gateway: 'fd00:198:18::9', interface: 'eth0', learnedFrom: { sourceType: 'BGPPeer', peerIP: 'fd00:198:18::9' } }],
   });

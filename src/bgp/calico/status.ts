@@ -4,6 +4,7 @@ import type { PeerStatus, SpeakerStatus, Speaker } from '../server/index.ts';
 
 /** One route of the speaker's table (Speaker.routes()). */
 export type SpeakerRoute = ReturnType<Speaker['routes']>[number];
+import { globMatch } from '../rib/index.ts';
 import { PEER_TYPE_DISPLAY } from './peering.ts';
 
 function table(rows: string[][]): string {
@@ -80,14 +81,20 @@ export function calicoNodeStatus(s: SpeakerStatus, opts: { version?: string; las
  * The `routes` of a CalicoNodeStatus (class Routes), as calico-node fills it from BIRD's
  * `show route`: per family every route with type FIB (the one used for forwarding) or RIB (another
  * candidate), destination, gateway (`N/A` for blackholes), interface, and where it was learned:
- * `Static` (this node's blocks, reachableBy host routes) or, for BGP routes, `NodeMesh` / `BGPPeer`
- * with the peer's IP. Empty lists are left out (omitempty).
+ * `Static` (this node's blocks, reachableBy host routes), `Direct` (connected subnets, except on
+ * the interfaces confd's direct protocol leaves out) or, for BGP routes, `NodeMesh` / `BGPPeer`
+ * with the peer's IP. Empty lists are left out (omitempty). BIRD's `Kernel` routes (alien routes it
+ * learns from the kernel) have no counterpart: our speaker does not import kernel routes.
  */
-export function calicoNodeRoutes(routes: readonly SpeakerRoute[], peers: readonly PeerStatus[]): Record<string, unknown> {
+export function calicoNodeRoutes(routes: readonly SpeakerRoute[], peers: readonly PeerStatus[], opts: { ignoredInterfaces?: readonly string[] } = {}): Record<string, unknown> {
   const mesh = new Set(peers.filter((p) => p.type === PEER_TYPE_DISPLAY.mesh).map((p) => p.address));
+  // confd's direct protocol: `interface -"<ignored>"..., -"cali*", -"kube-ipvs*", "*"`.
+  const notDirect = [...(opts.ignoredInterfaces ?? []), 'cali*', 'kube-ipvs*'];
   const out: Record<string, Array<Record<string, unknown>>> = { routesV4: [], routesV6: [] };
   for (const r of routes) {
-    const learnedFrom = r.source === 'static' ? { sourceType: 'Static' } : { sourceType: r.peer !== undefined && mesh.has(r.peer) ? 'NodeMesh' : 'BGPPeer', ...(r.peer ? { peerIP: r.peer } : {}) };
+    if (r.source === 'direct' && notDirect.some((g) => globMatch(g, r.interface))) continue;
+    const learnedFrom =
+      r.source === 'static' ? { sourceType: 'Static' } : r.source === 'direct' ? { sourceType: 'Direct' } : { sourceType: r.peer !== undefined && mesh.has(r.peer) ? 'NodeMesh' : 'BGPPeer', ...(r.peer ? { peerIP: r.peer } : {}) };
     out[r.destination.includes(':') ? 'routesV6' : 'routesV4']!.push({
       type: r.type,
       destination: r.destination,

@@ -741,8 +741,9 @@ export class Speaker {
 
   /**
    * The routes this speaker knows, as Calico's CalicoNodeStatus lists BIRD's table: every BGP
-   * path (the best one `FIB`, the others `RIB`), our originated prefixes and static host routes.
-   * Gateway and interface as BIRD shows them (`N/A` / `blackhole` for blackholes).
+   * path (the best one `FIB`, the others `RIB`), our originated prefixes, static host routes and
+   * connected subnets. Gateway and interface as BIRD shows them (`N/A` for blackholes and device
+   * routes).
    */
   routes(): RouteStatus[] {
     const out: RouteStatus[] = [];
@@ -758,13 +759,20 @@ export class Speaker {
       out.push({ type: bestFrom.get(prefix) === 'local' ? 'FIB' : 'RIB', destination: prefix, gateway: 'N/A', interface: 'blackhole', source: 'static' });
     }
     for (const [prefix, gw] of this.statics) out.push({ type: 'FIB', destination: prefix, gateway: gw, interface: devOf(gw), source: 'static' });
+    // Connected subnets (BIRD's direct protocol; it skips link-scope addresses). They win over BGP.
+    const direct = new Set<string>();
+    for (const c of this.connected) {
+      if (!c.dev || /^fe[89ab]/i.test(c.cidr)) continue;
+      direct.add(c.cidr);
+      out.push({ type: 'FIB', destination: c.cidr, gateway: 'N/A', interface: c.dev, source: 'direct' });
+    }
     for (const pr of this.peers.values()) {
       if (!this.rib.hasPeer(pr.id)) continue;
       for (const [key, r] of this.rib.adjRibIn(pr.id)) {
         const prefix = key.includes('#') ? key.slice(0, key.indexOf('#')) : key;
         const nh = r.attrs.nextHop ?? '';
         const gw = this.staticVia.get(nh) ?? nh;
-        const primary = bestFrom.get(prefix) === pr.id && !this.statics.has(prefix);
+        const primary = bestFrom.get(prefix) === pr.id && !this.statics.has(prefix) && !direct.has(prefix);
         out.push({ type: primary ? 'FIB' : 'RIB', destination: prefix, gateway: gw, interface: devOf(gw), source: 'bgp', peer: pr.cfg.address });
       }
     }

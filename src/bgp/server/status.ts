@@ -33,9 +33,10 @@ export interface RouteStatus {
   destination: string;
   /** Next hop, or `N/A` (blackhole). */
   gateway: string;
-  /** Interface towards the gateway (empty when unknown), or `blackhole`. */
+  /** Interface towards the gateway (empty when unknown), `blackhole`, or the connected interface. */
   interface: string;
-  source: 'bgp' | 'static';
+  /** bgp: learned; static: originated blocks and reachableBy routes; direct: connected subnets. */
+  source: 'bgp' | 'static' | 'direct';
   /** The BGP peer it was learned from. */
   peer?: string;
 }
