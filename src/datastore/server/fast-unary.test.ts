@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -68,6 +69,35 @@ void describe('FastUnary: unary calls answered on the HTTP/2 stream', () => {
     assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED);
     assert.match(err!.details, /larger than max \(\d+ vs 1024\)/);
     assert.equal((await range('after')).err, null);
+  });
+
+  void it('sends one HEADERS (no date header), the message, and trailers with grpc-status 0', async () => {
+    const port = (tcp.address() as AddressInfo).port;
+    const h2 = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const req = h2.request({ ':method': 'POST', ':path': '/etcdserverpb.KV/Range', 'content-type': 'application/grpc', te: 'trailers' });
+      const msg = serviceDefinition('KV')['Range']!.requestSerialize({ key: Buffer.from('raw') });
+      const frame = Buffer.alloc(5 + msg.length);
+      frame.writeUInt32BE(msg.length, 1);
+      msg.copy(frame, 5);
+      req.end(frame);
+      const [headers, trailers, body] = await Promise.all([
+        new Promise<http2.IncomingHttpHeaders>((r) => req.once('response', r)),
+        new Promise<http2.IncomingHttpHeaders>((r) => req.once('trailers', r)),
+        new Promise<Buffer>((r) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.once('end', () => r(Buffer.concat(chunks)));
+        }),
+      ]);
+      assert.equal(headers[':status'], 200);
+      assert.equal(headers['content-type'], 'application/grpc+proto');
+      assert.equal(headers['date'], undefined, 'no date header');
+      assert.equal(trailers['grpc-status'], '0');
+      assert.equal(body.readUInt32BE(1), body.length - 5);
+    } finally {
+      h2.close();
+    }
   });
 
   void it('answers many concurrent calls each with its own response', async () => {

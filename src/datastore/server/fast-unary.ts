@@ -5,7 +5,7 @@
 // asks for the trailers while it serialises the data frame and HEADERS + DATA + trailers
 // leave in one write. Streaming methods, compressed requests and unknown paths still go
 // to grpc-js. The same service implementations serve both paths.
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Stream, ServerStreamResponseOptions } from 'node:http2';
 import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
 
@@ -91,6 +91,11 @@ const RESPONSE_HEADERS = {
   'grpc-encoding': 'identity',
 };
 const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
+// No `date` header (Node adds one by default; gRPC does not use it, grpc-go does not send
+// it, and it changes every second, so HPACK cannot keep it indexed).
+// (`sendDate` is read by Node's respond() but missing from its type declarations.)
+const RESPOND_OPTIONS: ServerStreamResponseOptions = { waitForTrailers: true, ...{ sendDate: false } };
+const TRAILERS_ONLY_OPTIONS: ServerStreamResponseOptions = { endStream: true, ...{ sendDate: false } };
 
 type StreamHandler = (this: unknown, extra: unknown, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
 
@@ -220,7 +225,7 @@ function answer(stream: ServerHttp2Stream, m: Method, err: unknown, res: unknown
   }
   try {
     cork(stream);
-    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    stream.respond(RESPONSE_HEADERS, RESPOND_OPTIONS);
     stream.once('wantTrailers', () => {
       if (!stream.destroyed) stream.sendTrailers(OK_TRAILERS);
     });
@@ -236,7 +241,7 @@ function fail(stream: ServerHttp2Stream, code: number, details: string): void {
   try {
     stream.respond(
       { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(code), 'grpc-message': encodeURI(details) },
-      { endStream: true },
+      TRAILERS_ONLY_OPTIONS,
     );
   } catch {
     /* stream closed meanwhile */

@@ -90,10 +90,25 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
   const checkSize = (req: object) => {
     if (sizeOf(req) > env.maxRequestBytes) throw Errors.requestTooLarge();
   };
+  // The database size (PRAGMA page_count) is re-read only every min(1 MiB, quota/64) of
+  // request cost, and on every write once the estimate is within 10% of the quota; in
+  // between, the last size plus the cost since is the estimate (etcd's check is also
+  // approximate: its backend size is that of the last batch commit).
+  let sizeAt = -1;
+  let costSince = 0;
+  const refreshEvery = Math.min(1 << 20, Math.floor(env.quotaBackendBytes / 64));
+  const dbSizeEstimate = (cost: number): number => {
+    costSince += cost;
+    if (sizeAt < 0 || costSince >= refreshEvery || sizeAt + costSince >= env.quotaBackendBytes * 0.9) {
+      sizeAt = store.dbSize();
+      costSince = 0;
+    }
+    return sizeAt + costSince;
+  };
   const checkQuota = (cost: number) => {
     if (cost === 0) return;
     if (store.alarms.has(NOSPACE)) throw Errors.noSpace();
-    if (env.quotaBackendBytes > 0 && store.dbSize() + cost >= env.quotaBackendBytes) {
+    if (env.quotaBackendBytes > 0 && dbSizeEstimate(cost) + cost >= env.quotaBackendBytes) {
       env.log('warn', 'backend quota exceeded: raising NOSPACE alarm', { dbSize: store.dbSize(), quota: env.quotaBackendBytes });
       committer.write(
         () => {
