@@ -125,6 +125,13 @@ function fieldText(res: AnyResource, e: FieldError): string | undefined {
       return `IPPool.Spec.CIDR = '${maskedCidr(v) ?? v}' (IPPool CIDR is not strictly masked)`;
     }
   }
+  const nonDefault = /^cannot set (\w+) on a non default BGP Configuration/.exec(e.message);
+  if (res.kind === 'BGPConfiguration' && nonDefault) {
+    // clientv3 bgpconfig.go ValidateDefaultOnlyFields, word for word
+    const word: Record<string, string> = { asNumber: 'ASNumber', serviceLoadBalancerIPs: 'ServiceLoadBalancerIPs', serviceExternalIPs: 'ServiceExternalIPs', serviceClusterIPs: 'ServiceClusterIPs' };
+    const f = nonDefault[1]!;
+    return `BGPConfiguration.Spec.${goFieldName(f)} (Cannot set ${word[f] ?? f} on a non default BGP Configuration.)`;
+  }
   let name = goFieldName(last);
   let shown = v;
   if ((last === 'ports' || last === 'notPorts') && typeof segs[segs.length - 1] === 'number') {

@@ -279,3 +279,12 @@ void test("Calico's st invalid-data table: same error words, nothing written (te
     assert.deepEqual(stored.filter((k) => !k.endsWith('/bgppeers/compound-config')), [], `${name}: nothing written`);
   }
 });
+
+void test('BGPConfiguration default-only fields: Calico\'s "Cannot set" words (clientv3/bgpconfig.go, test_bgpconfig)', async () => {
+  const { run } = harness();
+  const r = await run(['apply', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"BGPConfiguration","metadata":{"name":"bgpconfiguration1"},"spec":{"logSeverityScreen":"Debug","nodeToNodeMeshEnabled":true,"asNumber":64512}}');
+  assert.equal(r.code, 1);
+  assert.ok(r.err.includes('BGPConfiguration.Spec.NodeToNodeMeshEnabled (Cannot set nodeToNodeMeshEnabled on a non default BGP Configuration.)'), r.err);
+  assert.ok(r.err.includes('BGPConfiguration.Spec.ASNumber (Cannot set ASNumber on a non default BGP Configuration.)'), r.err);
+  assert.equal((await run(['apply', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"BGPConfiguration","metadata":{"name":"default"},"spec":{"nodeToNodeMeshEnabled":true,"asNumber":64512}}')).code, 0);
+});

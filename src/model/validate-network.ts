@@ -161,7 +161,7 @@ export function checkBGPConfiguration(errs: ErrorCollector, name: string, spec: 
   }
   if (communities.length > 0 && arr(spec.prefixAdvertisements).length === 0) errs.add('spec.communities', 'invalid', 'communities are defined but not used in prefixAdvertisements');
   if (name && name !== 'default') {
-    for (const f of ['nodeToNodeMeshEnabled', 'asNumber', 'serviceLoadBalancerIPs', 'serviceExternalIPs', 'serviceClusterIPs', 'nodeMeshPassword'] as const) {
+    for (const f of ['nodeToNodeMeshEnabled', 'asNumber', 'serviceLoadBalancerIPs', 'serviceExternalIPs', 'serviceClusterIPs', 'nodeMeshPassword', 'nodeMeshMaxRestartTime'] as const) {
       if (spec[f] !== undefined && !(Array.isArray(spec[f]) && spec[f].length === 0)) {
         errs.add(`spec.${f}`, 'forbidden', `cannot set ${f} on a non default BGP Configuration`);
       }

@@ -145,6 +145,7 @@ const cases: Case[] = [
   { name: 'bgp listenPort 0 means unset (Go omitempty)', r: res('BGPConfiguration', { listenPort: 0 }, 'default') },
   { name: 'bgp listenPort too big', r: res('BGPConfiguration', { listenPort: 70000 }, 'default'), err: [['spec.listenPort', /between 0 and 65535|between 1 and 65535/]] },
   { name: 'bgp config non-default', r: res('BGPConfiguration', { asNumber: 64512 }, 'node.n1'), err: [['spec.asNumber', /non default BGP Configuration/]] },
+  { name: 'bgp config non-default restart time', r: res('BGPConfiguration', { nodeMeshMaxRestartTime: '120s' }, 'node.n1'), err: [['spec.nodeMeshMaxRestartTime', /non default BGP Configuration/]] },
   { name: 'bgp config masked cidr', r: res('BGPConfiguration', { serviceClusterIPs: [{ cidr: '10.96.0.1/12' }] }, 'default'), err: [['spec.serviceClusterIPs[0].cidr', /host bits/]] },
   { name: 'communities unused', r: res('BGPConfiguration', { communities: [{ name: 'c', value: '100:200' }] }, 'default'), err: [['spec.communities', /not used/]] },
   { name: 'community value bits', r: res('BGPConfiguration', { communities: [{ name: 'c', value: '65536:1' }], prefixAdvertisements: [{ cidr: '10.0.0.0/8', communities: ['c'] }] }, 'default'), err: [['spec.communities[0].value', /16 bit/]] },
