@@ -238,3 +238,10 @@ void test('ensureInitialized completes an existing ClusterInformation like clien
   await rc.ensureInitialized();
   assert.equal((await rc.get('ClusterInformation', 'default')).metadata.resourceVersion, rv, 'nothing to change: no write');
 });
+
+void test('apply of a missing resource creates it even with a resourceVersion (resourcemgr.Apply: create first); replace does not', async () => {
+  const { rc } = setup();
+  const out = await rc.apply({ ...gnp('fresh'), metadata: { name: 'fresh', resourceVersion: '99' } });
+  assert.notEqual(out.metadata.resourceVersion, '99');
+  await assert.rejects(rc.replace({ ...gnp('other'), metadata: { name: 'other', resourceVersion: '99' } }), ResourceNotFound);
+});

@@ -500,10 +500,13 @@ export class ResourceClient {
       const key = this.keyOf(info, input.metadata?.name, input.metadata?.namespace);
       const existing = await this.kv.get(key);
       if (!existing) {
-        if (rv || !allowCreate) throw new ResourceNotFound(idOf(info, input.metadata.name!, input.metadata.namespace));
+        if (!allowCreate) throw new ResourceNotFound(idOf(info, input.metadata.name!, input.metadata.namespace));
+        // calicoctl's apply tries a create first, without the resourceVersion: a version
+        // only guards the update of a resource that exists.
         const fresh = clone(input);
         delete fresh.metadata.uid;
         delete fresh.metadata.creationTimestamp;
+        delete fresh.metadata.resourceVersion;
         try {
           return await this.create(fresh);
         } catch (err) {
