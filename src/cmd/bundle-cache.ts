@@ -26,7 +26,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export interface BundleSpec {
   /** Cache name, e.g. `calicoctl`. */
@@ -84,7 +84,6 @@ function fresh(root: string, spec: BundleSpec, m: Manifest | undefined): string 
     const main = path.join(cacheDir(root), m.dir, 'main.mjs');
     statSync(main);
     for (const e of Object.keys(spec.entries)) statSync(path.join(cacheDir(root), m.dir, `${e}.mjs`));
-    if (spec.snapshot && !snapshotCurrent(root, spec, m)) return undefined;
     return main;
   } catch {
     return undefined; // an input was removed, or the build directory is gone
@@ -96,7 +95,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function build(root: string, spec: BundleSpec, manifestFile: string): Promise<string> {
   const esbuild = await import('esbuild');
   const dir = cacheDir(root);
-  const builtAt = Date.now() - 1; // sources modified from now on make the result stale
+  // Sources modified from now on make the result stale. File times come from the kernel's coarse
+  // clock, which can lag Date.now() by a few ms: count the last 50 ms as "after" too.
+  const builtAt = Date.now() - 50;
   const name = `${spec.name}-${builtAt}-${process.pid}`;
   const out = path.join(dir, name);
   const result = await esbuild.build({
@@ -123,7 +124,6 @@ async function build(root: string, spec: BundleSpec, manifestFile: string): Prom
   writeFileSync(tmp, JSON.stringify(m));
   renameSync(tmp, manifestFile); // atomic: readers see the old build or the new one, whole
   removeOldBuilds(dir, spec.name, name);
-  if (spec.snapshot) await buildSnapshot(root, spec, m);
   return path.join(out, 'main.mjs');
 }
 
@@ -133,17 +133,59 @@ interface SnapshotState {
   error?: string;
 }
 
-/** Whether the snapshot matches this build (or failed for it: then do not retry until the next build). */
+/**
+ * Whether the snapshot needs no build: it is what bin/calico-bgp would start from (newer than
+ * the node binary and than every file listed in `<name>.inputs`), or making one failed for this
+ * bundle build (not retried until the next build).
+ */
 function snapshotCurrent(root: string, spec: BundleSpec, m: Manifest): boolean {
   const dir = cacheDir(root);
   try {
     const st = JSON.parse(readFileSync(path.join(dir, `${spec.name}.snapshot.json`), 'utf8')) as SnapshotState;
-    if (st.dir !== m.dir) return false;
-    if (st.error) return true;
-    // bin/calico-bgp also requires the blob to be newer than the node binary.
-    return statSync(path.join(dir, `${spec.name}.blob`)).mtimeMs > statSync(process.execPath).mtimeMs;
+    if (st.error) return st.dir === m.dir;
+    const blob = statSync(path.join(dir, `${spec.name}.blob`)).mtimeMs;
+    if (blob <= statSync(process.execPath).mtimeMs) return false;
+    for (const f of readFileSync(path.join(dir, `${spec.name}.inputs`), 'utf8').split('\n')) if (f && statSync(f).mtimeMs >= blob) return false;
+    return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Starts a snapshot build in the background (a detached process running this file), so that no
+ * start waits for it; one at a time (a lock file). The next start after it finished uses it.
+ */
+function startSnapshotBuild(root: string, spec: BundleSpec, m: Manifest): void {
+  const lock = path.join(cacheDir(root), `${spec.name}.snapshot.lock`);
+  try {
+    if (Date.now() - statSync(lock).mtimeMs < LOCK_STALE_MS) return; // one is running
+  } catch {
+    /* no lock */
+  }
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'build-snapshot', JSON.stringify({ root, spec, dir: m.dir })], { detached: true, stdio: 'ignore', env });
+  child.on('error', () => undefined);
+  child.unref();
+  debug(`${spec.name}: snapshot build started in the background (pid ${child.pid})`);
+}
+
+/** The background snapshot builder (this file run as a script): one builder at a time. */
+async function snapshotBuilderMain(arg: string): Promise<void> {
+  const { root, spec, dir } = JSON.parse(arg) as { root: string; spec: BundleSpec; dir: string };
+  const cache = cacheDir(root);
+  const lock = path.join(cache, `${spec.name}.snapshot.lock`);
+  try {
+    closeSync(openSync(lock, 'wx'));
+  } catch {
+    return; // another builder
+  }
+  try {
+    const m = readManifest(path.join(cache, `${spec.name}.json`));
+    if (m?.dir === dir && !snapshotCurrent(root, spec, m)) await buildSnapshot(root, spec, m);
+  } finally {
+    rmSync(lock, { force: true });
   }
 }
 
@@ -157,6 +199,8 @@ async function buildSnapshot(root: string, spec: BundleSpec, m: Manifest): Promi
     writeFileSync(`${f}.${process.pid}.tmp`, JSON.stringify({ dir: m.dir, error } satisfies SnapshotState));
     renameSync(`${f}.${process.pid}.tmp`, f);
   };
+  // Sources edited from now on (50 ms of slack for the kernel's coarse file clock) are newer.
+  const startedAt = Date.now() - 50;
   try {
     const esbuild = await import('esbuild');
     const cjs = path.join(out, 'snapshot.cjs');
@@ -215,8 +259,8 @@ async function buildSnapshot(root: string, spec: BundleSpec, m: Manifest): Promi
     const list = path.join(dir, `${spec.name}.inputs`);
     writeFileSync(`${list}.${process.pid}.tmp`, [...inputs, 'package-lock.json'].map((f) => path.join(root, f)).join('\n') + '\n');
     renameSync(`${list}.${process.pid}.tmp`, list);
-    // The blob's mtime is when the bundle build started: a source edited since is newer.
-    utimesSync(blobTmp, new Date(), new Date(m.builtAt));
+    // The blob's mtime is when its build started: a source edited since is newer.
+    utimesSync(blobTmp, new Date(), new Date(startedAt));
     renameSync(blobTmp, path.join(dir, `${spec.name}.blob`));
     state();
   } catch (err) {
@@ -274,6 +318,10 @@ export async function bundleEntry(spec: BundleSpec, root = repoRoot): Promise<st
   const manifestFile = path.join(dir, `${spec.name}.json`);
   const use = (file: string, how: string): string => {
     debug(`${spec.name}: bundle ${path.relative(dir, file)} (${how})`);
+    if (spec.snapshot) {
+      const m = readManifest(manifestFile);
+      if (m && !snapshotCurrent(root, spec, m)) startSnapshotBuild(root, spec, m);
+    }
     return pathToFileURL(file).href;
   };
   const ready = fresh(root, spec, readManifest(manifestFile));
@@ -294,15 +342,8 @@ export async function bundleEntry(spec: BundleSpec, root = repoRoot): Promise<st
         closeSync(fd);
         try {
           // Someone may have finished a build between our check and taking the lock.
-          const m = readManifest(manifestFile);
-          const now = fresh(root, spec, m);
+          const now = fresh(root, spec, readManifest(manifestFile));
           if (now) return use(now, 'built by another process');
-          // The bundle may be current with only the snapshot missing (never built, or the node
-          // binary changed): then make just the snapshot.
-          if (spec.snapshot && m && fresh(root, { ...spec, snapshot: undefined }, m)) {
-            await buildSnapshot(root, spec, m);
-            return use(path.join(dir, m.dir, 'main.mjs'), 'current; snapshot rebuilt');
-          }
           return use(await build(root, spec, manifestFile), 'rebuilt');
         } finally {
           rmSync(lock, { force: true });
@@ -328,3 +369,5 @@ export async function bundleEntry(spec: BundleSpec, root = repoRoot): Promise<st
     return undefined;
   }
 }
+
+if (import.meta.main && process.argv[2] === 'build-snapshot' && process.argv[3]) await snapshotBuilderMain(process.argv[3]);
