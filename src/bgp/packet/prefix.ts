@@ -13,23 +13,32 @@ export function familyKey(afi: number, safi: number): FamilyKey {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Prefix implementations: addr is computed on first use (decode allocates one small object
-// and one key string per prefix, nothing else).
+// Prefix implementations: IPv4 addr and key are computed on first use (decode allocates one
+// small object per IPv4 prefix, nothing else).
 // ---------------------------------------------------------------------------------------------
 
 class Ipv4Prefix implements Prefix {
   readonly afi: 1 = 1;
   readonly len: number;
-  readonly key: string;
   /** The network address as an unsigned 32-bit number. */
   readonly value: number;
   readonly pathId: number | undefined;
+  #key: string | undefined;
   #addr: Uint8Array | undefined;
-  constructor(value: number, len: number, key: string, pathId: number | undefined) {
+  constructor(value: number, len: number, key: string | undefined, pathId: number | undefined) {
     this.value = value;
     this.len = len;
-    this.key = key;
+    this.#key = key;
     this.pathId = pathId;
+  }
+  /** Built on first use: consumers that read `value`/`len` (the RIB) never pay for the text. */
+  get key(): string {
+    let k = this.#key;
+    if (k === undefined) {
+      k = ipv4Key(this.value, this.len);
+      this.#key = k;
+    }
+    return k;
   }
   get addr(): Uint8Array {
     let a = this.#addr;
@@ -395,7 +404,7 @@ export function decodeNlriRun(
       }
       pos += nb;
       v = (v & maskV4(len)) >>> 0;
-      out.push(new Ipv4Prefix(v, len, ipv4Key(v, len), pathId));
+      out.push(new Ipv4Prefix(v, len, undefined, pathId));
     }
     return null;
   }

@@ -58,23 +58,27 @@ export function canonicalV4(key: string): { readonly value: number; readonly len
   return x < 0 ? null : { value: Math.floor(x / 64), len: x % 64 };
 }
 
-const NO_LEN = 255;
+const NO_LEN = 255; // row keyed by string
+const FREE = 254; // row not in use
+
+/** Next capacity: x1.25 (typed-array copies are cheap; less slack than doubling). */
+function nextCap(cap: number): number {
+  return cap + Math.max(64, cap >> 2);
+}
 
 export class PrefixIndex {
   /** Per row: IPv4 address (rows keyed by integers). */
-  addr: Uint32Array;
-  /** Per row: IPv4 prefix length, or 255 for rows keyed by string. */
-  plen: Uint8Array;
-  /** Per row: 1 while in use. */
-  used: Uint8Array;
-  /** Rows ever handed out (rows < top may be in use). */
+  addr: Uint32Array<ArrayBuffer>;
+  /** Per row: IPv4 prefix length, 255 for rows keyed by string, 254 for free rows. */
+  plen: Uint8Array<ArrayBuffer>;
+  /** Rows ever handed out (rows < top may be in use: see `isUsed`). */
   top = 0;
   /** Rows in use. */
   size = 0;
   private cap: number;
-  /** Open addressing (linear probing): row + 1, 0 = empty. */
-  private slots: Int32Array;
-  private shift: number;
+  /** Open addressing (linear probing, any table size): row + 1, 0 = empty. */
+  private slots: Int32Array<ArrayBuffer>;
+  private v4count = 0;
   private readonly strs: (string | undefined)[] = [];
   private readonly byStr = new Map<string, number>();
   private readonly free: number[] = [];
@@ -83,10 +87,8 @@ export class PrefixIndex {
   constructor(onGrow: (cap: number) => void, initial = 64) {
     this.cap = initial;
     this.addr = new Uint32Array(initial);
-    this.plen = new Uint8Array(initial);
-    this.used = new Uint8Array(initial);
-    this.slots = new Int32Array(initial * 2);
-    this.shift = 32 - Math.log2(initial * 2);
+    this.plen = new Uint8Array(initial).fill(FREE);
+    this.slots = new Int32Array(Math.ceil(initial * 1.6) + 1);
     this.onGrow = onGrow;
   }
 
@@ -94,19 +96,25 @@ export class PrefixIndex {
     return this.cap;
   }
 
-  private hash(v: number, len: number): number {
-    return Math.imul(v ^ Math.imul(len + 1, 0x27d4eb2d), 0x9e3779b1) >>> this.shift;
+  isUsed(row: number): boolean {
+    return this.plen[row] !== FREE;
+  }
+
+  private home(v: number, len: number): number {
+    const h = Math.imul(v ^ Math.imul(len + 1, 0x27d4eb2d), 0x9e3779b1) >>> 0;
+    return Math.floor((h / 4294967296) * this.slots.length);
   }
 
   /** Row of an IPv4 prefix (value already masked), or -1. */
   find4(v: number, len: number): number {
     const slots = this.slots;
-    const m = slots.length - 1;
-    for (let i = this.hash(v, len); ; i = (i + 1) & m) {
+    const n = slots.length;
+    for (let i = this.home(v, len); ; ) {
       const s = slots[i]!;
       if (s === 0) return -1;
       const r = s - 1;
       if (this.addr[r] === v && this.plen[r] === len) return r;
+      if (++i === n) i = 0;
     }
   }
 
@@ -120,9 +128,11 @@ export class PrefixIndex {
   add4(v: number, len: number): number {
     let r = this.find4(v, len);
     if (r >= 0) return r;
+    if ((this.v4count + 1) * 4 > this.slots.length * 3) this.rehash(Math.ceil((this.v4count + 1) * 1.6) + 1);
     r = this.newRow();
     this.addr[r] = v;
     this.plen[r] = len;
+    this.v4count++;
     this.insertSlot(r, v, len);
     return r;
   }
@@ -141,7 +151,7 @@ export class PrefixIndex {
   }
 
   isV4(row: number): boolean {
-    return this.plen[row] !== NO_LEN;
+    return this.plen[row]! <= 32;
   }
 
   /** The row's key text (formatted for IPv4 rows: a new string each call). */
@@ -151,13 +161,16 @@ export class PrefixIndex {
   }
 
   remove(row: number): void {
-    if (this.used[row] !== 1) return;
     const l = this.plen[row]!;
+    if (l === FREE) return;
     if (l === NO_LEN) {
       this.byStr.delete(this.strs[row]!);
       this.strs[row] = undefined;
-    } else this.deleteSlot(row, this.addr[row]!, l);
-    this.used[row] = 0;
+    } else {
+      this.deleteSlot(row, this.addr[row]!, l);
+      this.v4count--;
+    }
+    this.plen[row] = FREE;
     this.size--;
     this.free.push(row);
   }
@@ -168,51 +181,46 @@ export class PrefixIndex {
       if (this.top === this.cap) this.growRows();
       r = this.top++;
     }
-    this.used[r] = 1;
     this.size++;
-    if ((this.size - this.byStr.size) * 4 > this.slots.length * 3) this.rehash(this.slots.length * 2);
     return r;
   }
 
   private growRows(): void {
-    const cap = this.cap * 2;
+    const cap = nextCap(this.cap);
     const addr = new Uint32Array(cap);
     addr.set(this.addr);
-    const plen = new Uint8Array(cap);
+    const plen = new Uint8Array(cap).fill(FREE);
     plen.set(this.plen);
-    const used = new Uint8Array(cap);
-    used.set(this.used);
     this.addr = addr;
     this.plen = plen;
-    this.used = used;
     this.cap = cap;
     this.onGrow(cap);
   }
 
   private insertSlot(r: number, v: number, len: number): void {
     const slots = this.slots;
-    const m = slots.length - 1;
-    let i = this.hash(v, len);
-    while (slots[i] !== 0) i = (i + 1) & m;
+    const n = slots.length;
+    let i = this.home(v, len);
+    while (slots[i] !== 0) if (++i === n) i = 0;
     slots[i] = r + 1;
   }
 
   private deleteSlot(row: number, v: number, len: number): void {
     const slots = this.slots;
-    const m = slots.length - 1;
-    let i = this.hash(v, len);
+    const n = slots.length;
+    let i = this.home(v, len);
     while (slots[i] !== row + 1) {
       if (slots[i] === 0) return;
-      i = (i + 1) & m;
+      if (++i === n) i = 0;
     }
     // Backward-shift deletion: no tombstones.
     let j = i;
     for (;;) {
-      j = (j + 1) & m;
+      if (++j === n) j = 0;
       const s = slots[j]!;
       if (s === 0) break;
       const r = s - 1;
-      const home = this.hash(this.addr[r]!, this.plen[r]!);
+      const home = this.home(this.addr[r]!, this.plen[r]!);
       // Move s into the hole at i unless its home lies cyclically in (i, j].
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
         slots[i] = s;
@@ -224,7 +232,9 @@ export class PrefixIndex {
 
   private rehash(n: number): void {
     this.slots = new Int32Array(n);
-    this.shift = 32 - Math.log2(n);
-    for (let r = 0; r < this.top; r++) if (this.used[r] === 1 && this.plen[r] !== NO_LEN) this.insertSlot(r, this.addr[r]!, this.plen[r]!);
+    for (let r = 0; r < this.top; r++) {
+      const l = this.plen[r]!;
+      if (l <= 32) this.insertSlot(r, this.addr[r]!, l);
+    }
   }
 }

@@ -203,8 +203,8 @@ export interface PeerStats {
 // stored in typed-array columns only (peer slot + interned attribute-set id): no object at all.
 // A prefix gets a Dest object (candidate paths linked through Path.next, best path, Adj-RIB-Out
 // slots, peer queues) only while it needs one: several candidates, a local path, an add-path id
-// or an Adj-RIB-Out entry. The kernel state (desired and delivered route, as interned ids) is in
-// columns for every row.
+// or an Adj-RIB-Out entry. The desired kernel route (an interned id) is a column of every row;
+// what was delivered before is kept in the kernel queue while the row is queued.
 // ---------------------------------------------------------------------------------------------
 
 const LOCAL_ID = 'local';
@@ -434,16 +434,15 @@ export class Rib {
   /** Compact path: interned attribute-set id. */
   private cAttr = new Uint32Array(64);
   private rflags = new Uint8Array(64);
-  /** Desired kernel route id (0: none). */
+  /** Desired kernel route id (0: none). Equals what takeKernelChanges last handed out unless the row is queued. */
   private kWant = new Uint32Array(64);
-  /** Kernel route id last handed out by takeKernelChanges (0: none). */
-  private kSent = new Uint32Array(64);
   private readonly dests: (Dest | undefined)[] = [];
   private readonly profiles = new Map<string, RewriteProfile>();
   /** Outbound attribute sets split for the codec (shared by every peer sent the same set). */
   private readonly wire = new Map<AttrSet, { attributes: PathAttributes; reach: ReachInfo }>();
   private bestCount = 0;
   private readonly localPaths = new Map<string, LocalPath>();
+  /** Pairs (row, kernel route id handed out before the row was queued). */
   private kernelQueue: number[] = [];
   /** Interned kernel routes: id <-> route (id 0 = no route). Equal routes have equal ids. */
   private readonly kernelIds = new Map<string, number>();
@@ -485,7 +484,6 @@ export class Rib {
     };
     this.cAttr = grow32(this.cAttr);
     this.kWant = grow32(this.kWant);
-    this.kSent = grow32(this.kSent);
     const f = new Uint8Array(cap);
     f.set(this.rflags);
     this.rflags = f;
@@ -601,7 +599,7 @@ export class Rib {
     const s1 = p.slot + 1;
     const ix = this.index;
     for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] !== 1) continue;
+      if (!ix.isUsed(r)) continue;
       const d = this.dests[r];
       if (d === undefined) {
         if (this.cSrc[r] === s1) {
@@ -859,11 +857,11 @@ export class Rib {
     const q = this.kernelQueue;
     this.kernelQueue = [];
     const flags = this.rflags;
-    for (const row of q) {
+    for (let i = 0; i < q.length; i += 2) {
+      const row = q[i]!;
       flags[row] = flags[row]! & ~KQUEUED;
       const want = this.kWant[row]!;
-      if (want !== this.kSent[row]) {
-        this.kSent[row] = want;
+      if (want !== q[i + 1]) {
         const prefix = this.index.keyOf(row);
         const family: Family = flags[row]! & FAM6 ? 'ipv6' : 'ipv4';
         out.push(want !== 0 ? { kind: 'route', prefix, family, route: this.kernelById[want]! } : { kind: 'withdraw', prefix, family });
@@ -911,7 +909,7 @@ export class Rib {
   *locRib(): Generator<BestRouteInfo> {
     const ix = this.index;
     for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] !== 1) continue;
+      if (!ix.isUsed(r)) continue;
       const b = this.bestOfRow(r, ix.keyOf(r));
       if (b) yield b;
     }
@@ -924,7 +922,7 @@ export class Rib {
     const ix = this.index;
     const s1 = p.slot + 1;
     for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] !== 1) continue;
+      if (!ix.isUsed(r)) continue;
       const d = this.dests[r];
       if (d === undefined) {
         if (this.cSrc[r] === s1) out.set(ix.keyOf(r), { attrs: this.attrOf(this.cAttr[r]!).attrs, stale: (this.rflags[r]! & STALE) !== 0 });
@@ -953,7 +951,7 @@ export class Rib {
     const out = new Map<string, KernelRoute>();
     const ix = this.index;
     for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] === 1 && this.kWant[r] !== 0) out.set(ix.keyOf(r), this.kernelById[this.kWant[r]!]!);
+      if (ix.isUsed(r) && this.kWant[r] !== 0) out.set(ix.keyOf(r), this.kernelById[this.kWant[r]!]!);
     }
     return out;
   }
@@ -1058,7 +1056,6 @@ export class Rib {
     this.cAttr[row] = 0;
     this.rflags[row] = 0;
     this.kWant[row] = 0;
-    this.kSent[row] = 0;
     this.index.remove(row);
   }
 
@@ -1154,7 +1151,7 @@ export class Rib {
     const ix = this.index;
     const s1 = p.slot + 1;
     for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] !== 1) continue;
+      if (!ix.isUsed(r)) continue;
       const d = this.dests[r];
       if (d === undefined) {
         if (this.cSrc[r] === s1 && pred((this.rflags[r]! & STALE) !== 0, this.famOf(r))) this.removeCompact(p, r);
@@ -1363,11 +1360,8 @@ export class Rib {
       }
       return n;
     };
-    for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] !== 1) continue;
-      this.kWant[r] = remap(this.kWant[r]!);
-      this.kSent[r] = remap(this.kSent[r]!);
-    }
+    for (let r = 0; r < ix.top; r++) if (ix.isUsed(r)) this.kWant[r] = remap(this.kWant[r]!);
+    for (let i = 1; i < this.kernelQueue.length; i += 2) this.kernelQueue[i] = remap(this.kernelQueue[i]!);
     this.kernelById = next;
     this.kernelIds.clear();
     for (let id = 1; id < next.length; id++) {
@@ -1381,20 +1375,22 @@ export class Rib {
   }
 
   private updateKernel(row: number, id: number): void {
-    if (id === this.kWant[row]) return;
-    this.kWant[row] = id;
+    const cur = this.kWant[row]!;
+    if (id === cur) return;
     const f = this.rflags[row]!;
     if (!(f & KQUEUED)) {
+      // Not queued: the current id is what the consumer holds.
       this.rflags[row] = f | KQUEUED;
-      this.kernelQueue.push(row);
+      this.kernelQueue.push(row, cur);
     }
+    this.kWant[row] = id;
   }
 
   private refreshKernel(): void {
     this.kernelByAttrs.clear();
     const ix = this.index;
     for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] !== 1) continue;
+      if (!ix.isUsed(r)) continue;
       const d = this.dests[r];
       if (d === undefined) {
         const s1 = this.cSrc[r]!;
@@ -1414,7 +1410,7 @@ export class Rib {
   private exportAll(p: PeerState): void {
     const ix = this.index;
     for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] !== 1) continue;
+      if (!ix.isUsed(r)) continue;
       const d = this.dests[r];
       if (d !== undefined) {
         this.exportTo(p, d);
@@ -1607,7 +1603,7 @@ export class Rib {
     const live = new Set<AttrSet>();
     const ix = this.index;
     for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] !== 1) continue;
+      if (!ix.isUsed(r)) continue;
       const d = this.dests[r];
       if (d === undefined) {
         if (this.cSrc[r] !== 0) live.add(this.attrOf(this.cAttr[r]!));

@@ -46,5 +46,11 @@ export function releaseMemory(): boolean {
   if (gc) gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   const trim = getTrim();
   if (trim) trim(0);
+  if (process.env.CALICO_BGP_DEBUG_MEMORY) {
+    const m = process.memoryUsage();
+    const mib = (x: number): string => (x / 1048576).toFixed(1);
+    const spaces = v8.getHeapSpaceStatistics().map((s) => `${s.space_name} ${mib(s.space_used_size)}/${mib(s.physical_space_size)}`).join(', ');
+    process.stderr.write(`calico-bgp memory after release: rss ${mib(m.rss)} MiB, heap ${mib(m.heapUsed)}/${mib(m.heapTotal)}, external ${mib(m.external)}, arrayBuffers ${mib(m.arrayBuffers)}; spaces (used/physical MiB): ${spaces}\n`);
+  }
   return gc !== null;
 }

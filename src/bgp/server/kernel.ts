@@ -153,6 +153,9 @@ function withDst(dst: string, r: KernelRouteSpec): KernelRoute {
   return { dst, type: r.type, nextHops: r.nextHops, metric: r.metric };
 }
 
+/** Rows per kernel write (see KernelSync.flush). */
+const FLUSH_CHUNK = 8192;
+
 /** Interned route specs: equal specs (sameRoute) get equal small ids; id 0 = no route. */
 class SpecTable {
   specs: (KernelRouteSpec | null)[] = [null];
@@ -323,7 +326,7 @@ export class KernelSync {
   /** Remove everything programmed but not desired (the stale sweep after a graceful restart). */
   sweep(): void {
     const ix = this.index;
-    for (let r = 0; r < ix.top; r++) if (ix.used[r] === 1 && this.have[r] !== 0 && this.want[r] === 0) this.markDirty(r);
+    for (let r = 0; r < ix.top; r++) if (ix.isUsed(r) && this.have[r] !== 0 && this.want[r] === 0) this.markDirty(r);
     this.schedule();
   }
 
@@ -360,30 +363,65 @@ export class KernelSync {
     const live = new Uint8Array(n);
     const ix = this.index;
     for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] !== 1) continue;
+      if (!ix.isUsed(r)) continue;
       live[this.want[r]!] = 1;
       live[this.have[r]!] = 1;
     }
     const map = this.specs.compact(live);
     for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] !== 1) continue;
+      if (!ix.isUsed(r)) continue;
       this.want[r] = map[this.want[r]!]!;
       this.have[r] = map[this.have[r]!]!;
     }
     this.specSweepAt = Math.max(1024, 2 * this.specs.specs.length);
   }
 
+  /**
+   * Writes every dirty row, FLUSH_CHUNK rows per kernel call: the route objects the writer needs
+   * exist for one chunk at a time (short-lived garbage instead of a whole table promoted to the
+   * old generation while a large write is in flight).
+   */
   private async flush(): Promise<void> {
     this.maybeSweepSpecs();
+    const rows = this.dirty;
+    this.dirty = [];
+    const failed: KernelApplyResult['failed'] = [];
+    for (let from = 0; from < rows.length; from += FLUSH_CHUNK) {
+      await this.flushChunk(rows, from, Math.min(rows.length, from + FLUSH_CHUNK), failed);
+    }
+    if (failed.length) {
+      this.lastError = `${failed.length} route change(s) failed, e.g. ${failed[0]!.op} ${failed[0]!.dst}: ${failed[0]!.error}`;
+      this.onError(this.lastError);
+      for (const f of failed) {
+        const row = this.index.findKey(f.dst);
+        if (row >= 0) this.markDirty(row);
+      }
+      if (!this.retryTimer && !this.closed) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.schedule();
+        }, this.retryDelay);
+        this.retryTimer.unref();
+        this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
+      }
+    } else if (this.writesInFlush > 0) {
+      this.retryDelay = 500;
+      this.lastError = null;
+    }
+    this.writesInFlush = 0;
+  }
+
+  private writesInFlush = 0;
+
+  private async flushChunk(rows: readonly number[], from: number, to: number, failedOut: KernelApplyResult['failed']): Promise<void> {
     const batch: KernelBatch = { replace: [], remove: [] };
     const specs = this.specs.specs;
     const ix = this.index;
-    const dirty = this.dirty;
-    this.dirty = [];
     const removeRows: number[] = [];
     const replaceRows: number[] = [];
     const replaceIds: number[] = [];
-    for (const row of dirty) {
+    for (let k = from; k < to; k++) {
+      const row = rows[k]!;
       this.isDirty[row] = 0;
       const want = this.want[row]!;
       const have = this.have[row]!;
@@ -408,6 +446,7 @@ export class KernelSync {
     let res: KernelApplyResult;
     try {
       this.writes++;
+      this.writesInFlush++;
       res = await this.kernel.apply(batch);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
@@ -418,6 +457,7 @@ export class KernelSync {
     for (const f of res.failed) {
       if (f.op === 'remove') (badRemove ??= new Set()).add(f.dst);
       else (badReplace ??= new Set()).add(f.dst);
+      failedOut.push(f);
     }
     for (let i = 0; i < removeRows.length; i++) {
       if (badRemove?.has(batch.remove[i]!.dst)) continue;
@@ -428,32 +468,13 @@ export class KernelSync {
       this.setHave(replaceRows[i]!, replaceIds[i]!);
     }
     for (const row of removeRows) this.maybeDrop(row);
-    if (res.failed.length) {
-      this.lastError = `${res.failed.length} route change(s) failed, e.g. ${res.failed[0]!.op} ${res.failed[0]!.dst}: ${res.failed[0]!.error}`;
-      this.onError(this.lastError);
-      for (const f of res.failed) {
-        const row = ix.findKey(f.dst);
-        if (row >= 0) this.markDirty(row);
-      }
-      if (!this.retryTimer && !this.closed) {
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = null;
-          this.schedule();
-        }, this.retryDelay);
-        this.retryTimer.unref();
-        this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
-      }
-    } else {
-      this.retryDelay = 500;
-      this.lastError = null;
-    }
   }
 
   /** Remove every route we programmed (normal shutdown). */
   async removeAll(): Promise<void> {
     const ix = this.index;
     for (let r = 0; r < ix.top; r++) {
-      if (ix.used[r] !== 1) continue;
+      if (!ix.isUsed(r)) continue;
       this.setWant(r, 0);
       if (this.have[r] !== 0) this.markDirty(r);
     }
