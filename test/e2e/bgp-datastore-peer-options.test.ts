@@ -15,8 +15,8 @@
 //   - reachableBy: a peer on BIRD's loopback, reachable only through the host route Calico
 //     renders (`<peer>/32 via <reachableBy>`), establishes; its routes are installed through the
 //     same gateway; ping reaches the peer address;
-//   - CalicoNodeStatus `routes` lists these routes (FIB, gateway, interface, learnedFrom) and the
-//     connected subnets (Direct).
+//   - CalicoNodeStatus `routes` lists these routes (FIB, gateway, interface, learnedFrom), the
+//     connected subnets (Direct) and the administrator's routes (Kernel).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -154,11 +154,20 @@ void test('calico-bgp from the datastore: communities, ttlSecurity, localASNumbe
     // ttlSecurity: both sides GTSM → up (above); one side only → never up.
     const st = await readStatus(sock);
     assert.equal(st.peers.find((p) => p.address === '198.18.44.3')?.state, 'Established');
-    await new Promise((r) => setTimeout(r, 4000));
-    assert.ok(!(await up('p_ours_only')), 'GTSM on our side only: BIRD sends with TTL 64, we drop it');
-    assert.ok(!(await up('p_bird_only')), 'GTSM on BIRD only: we send with TTL 64, BIRD drops it');
-    const st2 = await readStatus(sock);
-    for (const a of ['198.18.44.4', '198.18.44.5']) assert.notEqual(st2.peers.find((p) => p.address === a)?.state, 'Established', a);
+    // GTSM on one side only: the side that requires TTL 255 drops the other's segments, so it
+    // never sees the KEEPALIVE that completes the session. (Both BIRD and we apply the minimum TTL
+    // to an accepted socket right after accept(), so an OPEN arriving first may get through and
+    // take the other side to Established briefly; the requiring side never gets there.)
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(!(await up('p_bird_only')), 'GTSM on BIRD only: we send with TTL 64, BIRD drops it and never establishes');
+      const peers = (await readStatus(sock)).peers;
+      assert.notEqual(peers.find((p) => p.address === '198.18.44.4')?.state, 'Established', 'GTSM on our side only: BIRD sends with TTL 64, we drop it and never establish');
+    }
+    for (const p of ['p_ours_only', 'p_bird_only']) {
+      const routes = await bird(p).birdc(`show route protocol ${p} count`);
+      assert.match(routes, /\b0 of 0 routes|^0 of/m, `${p}: no routes exchanged: ${routes}`);
+    }
     const fix = await client.resources.get('BGPPeer', 'gtsm-bird-only');
     await client.resources.update({ ...fix, spec: { ...(fix.spec as object), ttlSecurity: 1 } } as AnyResource);
     await waitFor('ttlSecurity added live: the GTSM session comes up', () => up('p_bird_only'), { timeoutMs: 30_000 });
@@ -176,18 +185,23 @@ void test('calico-bgp from the datastore: communities, ttlSecurity, localASNumbe
     await waitFor('route from the reachableBy peer, via its gateway', () => ours().includes('198.18.99.0/24 via 198.18.44.2'));
     ping(node, NODE4, FAR);
 
-    // CalicoNodeStatus routes.
+    // CalicoNodeStatus routes (with two routes of the administrator's, which BIRD would learn as Kernel).
+    sh(['ip', '-n', node, 'route', 'add', '198.18.123.0/24', 'via', '198.18.44.2', 'proto', 'static']);
+    sh(['ip', '-n', node, 'route', 'add', 'blackhole', '198.18.124.0/24']);
     type Route = { type: string; destination: string; gateway?: string; interface?: string; learnedFrom: { sourceType: string; peerIP?: string } };
     const cns = await waitFor('CalicoNodeStatus routes', async () => {
       const s = (await client.resources.get('CalicoNodeStatus', 'node-1-status')).status as { routes?: { routesV4?: Route[]; routesV6?: Route[] } } | undefined;
       const r4 = s?.routes?.routesV4 ?? [];
-      return r4.some((r) => r.destination === '198.18.97.0/24') && r4.some((r) => r.destination === '198.18.99.0/24') ? s!.routes! : null;
+      return r4.some((r) => r.destination === '198.18.97.0/24') && r4.some((r) => r.destination === '198.18.124.0/24') ? s!.routes! : null;
     });
     const find = (d: string): Route | undefined => cns.routesV4!.find((r) => r.destination === d);
     assert.deepEqual(find('198.18.99.0/24'), { type: 'FIB', destination: '198.18.99.0/24', gateway: '198.18.44.2', interface: 'eth0', learnedFrom: { sourceType: 'BGPPeer', peerIP: FAR } });
     assert.deepEqual(find(`${FAR}/32`), { type: 'FIB', destination: `${FAR}/32`, gateway: '198.18.44.2', interface: 'eth0', learnedFrom: { sourceType: 'Static' } });
     assert.deepEqual(find('198.19.44.0/26'), { type: 'FIB', destination: '198.19.44.0/26', gateway: 'N/A', interface: 'blackhole', learnedFrom: { sourceType: 'Static' } });
     assert.deepEqual(find('198.18.96.0/24'), { type: 'FIB', destination: '198.18.96.0/24', gateway: '198.18.44.6', interface: 'eth0', learnedFrom: { sourceType: 'BGPPeer', peerIP: '198.18.44.6' } });
+    assert.deepEqual(find('198.18.123.0/24'), { type: 'FIB', destination: '198.18.123.0/24', gateway: '198.18.44.2', interface: 'eth0', learnedFrom: { sourceType: 'Kernel' } });
+    assert.deepEqual(find('198.18.124.0/24'), { type: 'FIB', destination: '198.18.124.0/24', gateway: 'N/A', interface: 'blackhole', learnedFrom: { sourceType: 'Kernel' } });
+    assert.equal(cns.routesV4!.filter((r) => r.destination === '198.18.99.0/24').length, 1, 'our own kernel routes are not listed again as Kernel');
     assert.deepEqual(find('198.18.44.0/24'), { type: 'FIB', destination: '198.18.44.0/24', gateway: 'N/A', interface: 'eth0', learnedFrom: { sourceType: 'Direct' } });
     assert.ok(cns.routesV6?.some((r) => r.destination === 'fd00:198:19:44::/122'), 'IPv6 block listed');
     assert.ok(cns.routesV6?.some((r) => r.destination === 'fd00:198:18:44::/64' && r.learnedFrom.sourceType === 'Direct'), 'IPv6 connected subnet listed');

@@ -3,7 +3,7 @@
 import type { PeerStatus, SpeakerStatus, Speaker } from '../server/index.ts';
 
 /** One route of the speaker's table (Speaker.routes()). */
-export type SpeakerRoute = ReturnType<Speaker['routes']>[number];
+export type SpeakerRoute = Awaited<ReturnType<Speaker['routes']>>[number];
 import { globMatch } from '../rib/index.ts';
 import { PEER_TYPE_DISPLAY } from './peering.ts';
 
@@ -83,8 +83,8 @@ export function calicoNodeStatus(s: SpeakerStatus, opts: { version?: string; las
  * candidate), destination, gateway (`N/A` for blackholes), interface, and where it was learned:
  * `Static` (this node's blocks, reachableBy host routes), `Direct` (connected subnets, except on
  * the interfaces confd's direct protocol leaves out) or, for BGP routes, `NodeMesh` / `BGPPeer`
- * with the peer's IP. Empty lists are left out (omitempty). BIRD's `Kernel` routes (alien routes it
- * learns from the kernel) have no counterpart: our speaker does not import kernel routes.
+ * with the peer's IP, or `Kernel` (the table's other routes, as BIRD's kernel protocol learns them).
+ * Empty lists are left out (omitempty).
  */
 export function calicoNodeRoutes(routes: readonly SpeakerRoute[], peers: readonly PeerStatus[], opts: { ignoredInterfaces?: readonly string[] } = {}): Record<string, unknown> {
   const mesh = new Set(peers.filter((p) => p.type === PEER_TYPE_DISPLAY.mesh).map((p) => p.address));
@@ -94,7 +94,7 @@ export function calicoNodeRoutes(routes: readonly SpeakerRoute[], peers: readonl
   for (const r of routes) {
     if (r.source === 'direct' && notDirect.some((g) => globMatch(g, r.interface))) continue;
     const learnedFrom =
-      r.source === 'static' ? { sourceType: 'Static' } : r.source === 'direct' ? { sourceType: 'Direct' } : { sourceType: r.peer !== undefined && mesh.has(r.peer) ? 'NodeMesh' : 'BGPPeer', ...(r.peer ? { peerIP: r.peer } : {}) };
+      r.source === 'static' ? { sourceType: 'Static' } : r.source === 'direct' ? { sourceType: 'Direct' } : r.source === 'kernel' ? { sourceType: 'Kernel' } : { sourceType: r.peer !== undefined && mesh.has(r.peer) ? 'NodeMesh' : 'BGPPeer', ...(r.peer ? { peerIP: r.peer } : {}) };
     out[r.destination.includes(':') ? 'routesV6' : 'routesV4']!.push({
       type: r.type,
       destination: r.destination,

@@ -241,7 +241,7 @@ export class DatastoreBgp {
       const status: Record<string, unknown> = { ...((cns.status as Record<string, unknown>) ?? {}), lastUpdated: full.lastUpdated };
       if (classes.has('Agent')) status.agent = full.agent;
       if (classes.has('BGP')) status.bgp = full.bgp;
-      if (classes.has('Routes')) status.routes = calicoNodeRoutes(this.current.routes(), st.peers, { ignoredInterfaces: this.lastPlanValue?.ignoredInterfaces ?? [] });
+      if (classes.has('Routes')) status.routes = calicoNodeRoutes(await this.current.routes(), st.peers, { ignoredInterfaces: this.lastPlanValue?.ignoredInterfaces ?? [] });
       this.statusWritten.set(name, now);
       try {
         await resources.update({ ...cns, status } as AnyResource);

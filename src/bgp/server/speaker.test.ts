@@ -241,7 +241,7 @@ void test('per-peer localAsNumber (OPEN and AS_PATH), prefixAdvertisements commu
     await until('static and resolved route at A', () => A.kernel.routes.has('198.18.7.0/24') && A.kernel.routes.has('127.0.0.1/32'));
     assert.deepEqual(A.kernel.routes.get('127.0.0.1/32')?.nextHops, [{ gateway: '127.0.0.9' }]);
     assert.deepEqual(A.kernel.routes.get('198.18.7.0/24')?.nextHops, [{ gateway: '127.0.0.9' }]);
-    const routes = A.sp.routes();
+    const routes = await A.sp.routes();
     assert.deepEqual(routes.find((r) => r.destination === '127.0.0.1/32'), { type: 'FIB', destination: '127.0.0.1/32', gateway: '127.0.0.9', interface: '', source: 'static' });
     assert.deepEqual(routes.find((r) => r.destination === '198.18.7.0/24'), { type: 'FIB', destination: '198.18.7.0/24', gateway: '127.0.0.9', interface: '', source: 'bgp', peer: '127.0.0.1' });
     // Live: reachableBy removed (the session is not reset), communities changed.

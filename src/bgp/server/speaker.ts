@@ -19,7 +19,7 @@ import {
 } from '../packet/index.ts';
 import { Session, Md5Listener, CEASE, type EstablishedInfo, type DownCause, type FsmState } from '../fsm/index.ts';
 import { Rib, calicoExportPolicy, calicoKernelPolicy, bgpFilterPolicy, compileBGPFilter, ribInputsFromUpdate, RibError, type Family, type KernelChange, type KernelRoute as RibKernelRoute, type OutboundUpdate, type RoutePolicy, type BGPFilterInput, type CompiledBGPFilter, type KernelPolicy } from '../rib/index.ts';
-import { NetlinkLinks } from '../../lib/netlink/index.ts';
+import { NetlinkLinks, NetlinkRoutes } from '../../lib/netlink/index.ts';
 import { tryParseCIDR, tryParseIP, cidrContainsIP } from '../../lib/index.ts';
 import { canonicalCidr, type SpeakerConfig, type PeerConfig } from './config.ts';
 import { KernelSync, IpBatchKernel, NetlinkKernel, type KernelRoutes, type KernelRoute, type KernelRouteSpec } from './kernel.ts';
@@ -745,7 +745,45 @@ export class Speaker {
    * connected subnets. Gateway and interface as BIRD shows them (`N/A` for blackholes and device
    * routes).
    */
-  routes(): RouteStatus[] {
+  async routes(): Promise<RouteStatus[]> {
+    const out = this.ribRoutes();
+    // BIRD's kernel protocol (`learn`) also holds the host's other routes ("alien": not the
+    // kernel's own device routes, not ours); only when we program a real kernel.
+    if (this.deps.kernel || !this.cfg.kernel.install || !this.rib) return out;
+    try {
+      const taken = new Set(out.map((r) => r.destination));
+      for (const r of await this.alienKernelRoutes()) out.push(taken.has(r.destination) ? { ...r, type: 'RIB' } : r);
+    } catch (err) {
+      this.log.debug(`route status: cannot read kernel routes: ${(err as Error).message}`);
+    }
+    return out;
+  }
+
+  /** Routes of our table made by others (not protocol `kernel`, not ours), as BIRD's `Kernel` routes. */
+  private async alienKernelRoutes(): Promise<RouteStatus[]> {
+    const RTPROT_KERNEL = 2;
+    const links = NetlinkLinks.open();
+    const nl = NetlinkRoutes.open();
+    try {
+      const names = new Map((await links.links()).map((l) => [l.ifindex, l.name]));
+      const out: RouteStatus[] = [];
+      for (const r of await nl.dump({ table: this.cfg.kernel.table })) {
+        if (r.protocol === RTPROT_KERNEL || r.protocol === this.cfg.kernel.protocol) continue;
+        if (r.type !== 'unicast' && r.type !== 'blackhole' && r.type !== 'unreachable') continue;
+        const dst = r.dst.includes('/') ? r.dst : `${r.dst}/${r.family === 6 ? 128 : 32}`;
+        const hop = r.multipath?.[0];
+        const gateway = r.gateway ?? hop?.gateway;
+        const dev = r.type === 'unicast' ? (names.get(r.ifindex ?? hop?.ifindex ?? -1) ?? '') : r.type;
+        out.push({ type: 'FIB', destination: dst, gateway: gateway ?? 'N/A', interface: dev, source: 'kernel' });
+      }
+      return out;
+    } finally {
+      nl.close();
+      links.close();
+    }
+  }
+
+  private ribRoutes(): RouteStatus[] {
     const out: RouteStatus[] = [];
     if (!this.rib) return out;
     const devOf = (addr: string): string => {

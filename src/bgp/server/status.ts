@@ -35,8 +35,8 @@ export interface RouteStatus {
   gateway: string;
   /** Interface towards the gateway (empty when unknown), `blackhole`, or the connected interface. */
   interface: string;
-  /** bgp: learned; static: originated blocks and reachableBy routes; direct: connected subnets. */
-  source: 'bgp' | 'static' | 'direct';
+  /** bgp: learned; static: originated blocks and reachableBy routes; direct: connected subnets; kernel: other routes in our table. */
+  source: 'bgp' | 'static' | 'direct' | 'kernel';
   /** The BGP peer it was learned from. */
   peer?: string;
 }
