@@ -125,6 +125,16 @@ function fieldText(res: AnyResource, e: FieldError): string | undefined {
       return `IPPool.Spec.CIDR = '${maskedCidr(v) ?? v}' (IPPool CIDR is not strictly masked)`;
     }
   }
+  if (e.path === 'metadata.name') {
+    // clientv3 resources.Create / validator validateObjectMeta
+    if (e.code === 'required') return "Metadata.Name = '' (field must be set for a Create request)";
+    const long = /name is too long by (\d+) bytes/.exec(e.message);
+    if (long) return `Metadata.Name = '${String(v)}' (name is too long by ${long[1]} bytes)`;
+    if (e.code === 'format' && res.kind !== 'Tier' && !e.message.includes('dot')) {
+      return `Metadata.Name = '${String(v)}' (name must consist of lower case alphanumeric characters, '-' or '.' (regex: [a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*))`;
+    }
+    return `Metadata.Name${v === undefined ? '' : ` = '${String(v)}'`} (${reasonOf(e.message)})`;
+  }
   const nonDefault = /^cannot set (\w+) on a non default BGP Configuration/.exec(e.message);
   if (res.kind === 'BGPConfiguration' && nonDefault) {
     // clientv3 bgpconfig.go ValidateDefaultOnlyFields, word for word

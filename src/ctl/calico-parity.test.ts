@@ -288,3 +288,11 @@ void test('BGPConfiguration default-only fields: Calico\'s "Cannot set" words (c
   assert.ok(r.err.includes('BGPConfiguration.Spec.ASNumber (Cannot set ASNumber on a non default BGP Configuration.)'), r.err);
   assert.equal((await run(['apply', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"BGPConfiguration","metadata":{"name":"default"},"spec":{"nodeToNodeMeshEnabled":true,"asNumber":64512}}')).code, 0);
 });
+
+void test('names: Calico\'s Metadata.Name words (clientv3 resources.Create, validator validateObjectMeta)', async () => {
+  const { run } = harness();
+  const bad = await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{"name":"Bad_Name"},"spec":{"cidr":"10.0.0.0/24"}}');
+  assert.ok(bad.err.includes("error with field Metadata.Name = 'Bad_Name' (name must consist of lower case alphanumeric characters, '-' or '.' (regex: [a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*))"), bad.err);
+  const none = await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{},"spec":{"cidr":"10.0.0.0/24"}}');
+  assert.ok(none.err.includes("error with field Metadata.Name = '' (field must be set for a Create request)"), none.err);
+});
