@@ -35,3 +35,8 @@ void test('loadClientConfig: explicit file must exist; default file missing → 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+void test('CalicoAPIConfig field names match case-insensitively, as Go decodes them', () => {
+  const c = parseClientConfig('APIVersion: projectcalico.org/v3\nKind: CalicoAPIConfig\nSpec:\n  EtcdEndpoints: http://198.18.0.9:2379\n  DatastoreType: etcdv3\n', 'c.cfg');
+  assert.deepEqual(c.endpoints, ['http://198.18.0.9:2379']);
+});

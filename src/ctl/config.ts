@@ -44,7 +44,14 @@ export function parseClientConfig(text: string, where: string): DatastoreConfig 
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new CtlConfigError(`syntax error in ${where}: failed to parse config as YAML/JSON: expected a CalicoAPIConfig mapping`);
   }
-  const o = doc as Record<string, unknown>;
+  // Go's JSON decoder (behind Calico's strict YAML) matches field names case-insensitively.
+  const fold = (obj: Record<string, unknown>, known: Iterable<string>): Record<string, unknown> => {
+    const names = [...known];
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(obj)) out[names.includes(k) ? k : (names.find((n) => n.toLowerCase() === k.toLowerCase()) ?? k)] = v;
+    return out;
+  };
+  const o = fold(doc as Record<string, unknown>, ['apiVersion', 'kind', 'metadata', 'spec']);
   for (const k of Object.keys(o)) {
     if (!['apiVersion', 'kind', 'metadata', 'spec'].includes(k)) {
       throw new CtlConfigError(`syntax error in ${where}: failed to parse config as YAML/JSON: unknown field "${k}"`);
@@ -56,8 +63,9 @@ export function parseClientConfig(text: string, where: string): DatastoreConfig 
   if (o.kind !== 'CalicoAPIConfig') {
     throw new CtlConfigError(`syntax error in ${where}: invalid config file: expected kind 'CalicoAPIConfig', got '${String(o.kind ?? '')}'`);
   }
-  const spec = (o.spec ?? {}) as Record<string, unknown>;
-  if (typeof spec !== 'object' || Array.isArray(spec)) throw new CtlConfigError(`syntax error in ${where}: spec: expected a mapping`);
+  const rawSpec = (o.spec ?? {}) as Record<string, unknown>;
+  if (typeof rawSpec !== 'object' || Array.isArray(rawSpec)) throw new CtlConfigError(`syntax error in ${where}: spec: expected a mapping`);
+  const spec = fold(rawSpec, SPEC_FIELDS);
   const s: DatastoreSettings = {};
   for (const [k, v] of Object.entries(spec)) {
     if (!SPEC_FIELDS.has(k)) {
