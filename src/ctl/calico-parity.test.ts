@@ -181,7 +181,7 @@ void test('profiles list projectcalico-default-allow; tiers are protected (etcdv
   const y = await run(['get', 'profile', 'projectcalico-default-allow', '-o', 'yaml']);
   assert.equal(
     y.out,
-    'apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata:\n  creationTimestamp: null\n  name: projectcalico-default-allow\n  resourceVersion: "1"\nspec:\n  egress:\n  - action: Allow\n  ingress:\n  - action: Allow\n',
+    'apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata:\n  name: projectcalico-default-allow\n  resourceVersion: "1"\nspec:\n  egress:\n  - action: Allow\n  ingress:\n  - action: Allow\n',
   );
   assert.match((await run(['delete', 'profile', 'projectcalico-default-allow'])).err, /operation Delete is not supported on projectcalico-default-allow/);
   await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"Tier","metadata":{"name":"t1"},"spec":{"order":10}}');

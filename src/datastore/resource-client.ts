@@ -50,8 +50,8 @@ function defaultAllowProfile(): AnyResource {
   return {
     apiVersion: API_VERSION,
     kind: 'Profile',
-    // creationTimestamp null: Go's zero metav1.Time, as Calico prints this profile.
-    metadata: { name: DEFAULT_ALLOW_PROFILE, resourceVersion: '1', creationTimestamp: null as unknown as string },
+    // no uid or creationTimestamp: Go's zero values, omitted (omitzero) when printed
+    metadata: { name: DEFAULT_ALLOW_PROFILE, resourceVersion: '1' },
     spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
   } as AnyResource;
 }
