@@ -1,5 +1,5 @@
-// Hand-written protobuf codecs for the hot KV messages (Range, Put, DeleteRange, Txn requests
-// and responses, ResponseHeader, KeyValue), used instead of protobufjs on every unary KV call.
+// Hand-written protobuf codecs for the hot messages (Range, Put, DeleteRange, Txn requests
+// and responses, WatchResponse, ResponseHeader, KeyValue, Event), used instead of protobufjs.
 // They produce and accept the same shapes as @grpc/proto-loader with LOADER_OPTIONS
 // (snake_case fields, bytes as Buffer, enums as numbers, defaults filled in, oneof members
 // only when set), except that int64 fields decode to a number when it is a safe integer and
@@ -8,6 +8,7 @@
 // exact-size buffer that already holds the 5-byte gRPC message prefix (`encodeFrame`).
 import type {
   Compare,
+  Event,
   DeleteRangeRequest,
   DeleteRangeResponse,
   Header,
@@ -552,6 +553,92 @@ function writeTxnResp(w: Writer, m: TxnResponse, sz: Sizes, i: { i: number }): v
   }
 }
 
+/** WatchResponse (what a watch stream sends: created/canceled notices, progress, events). */
+export interface WatchResponseMsg {
+  header?: Header | null;
+  watch_id?: Int64;
+  created?: boolean;
+  canceled?: boolean;
+  compact_revision?: Int64;
+  cancel_reason?: string;
+  fragment?: boolean;
+  events?: Event[];
+}
+
+function sizeEvent(e: Event, sz: Sizes): number {
+  const slot = sz.length;
+  sz.push(0);
+  let n = e.type ? 1 + vlen(e.type) : 0;
+  const k = sizeKv(e.kv);
+  sz.push(k);
+  n += sizeMsg(k);
+  if (e.prev_kv) {
+    const p = sizeKv(e.prev_kv);
+    sz.push(p);
+    n += sizeMsg(p);
+  }
+  sz[slot] = n;
+  return n;
+}
+function writeEvent(w: Writer, e: Event, sz: Sizes, i: { i: number }): void {
+  w.buf[w.pos++] = 0x5a; // field 11, length-delimited
+  w.varint(sz[i.i++]!);
+  if (e.type) {
+    w.buf[w.pos++] = 0x08;
+    w.varint(e.type);
+  }
+  writeKv(w, 0x12, e.kv, sz[i.i++]!);
+  if (e.prev_kv) writeKv(w, 0x1a, e.prev_kv, sz[i.i++]!);
+}
+
+function sizeWatchResp(m: WatchResponseMsg, sz: Sizes): number {
+  const slot = sz.length;
+  sz.push(0);
+  let n = 0;
+  if (m.header) {
+    const h = sizeHeader(m.header);
+    sz.push(h);
+    n += sizeMsg(h);
+  }
+  n += sizeInt(vint(m.watch_id));
+  if (m.created) n += 2;
+  if (m.canceled) n += 2;
+  n += sizeInt(vint(m.compact_revision));
+  if (m.cancel_reason) {
+    const b = Buffer.byteLength(m.cancel_reason);
+    sz.push(b);
+    n += 1 + vlen(b) + b;
+  }
+  if (m.fragment) n += 2;
+  for (const e of m.events ?? []) n += sizeMsg(sizeEvent(e, sz));
+  sz[slot] = n;
+  return n;
+}
+function writeWatchResp(w: Writer, m: WatchResponseMsg, sz: Sizes, i: { i: number }): void {
+  i.i++;
+  if (m.header) writeHeader(w, m.header, sz[i.i++]!);
+  writeInt(w, 0x10, vint(m.watch_id));
+  if (m.created) {
+    w.buf[w.pos++] = 0x18;
+    w.buf[w.pos++] = 1;
+  }
+  if (m.canceled) {
+    w.buf[w.pos++] = 0x20;
+    w.buf[w.pos++] = 1;
+  }
+  writeInt(w, 0x28, vint(m.compact_revision));
+  if (m.cancel_reason) {
+    w.buf[w.pos++] = 0x32;
+    w.varint(sz[i.i++]!);
+    w.pos += w.buf.write(m.cancel_reason, w.pos, 'utf8');
+  }
+  if (m.fragment) {
+    w.buf[w.pos++] = 0x38;
+    w.buf[w.pos++] = 1;
+  }
+  for (const e of m.events ?? []) writeEvent(w, e, sz, i);
+}
+
 type SizeFn<T> = (m: T, sz: Sizes) => number;
 type WriteFn<T> = (w: Writer, m: T, sz: Sizes, i: { i: number }) => void;
 
@@ -575,6 +662,7 @@ export const encodeRangeResponse = encoder(sizeRangeResp, writeRangeResp, 0);
 export const encodePutResponse = encoder(sizePutResp, writePutResp, 0);
 export const encodeDeleteRangeResponse = encoder(sizeDeleteResp, writeDeleteResp, 0);
 export const encodeTxnResponse = encoder(sizeTxnResp, writeTxnResp, 0);
+export const encodeWatchResponse = encoder(sizeWatchResp, writeWatchResp, 0);
 
 /** The same encoders, writing the 5-byte gRPC message prefix (uncompressed, length) first. */
 export const frameEncoders = {

@@ -1,7 +1,7 @@
 // gRPC handlers for etcd's KV, Watch, Lease, Maintenance, Cluster and Auth services: thin
 // shells that validate, then hand reads and writes to the committer and store.
 import * as grpc from '@grpc/grpc-js';
-import { frameEncoders, requestDecoders, responseEncoders } from './codec.ts';
+import { encodeWatchResponse, frameEncoders, requestDecoders, responseEncoders } from './codec.ts';
 import { Committer, toEtcdError } from './committer.ts';
 import { EtcdError, Errors, GrpcCode } from './errors.ts';
 import type { Lessor } from './lessor.ts';
@@ -66,6 +66,7 @@ function sizedDefinition(name: string): grpc.ServiceDefinition {
       out[m].responseSerialize = responseEncoders[hot] as (v: object) => Buffer;
       out[m].serializeFrame = frameEncoders[hot] as (v: unknown) => Buffer;
     }
+    if (name === 'Watch' && m === 'Watch') out[m].responseSerialize = encodeWatchResponse as (v: object) => Buffer;
   }
   return out as grpc.ServiceDefinition;
 }
