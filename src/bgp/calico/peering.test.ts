@@ -153,6 +153,21 @@ void test('BGPPeer settings reach the speaker: localASNumber, ttlSecurity, numAl
   assert.ok(!config.peers.some((x) => x.address === '198.51.100.8'));
   assert.doesNotMatch(warnings.join('\n'), /not supported/);
   assert.deepEqual(config.bgpFilters?.map((f) => f.name), ['f']);
+  // Settings the speaker would refuse skip that peer (or drop the route) with a warning; the rest still runs.
+  const odd = cluster([
+    r('Node', 'x', { bgp: { ipv6Address: 'fd00:198:18::9/64' } }, { odd: 'yes' }),
+    r('BGPPeer', 'bad-ttl', { peerIP: '198.18.0.70', asNumber: 65070, ttlSecurity: 300 }),
+    r('BGPPeer', 'bad-local', { peerIP: '198.18.0.71', asNumber: 65071, localASNumber: 4294967296 }),
+    r('BGPPeer', 'zero-local', { peerIP: '198.18.0.72', asNumber: 65072, localASNumber: 0 }),
+    r('BGPPeer', 'v4-via-for-selected', { peerSelector: 'odd == "yes"', reachableBy: '198.18.0.254' }),
+  ]);
+  const oc = toSpeakerConfig(computePlan(odd, 'a'));
+  assert.deepEqual(oc.config.peers.map((x) => x.address).filter((a) => a.startsWith('198.18.0.7') || a === 'fd00:198:18::9'), ['198.18.0.72', 'fd00:198:18::9']);
+  assert.equal(oc.config.peers.find((x) => x.address === '198.18.0.72')!.localAsNumber, undefined, 'localASNumber 0 means unset');
+  assert.equal(oc.config.peers.find((x) => x.address === 'fd00:198:18::9')!.reachableBy, undefined);
+  assert.match(oc.warnings.join('\n'), /ttlSecurity 300 is not a hop count 1-255 \(peer skipped\)/);
+  assert.match(oc.warnings.join('\n'), /localASNumber 4294967296 is not an AS number \(peer skipped\)/);
+  assert.match(oc.warnings.join('\n'), /reachableBy 198\.18\.0\.254 is not an address of the peer's family \(no route via it\)/);
   // A route reflector treats an iBGP peer as a client against the peer's local AS.
   const rr = cluster([r('Node', 'a', { bgp: { ipv4Address: '198.18.0.1/24', routeReflectorClusterID: '224.0.0.1' } }), r('BGPPeer', 'l', { peerIP: '198.18.0.60', asNumber: 65100, localASNumber: 65100 })]);
   const rp = toSpeakerConfig(computePlan(rr, 'a')).config.peers.find((x) => x.address === '198.18.0.60')!;

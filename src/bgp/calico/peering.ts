@@ -415,7 +415,7 @@ export function computePlan(state: CalicoBgpState, nodeName: string, opts: Peeri
             ip: host,
             port,
             asNumber: asn,
-            localAsNumber: asNumberOf(s.localASNumber),
+            localAsNumber: asNumberOf(s.localASNumber) || undefined,
             keepNextHop: nh.keep,
             nextHopMode: nh.mode,
             calicoNode: nodeIPs.has(host),

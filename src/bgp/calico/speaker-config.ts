@@ -1,5 +1,6 @@
 // A Calico BGP plan (peering.ts) → the speaker's configuration. Pure. What the speaker cannot
 // express yet is reported as a warning, never silently changed.
+import { isIP } from 'node:net';
 import { parseConfig, type SpeakerConfig, type SpeakerConfigInput } from '../server/index.ts';
 import { compileBGPFilter, type BGPFilterInput } from '../rib/index.ts';
 import { PEER_TYPE_DISPLAY, type CalicoBgpPlan, type CalicoPeer } from './peering.ts';
@@ -28,6 +29,16 @@ export function logLevelOf(sev: string): 'debug' | 'info' | 'warn' | 'error' {
   return 'info';
 }
 
+/** A setting the speaker would refuse (the whole configuration would fail), said in Calico's words. */
+function badPeerSetting(p: CalicoPeer): string | undefined {
+  const asn = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
+  if (!asn(p.asNumber)) return `asNumber ${p.asNumber} is not an AS number`;
+  if (p.localAsNumber !== undefined && !asn(p.localAsNumber)) return `localASNumber ${p.localAsNumber} is not an AS number`;
+  if (p.ttlSecurity !== undefined && !(Number.isInteger(p.ttlSecurity) && p.ttlSecurity >= 1 && p.ttlSecurity <= 255)) return `ttlSecurity ${p.ttlSecurity} is not a hop count 1-255`;
+  if (p.numAllowedLocalAs !== undefined && !(Number.isInteger(p.numAllowedLocalAs) && p.numAllowedLocalAs >= 0)) return `numAllowedLocalASNumbers ${p.numAllowedLocalAs} is not a count`;
+  return undefined;
+}
+
 const PRIORITY: Record<CalicoPeer['kind'], number> = { node: 0, global: 1, mesh: 2, local_workload: 3 };
 
 export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}): { config: SpeakerConfig; warnings: string[]; peerNames: Map<string, string> } {
@@ -50,6 +61,12 @@ export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}):
     const prev = byAddress.get(p.ip);
     if (prev) {
       warnings.push(`peer ${p.name}: ${p.ip} is already peered as ${prev.name}; one session per address (kept ${prev.name})`);
+      continue;
+    }
+    if (p.reachableBy && isIP(p.reachableBy) !== isIP(p.ip)) warnings.push(`peer ${p.name}: reachableBy ${p.reachableBy} is not an address of the peer's family (no route via it)`);
+    const bad = badPeerSetting(p);
+    if (bad) {
+      warnings.push(`peer ${p.name}: ${bad} (peer skipped)`);
       continue;
     }
     byAddress.set(p.ip, p);
@@ -79,7 +96,7 @@ export function toSpeakerConfig(plan: CalicoBgpPlan, local: LocalSettings = {}):
       ...(p.localAsNumber !== undefined && p.localAsNumber !== plan.asNumber ? { localAsNumber: p.localAsNumber } : {}),
       ...(p.ttlSecurity ? { ttlSecurity: p.ttlSecurity } : {}),
       ...(p.numAllowedLocalAs ? { numAllowedLocalAs: p.numAllowedLocalAs } : {}),
-      ...(p.reachableBy ? { reachableBy: p.reachableBy } : {}),
+      ...(p.reachableBy && isIP(p.reachableBy) === isIP(p.ip) ? { reachableBy: p.reachableBy } : {}),
     });
   }
   const input: SpeakerConfigInput = {

@@ -93,7 +93,7 @@ const peerSchema = z
     /** GTSM (RFC 5082) hop count (BGPPeer ttlSecurity): send with TTL 255, accept TTL >= 256 - hops. */
     ttlSecurity: z.number().int().min(1).max(255).optional(),
     /** Accept routes whose AS_PATH holds our AS up to this many times (BGPPeer numAllowedLocalASNumbers). */
-    numAllowedLocalAs: z.number().int().min(0).max(255).optional(),
+    numAllowedLocalAs: z.number().int().min(0).max(0x7fffffff).optional(),
     /** Reach the peer through this gateway: a host route to the peer via it (BGPPeer reachableBy). */
     reachableBy: ip.optional(),
   })
