@@ -5,7 +5,8 @@
 //   - communities/prefixAdvertisements: BIRD sees Calico's standard and large communities on our
 //     blocks (IPv4 and IPv6; names and literal values; a block inside and one equal to a CIDR;
 //     a block outside every CIDR has none);
-//   - ttlSecurity: BIRD with `ttl security on; multihop 1` peers with a ttlSecurity: 1 BGPPeer;
+//   - ttlSecurity: BIRD with `ttl security on; multihop 1` peers with a ttlSecurity: 1 BGPPeer
+//     (IPv4 and IPv6);
 //     GTSM on one side only never establishes (either side drops the other's TTL-64 segments);
 //     adding ttlSecurity to the BGPPeer live brings that session up;
 //   - localASNumber: BIRD configured with our localASNumber as neighbor AS establishes, and our
@@ -14,7 +15,7 @@
 //     allows one occurrence (live);
 //   - reachableBy: a peer on BIRD's loopback, reachable only through the host route Calico
 //     renders (`<peer>/32 via <reachableBy>`), establishes; its routes are installed through the
-//     same gateway; ping reaches the peer address;
+//     same gateway; ping reaches the peer address (IPv4 and IPv6);
 //   - CalicoNodeStatus `routes` lists these routes (FIB, gateway, interface, learnedFrom), the
 //     connected subnets (Direct) and the administrator's routes (Kernel).
 import { test, after } from 'node:test';
@@ -38,6 +39,7 @@ const res = (kind: string, name: string, spec: Record<string, unknown>): AnyReso
 const NODE4 = '198.18.44.1';
 const NODE6 = 'fd00:198:18:44::1';
 const FAR = '198.18.250.5'; // BIRD's loopback: reachable from the node only via reachableBy
+const FAR6 = 'fd00:198:18:250::5';
 
 const timers = 'hold time 9; keepalive time 3; startup hold time 5; connect retry time 1; error wait time 1, 5; strict bind on;';
 /**
@@ -64,6 +66,12 @@ protocol bgp p_localas { local 198.18.44.6 as 65006; neighbor ${NODE4} as 65100;
 protocol bgp p_allowas { local 198.18.44.7 as 65007; neighbor ${NODE4} as 64512; ${timers}
   ipv4 { import all; export filter { if proto != "s_allowas" then reject; if net = 198.18.97.0/24 then bgp_path.prepend(64512); accept; }; }; }`,
   },
+  { name: 'gtsm6', conf: `protocol bgp p_gtsm6 { local fd00:198:18:44::3 as 65010; neighbor ${NODE6} as 64512; ttl security on; multihop 1; ${timers} ipv6 { import all; export none; }; }` },
+  {
+    name: 'far6',
+    conf: `protocol static s_far6 { ipv6; route fd00:198:18:99::/64 blackhole; }
+protocol bgp p_far6 { local ${FAR6} as 65009; neighbor ${NODE6} as 64512; multihop 2; ${timers} ipv6 { import all; export where proto = "s_far6"; }; }`,
+  },
   {
     name: 'far',
     conf: `protocol static s_far { ipv4; route 198.18.99.0/24 blackhole; }
@@ -83,9 +91,10 @@ void test('calico-bgp from the datastore: communities, ttlSecurity, localASNumbe
   const rtr = lab.netns('r');
   lab.veth(
     { ns: node, ifname: 'eth0', addrs: [`${NODE4}/24`, `${NODE6}/64`] },
-    { ns: rtr, ifname: 'eth0', addrs: ['198.18.44.2/24', '198.18.44.3/24', '198.18.44.4/24', '198.18.44.5/24', '198.18.44.6/24', '198.18.44.7/24', 'fd00:198:18:44::2/64'] },
+    { ns: rtr, ifname: 'eth0', addrs: ['198.18.44.2/24', '198.18.44.3/24', '198.18.44.4/24', '198.18.44.5/24', '198.18.44.6/24', '198.18.44.7/24', 'fd00:198:18:44::2/64', 'fd00:198:18:44::3/64'] },
   );
   sh(['ip', '-n', rtr, 'addr', 'add', `${FAR}/32`, 'dev', 'lo']);
+  sh(['ip', '-n', rtr, 'addr', 'add', `${FAR6}/128`, 'dev', 'lo', 'nodad']);
 
   await client.resources.create(
     res('BGPConfiguration', 'default', {
@@ -116,6 +125,8 @@ void test('calico-bgp from the datastore: communities, ttlSecurity, localASNumbe
   await client.resources.create(res('BGPPeer', 'localas', { peerIP: '198.18.44.6', asNumber: 65006, localASNumber: 65100 }));
   await client.resources.create(res('BGPPeer', 'allowas', { peerIP: '198.18.44.7', asNumber: 65007 }));
   await client.resources.create(res('BGPPeer', 'far', { peerIP: FAR, asNumber: 65008, reachableBy: '198.18.44.2' }));
+  await client.resources.create(res('BGPPeer', 'gtsm6', { peerIP: 'fd00:198:18:44::3', asNumber: 65010, ttlSecurity: 1 }));
+  await client.resources.create(res('BGPPeer', 'far6', { peerIP: FAR6, asNumber: 65009, reachableBy: 'fd00:198:18:44::2' }));
   await client.resources.create(res('CalicoNodeStatus', 'node-1-status', { node: 'node-1', classes: ['Routes'], updatePeriodSeconds: 1 }));
 
   const birds = new Map<string, Bird>();
@@ -127,7 +138,7 @@ void test('calico-bgp from the datastore: communities, ttlSecurity, localASNumbe
   const ours = (): string => sh(['ip', '-n', node, 'route', 'show', 'proto', '81']);
   const birdRoute = (prefix: string, proto: string): Promise<string> => bird(proto).birdc(`show route ${prefix} protocol ${proto} all`);
   try {
-    for (const p of ['p_comm', 'p_comm6', 'p_gtsm', 'p_localas', 'p_allowas', 'p_far']) {
+    for (const p of ['p_comm', 'p_comm6', 'p_gtsm', 'p_gtsm6', 'p_localas', 'p_allowas', 'p_far', 'p_far6']) {
       await waitFor(`BIRD ${p} established`, () => up(p), { timeoutMs: 60_000 });
     }
 
@@ -184,6 +195,10 @@ void test('calico-bgp from the datastore: communities, ttlSecurity, localASNumbe
     assert.match(routes, new RegExp(`${FAR.replace(/\./g, '\\.')} via 198\\.18\\.44\\.2 dev eth0`), routes);
     await waitFor('route from the reachableBy peer, via its gateway', () => ours().includes('198.18.99.0/24 via 198.18.44.2'));
     ping(node, NODE4, FAR);
+    const routes6 = sh(['ip', '-6', '-n', node, 'route', 'show', 'proto', '81']);
+    assert.match(routes6, /fd00:198:18:250::5 via fd00:198:18:44::2 dev eth0/, routes6);
+    await waitFor('IPv6 route from the reachableBy peer, via its gateway', () => sh(['ip', '-6', '-n', node, 'route', 'show', 'proto', '81']).includes('fd00:198:18:99::/64 via fd00:198:18:44::2'));
+    ping(node, NODE6, FAR6);
 
     // CalicoNodeStatus routes (with two routes of the administrator's, which BIRD would learn as Kernel).
     sh(['ip', '-n', node, 'route', 'add', '198.18.123.0/24', 'via', '198.18.44.2', 'proto', 'static']);
