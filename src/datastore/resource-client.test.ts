@@ -245,3 +245,13 @@ void test('apply of a missing resource creates it even with a resourceVersion (r
   assert.notEqual(out.metadata.resourceVersion, '99');
   await assert.rejects(rc.replace({ ...gnp('other'), metadata: { name: 'other', resourceVersion: '99' } }), ResourceNotFound);
 });
+
+void test('singleton kinds are named "default" (clientv3 ipamconfig.go, kubecontrollersconfig.go, clusterinfo.go)', async () => {
+  const { rc } = setup();
+  const r = (kind: string, name: string): AnyResource => ({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name }, spec: {} } as AnyResource);
+  await assert.rejects(rc.create(r('IPAMConfiguration', 'foo')), (e: Error) => e.message === 'Cannot create an IPAMConfiguration resource with a name other than "default"');
+  await assert.rejects(rc.create(r('KubeControllersConfiguration', 'foo')), (e: Error) => e.message === 'Cannot create a Kube Controllers Configuration resource with a name other than "default"');
+  await assert.rejects(rc.create(r('ClusterInformation', 'foo')), /Cluster Information resource with a name other than "default"/);
+  await rc.create(r('IPAMConfiguration', 'default'));
+  await rc.create(r('KubeControllersConfiguration', 'default'));
+});

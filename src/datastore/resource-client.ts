@@ -405,6 +405,7 @@ export class ResourceClient {
       const tier = String((input.spec as { tier?: unknown } | undefined)?.tier || 'default');
       if (tier !== 'default' && !(await this.kv.get(keyFor('Tier', tier)))) throw new ResourceNotFound(resourceId('Tier', tier));
     }
+    checkSingletonName(info.kind, input.metadata?.name, true);
     const res = this.prepare(clone({ ...input, kind: info.kind, apiVersion: API_VERSION }) as AnyResource);
     const meta = res.metadata;
     if (info.kind === 'WorkloadEndpoint') prepareWorkloadEndpoint(res);
@@ -432,6 +433,7 @@ export class ResourceClient {
       throw new OperationNotSupported('Update', DEFAULT_ALLOW_PROFILE, `The profile "${DEFAULT_ALLOW_PROFILE}" is a default provided by Calico and cannot be updated`);
     }
     if (!rv) throw fieldError('Metadata.ResourceVersion', rv, 'field must be set for an Update request');
+    checkSingletonName(info.kind, input.metadata?.name, false);
     const rev = parseRevision(rv);
     const res = this.prepare(clone({ ...input, kind: info.kind, apiVersion: API_VERSION }) as AnyResource);
     const meta = res.metadata;
@@ -774,6 +776,18 @@ function parseRevision(rv: string): number {
 function conflict(id: string, rv: string, latest: number): ResourceUpdateConflict {
   // Calico's message is only "update conflict: <id>"; the detail stays on the error.
   return new ResourceUpdateConflict(id, `resource version '${rv}' is out of date (latest: ${latest})`);
+}
+
+/**
+ * clientv3: ClusterInformation, IPAMConfiguration (create and update) and
+ * KubeControllersConfiguration (create) exist only as "default".
+ */
+function checkSingletonName(kind: string, name: string | undefined, create: boolean): void {
+  if (name === 'default') return;
+  if (kind === 'IPAMConfiguration') throw new DatastoreRequestError('Cannot create an IPAMConfiguration resource with a name other than "default"');
+  if (!create) return;
+  if (kind === 'KubeControllersConfiguration') throw new DatastoreRequestError('Cannot create a Kube Controllers Configuration resource with a name other than "default"');
+  if (kind === 'ClusterInformation') throw new DatastoreRequestError('Cannot create a Cluster Information resource with a name other than "default"');
 }
 
 /** Same network, however written (Calico compares pool CIDRs semantically). */
