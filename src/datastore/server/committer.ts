@@ -48,7 +48,7 @@ export class Committer {
   writes = 0;
 
   private readonly _store: MvccStore;
-  private readonly sp: { save: StatementSync; release: StatementSync; rollback: StatementSync };
+  private readonly sp: { save: StatementSync; release: StatementSync; rollback: StatementSync; begin: StatementSync; commit: StatementSync };
   private readonly hooks: CommitterHooks;
 
   constructor(store: MvccStore, hooks: CommitterHooks) {
@@ -59,6 +59,9 @@ export class Committer {
       save: this.db.prepare('SAVEPOINT w'),
       release: this.db.prepare('RELEASE w'),
       rollback: this.db.prepare('ROLLBACK TO w'),
+      // prepared once: db.exec() would compile the statement text on every batch
+      begin: this.db.prepare('BEGIN'),
+      commit: this.db.prepare('COMMIT'),
     };
   }
 
@@ -90,7 +93,7 @@ export class Committer {
     const first = !this.open;
     if (first) {
       try {
-        this.db.exec('BEGIN');
+        this.sp.begin.run();
       } catch (e) {
         done(toEtcdError(e));
         return;
@@ -172,7 +175,7 @@ export class Committer {
     this.open = false;
     const store = this._store;
     try {
-      this.db.exec('COMMIT');
+      this.sp.commit.run();
     } catch (e) {
       this.failBatch(e as Error);
       return;

@@ -545,8 +545,7 @@ export class MvccStore {
     const sub = ctx.sub++;
     const create = prev ? prev.create_rev : rev;
     const version = prev ? prev.version + 1 : 1;
-    const leaseBig = BigInt(lease);
-    this.s.histIns!.run(rev, sub, key, create, version, value, leaseBig, 0);
+    this.s.histIns!.run(rev, sub, key, create, version, value, lease === '0' ? 0 : BigInt(lease), 0);
     this.live.set({ key, rev, sub, create_rev: create, version, lease, value });
     ctx.events.push({ type: 0, kv: { key, create_revision: create, mod_revision: rev, version, value, lease } });
     return { header: { revision: rev }, prev_kv: p.prev_kv && prev ? toKv(prev, true) : null };
