@@ -120,15 +120,16 @@ function imported(peer: PeerDef, a: RouteAttrs): RouteAttrs | null {
   return a;
 }
 
-function runRandom(gr: boolean, seeds: number): number {
+/** `compact`: no observers and peers that are sent nothing, so most prefixes stay in the RIB's compact row form. */
+function runRandom(gr: boolean, seeds: number, compact = false): number {
   let checks = 0;
   for (let seed = 1; seed <= seeds; seed++) {
     const rnd = prng(seed);
     const rib = mkRib({ multipath: true });
     const model = new Map<string, Map<string, ModelPath>>(); // prefix -> source id -> path
     const up = new Set<string>();
-    for (const p of [...PEERS, OBS_E, OBS_C]) {
-      rib.addPeer({ id: p.id, address: `198.18.0.${p.n}`, peerAs: p.as, rrClient: 'client' in p && p.client === true });
+    for (const p of compact ? PEERS : [...PEERS, OBS_E, OBS_C]) {
+      rib.addPeer({ id: p.id, address: `198.18.0.${p.n}`, peerAs: p.as, rrClient: 'client' in p && p.client === true, ...(compact ? { exportDefault: 'reject' as const } : {}) });
       rib.peerEstablished(p.id, session(p.n, ['ipv4', 'ipv6'], gr ? GRCAP : undefined), 0);
       up.add(p.id);
     }
@@ -215,8 +216,16 @@ function runRandom(gr: boolean, seeds: number): number {
         if (c.kind === 'route') kernel.set(c.prefix, c.route);
         else if (c.kind === 'withdraw') kernel.delete(c.prefix);
       }
-      for (const [k, v] of fold(rib.takeUpdates('OE'))) seenE.set(k, v);
-      for (const [k, v] of fold(rib.takeUpdates('OC'))) seenC.set(k, v);
+      if (!compact) {
+        for (const [k, v] of fold(rib.takeUpdates('OE'))) seenE.set(k, v);
+        for (const [k, v] of fold(rib.takeUpdates('OC'))) seenC.set(k, v);
+      } else for (const p of PEERS) assert.deepEqual(rib.takeUpdates(p.id).filter((u) => u.kind !== 'end-of-rib'), [], `seed ${seed} step ${step}: nothing is exported`);
+      if (compact) {
+        // Objects only where a prefix has several candidates or a local path.
+        let complex = 0;
+        for (const m of model.values()) if (m.size > 1 || m.has('local')) complex++;
+        assert.ok(rib.objectPrefixCount <= complex, `seed ${seed} step ${step}: ${rib.objectPrefixCount} prefixes in object form, ${complex} need it`);
+      }
 
       for (const prefix of PREFIXES) {
         const paths = [...(model.get(prefix)?.values() ?? [])];
@@ -227,6 +236,7 @@ function runRandom(gr: boolean, seeds: number): number {
         if (!best) {
           assert.equal(got, undefined, where);
           assert.equal(kernel.get(prefix), undefined, `${where} kernel`);
+          if (compact) continue;
           const e = seenE.get(prefix);
           assert.ok(e === undefined || e === 'withdrawn', `${where} OE`);
           continue;
@@ -244,6 +254,11 @@ function runRandom(gr: boolean, seeds: number): number {
           const want = [...new Set([best.attrs.nextHop, ...group.map((g) => g.attrs.nextHop)])];
           assert.deepEqual(k?.nextHops.map((h) => h.address).sort(), want.sort(), `${where} kernel next hops`);
           assert.equal(k?.nextHops[0]?.address, best.attrs.nextHop, `${where} best next hop first`);
+        }
+        if (compact) {
+          const candidates = paths.filter((x) => x.peer === 'local' || up.has(x.peer.id) || x.stale).length;
+          assert.equal(got?.candidates, candidates, `${where} candidates`);
+          continue;
         }
         // eBGP observer: everything, AS prepended, next hop self, no LOCAL_PREF.
         const e = seenE.get(prefix) as RouteAttrs;
@@ -278,5 +293,10 @@ void test('randomized: Loc-RIB, kernel and Adj-RIB-Out match a from-scratch refe
 
 void test('randomized with graceful restart: stale routes, End-of-RIB sweeps and timers match the model', () => {
   const checks = runRandom(true, 12);
+  assert.ok(checks > 50_000, `ran ${checks} checks`);
+});
+
+void test('randomized, compact rows: nothing exported, so single-candidate prefixes live as rows; same Loc-RIB, kernel and GR results', () => {
+  const checks = runRandom(true, 8, true) + runRandom(false, 4, true);
   assert.ok(checks > 50_000, `ran ${checks} checks`);
 });
