@@ -8,7 +8,7 @@
 // If the datastore goes away the syncer retries by itself and the speaker keeps running with
 // the last configuration (routes stay); when it returns, the syncer resumes and any change is
 // applied. One serialized apply chain; syncer callbacks only record and schedule.
-import { decodeSyncUpdate, type DatastoreClient, type Syncer, type SyncStatus, type SyncUpdate } from '../../datastore/index.ts';
+import { decodeSyncUpdate, DatastoreErrorCode, type DatastoreClient, type Syncer, type SyncStatus, type SyncUpdate } from '../../datastore/index.ts';
 import { IPAM_PREFIX, type AnyResource } from '../../model/index.ts';
 import { Speaker, SpeakerError, silentLogger, type Logger, type SpeakerConfig, type SpeakerDeps } from '../server/index.ts';
 import { computePlan, type CalicoBgpPlan, type PeeringOptions } from './peering.ts';
@@ -246,8 +246,14 @@ export class DatastoreBgp {
       try {
         await resources.update({ ...cns, status } as AnyResource);
       } catch (err) {
-        this.log.debug(`CalicoNodeStatus ${name}: ${(err as Error).message} (retrying)`);
-        this.statusWritten.delete(name);
+        const code = (err as { code?: unknown }).code;
+        if (code === DatastoreErrorCode.UpdateConflict || code === DatastoreErrorCode.Unavailable) {
+          this.log.debug(`CalicoNodeStatus ${name}: ${(err as Error).message} (retrying)`);
+          this.statusWritten.delete(name);
+        } else {
+          // E.g. too large (a big routes list): not retried every second, only every period.
+          this.log.warn(`CalicoNodeStatus ${name}: cannot write the status: ${(err as Error).message} (next try in ${period} s)`);
+        }
       }
     }
   }
