@@ -296,3 +296,14 @@ void test('names: Calico\'s Metadata.Name words (clientv3 resources.Create, vali
   const none = await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{},"spec":{"cidr":"10.0.0.0/24"}}');
   assert.ok(none.err.includes("error with field Metadata.Name = '' (field must be set for a Create request)"), none.err);
 });
+
+void test('get -f with a resourceVersion reads the resource at that revision (resourcemgr Get with GetOptions.ResourceVersion)', async () => {
+  const { run } = harness();
+  await run(['create', '-f', '-'], pool('p1', '198.18.0.0/24', ',"disabled":false'));
+  const v1 = JSON.parse((await run(['get', 'ippool', 'p1', '-o', 'json'])).out) as AnyResource;
+  await run(['patch', 'ippool', 'p1', '-p', '{"spec":{"disabled":true}}']);
+  const old = await run(['get', '-o', 'go-template={{.spec.disabled}}', '-f', '-'], JSON.stringify(v1));
+  assert.equal(old.out, 'false');
+  const now = await run(['get', '-o', 'go-template={{.spec.disabled}}', '-f', '-'], pool('p1', '198.18.0.0/24'));
+  assert.equal(now.out, 'true');
+});

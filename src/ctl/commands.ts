@@ -257,6 +257,13 @@ function sortTiers(items: readonly AnyResource[]): AnyResource[] {
     .map((e) => e.r);
 }
 
+/** GetOptions.ResourceVersion: the etcd revision to read at, if the input names one. */
+function readRevision(rv: string | undefined): { revision: number } | undefined {
+  if (!rv) return undefined;
+  if (!/^[0-9]+$/.test(rv)) throw new Error(`error with field ResourceVersion = '${rv}'`);
+  return { revision: Number(rv) };
+}
+
 /** A datastore session for one command: config, connection, cleanup. */
 class Session {
   private client: DatastoreClient | undefined;
@@ -605,7 +612,8 @@ export async function runGet(io: CtlIO, deps: CtlDeps, kindArg: string | undefin
         const m = t.res.metadata;
         if (m.name) {
           if (info.namespaced && !m.namespace) throw new Error('cannot use --all-namespace flag for getting a single resource');
-          const res = await ds.resources.get(info.kind, m.name, m.namespace);
+          // A resourceVersion in the input (get -f) reads the resource as it was at that revision.
+          const res = await ds.resources.get(info.kind, m.name, m.namespace, readRevision(m.resourceVersion));
           printed.push({ list: false, res: opts.export && names.length ? exportStrip(res) : res });
         } else {
           const l = await ds.resources.list(info.kind, m.namespace ? { namespace: m.namespace } : {});
