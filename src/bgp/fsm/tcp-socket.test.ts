@@ -26,7 +26,7 @@ for (const lo of ['127.0.0.1', '::1']) void test(`ttlSecurity (${lo}): our liste
     const client = await a.promise;
     for (let i = 0; i < 100 && accepted.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
     const server = accepted[0]!;
-    // Without ttlSecurity the accepted socket is back to the default TTL (64): the GTSM client drops it.
+    // Without ttlSecurity the accepted socket sends with TTL 64 (BIRD's multihop): the GTSM client drops it.
     applyTtlSecurity(server, undefined);
     server.write('low');
     assert.equal(await firstData(client, 300), null, 'a TTL-64 segment must not reach a GTSM socket');

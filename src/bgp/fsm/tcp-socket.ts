@@ -24,6 +24,8 @@ const IPV6_UNICAST_HOPS = 16;
 const IPV6_MINHOPCOUNT = 73;
 /** RFC 5082: GTSM packets leave with the maximum TTL / hop limit. */
 export const GTSM_TTL = 255;
+/** Other sessions: the TTL of BIRD's `multihop` (its default hop count), which confd renders for every peer without GTSM. */
+export const SESSION_TTL = 64;
 const TCP_MD5SIG = 14;
 const TCP_MD5SIG_MAXKEYLEN = 80;
 const POLLOUT = 4;
@@ -158,13 +160,13 @@ function socketFd(sock: net.Socket): number {
 
 /**
  * For an accepted connection (the listener sends with TTL 255, as BIRD's does): GTSM with
- * `ttlSecurity` hops, or back to the system default TTL when the peer has none.
+ * `ttlSecurity` hops, or SESSION_TTL when the peer has none.
  */
 export function applyTtlSecurity(sock: net.Socket, ttlSecurity: number | undefined): void {
   const fd = socketFd(sock);
   const family = isIPv6(sock.localAddress ?? '') && !(sock.localAddress ?? '').startsWith('::ffff:') ? 6 : 4;
   if (ttlSecurity) setTtlSecurity(fd, family, ttlSecurity);
-  else setTtl(fd, family, -1);
+  else setTtl(fd, family, SESSION_TTL);
 }
 
 function newSocket(family: 4 | 6): number {
@@ -255,6 +257,7 @@ export function connectTcp(opts: ConnectOptions): { promise: Promise<net.Socket>
       fd = newSocket(fam);
       if (opts.md5) setMd5Key(fd, opts.remoteAddress, opts.md5);
       if (opts.ttlSecurity) setTtlSecurity(fd, fam, opts.ttlSecurity);
+      else setTtl(fd, fam, SESSION_TTL);
       if (opts.localAddress) {
         const la = sockaddr(opts.localAddress, 0);
         if (lib().bind(fd, la, la.length) !== 0) {
