@@ -307,3 +307,11 @@ void test('get -f with a resourceVersion reads the resource at that revision (re
   const now = await run(['get', '-o', 'go-template={{.spec.disabled}}', '-f', '-'], pool('p1', '198.18.0.0/24'));
   assert.equal(now.out, 'true');
 });
+
+void test('patch that adds an unknown field: MassageError\'s sentence (test_patch, resourcemgr.Patch)', async () => {
+  const { run } = harness();
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"NetworkPolicy","metadata":{"name":"p1","namespace":"default"},"spec":{"selector":"all()"}}');
+  const r = await run(['patch', 'networkpolicy', 'p1', '-p', '{"http": {"exact": "path/to/match"}}']);
+  assert.equal(r.code, 1);
+  assert.ok(r.err.startsWith('hit error: field in document is not recognized or is in the wrong location: http ('), r.err);
+});

@@ -354,6 +354,12 @@ function validated(res: AnyResource, ctx: ErrorContext): AnyResource {
   } catch (err) {
     if (err instanceof ModelError) {
       // Calico's validator words ("error with field PeerIP = 'x' (...)"), then where.
+      const unknownField = err.fieldErrors.find((f) => f.code === 'unknown-field');
+      if (unknownField) {
+        // MassageError (commands/command.go) replaces Go's strict-decoder error with this.
+        const field = /unknown field "([^"]+)"/.exec(unknownField.message)?.[1] ?? unknownField.path;
+        throw new Error(`field in document is not recognized or is in the wrong location: ${field} (${oneLine(err.message)})`);
+      }
       const calico = calicoFieldErrors(res, err.fieldErrors);
       const head = err.message.endsWith(err.detail) ? err.message.slice(0, err.message.length - err.detail.length) : `${err.message}: `;
       if (calico) throw new Error(oneLine(`${head}${calico}`));
