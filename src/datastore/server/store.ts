@@ -38,8 +38,16 @@ import type {
 const APPLICATION_ID = 0x43445331; // 'CDS1': marks the file as a calico-datastore database
 const SCHEMA_VERSION = 2;
 const EMPTY = Buffer.alloc(0);
-/** WAL size written ahead of use (the WAL restarts after ~1000 pages, 4 MiB, are checkpointed). */
-const WAL_PREALLOC_BYTES = 16 * 1024 * 1024;
+/**
+ * Pages in the WAL before a commit checkpoints them into the database (SQLite's default is
+ * 1000). A checkpoint copies each page once however often it changed, and ends with an fsync
+ * of the database file: fewer, larger checkpoints cost less in total (measured: 4,000 puts,
+ * 2 pages each, spent 216–287 ms in SQLite at 4000 against 280–469 ms at 1000, and the
+ * slowest commit 2–11 ms against 5–32 ms).
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 4000;
+/** WAL size written ahead of use: above the checkpoint threshold (4000 frames of 4 KiB + 24 B), so the WAL never grows in normal use. */
+const WAL_PREALLOC_BYTES = 32 * 1024 * 1024;
 
 /** etcd's minimum lease TTL with default election settings: ceil(1.5 s). */
 export const MIN_LEASE_TTL = 2;
@@ -197,6 +205,7 @@ export class MvccStore {
     // NORMAL keeps SQLite's syncs around checkpoints. fsync of a file whose mtime changed
     // forces a filesystem journal commit; fdatasync of the (reused, not growing) WAL does not.
     db.exec('PRAGMA synchronous = NORMAL');
+    db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     db.exec('PRAGMA foreign_keys = OFF');
     // Take the write lock now: fails at once if another process holds the file.
     db.exec('BEGIN IMMEDIATE');
