@@ -255,3 +255,12 @@ void test('singleton kinds are named "default" (clientv3 ipamconfig.go, kubecont
   await rc.create(r('IPAMConfiguration', 'default'));
   await rc.create(r('KubeControllersConfiguration', 'default'));
 });
+
+void test('list by name or name prefix (clientv3 ListOptions.Name / Prefix)', async () => {
+  const { rc } = setup();
+  for (const n of ['web-1', 'web-2', 'db-1']) await rc.create(gnp(n));
+  assert.deepEqual((await rc.list('GlobalNetworkPolicy', { name: 'web-2' })).items.map((i) => i.metadata.name), ['web-2']);
+  assert.deepEqual((await rc.list('GlobalNetworkPolicy', { name: 'web', prefix: true })).items.map((i) => i.metadata.name), ['web-1', 'web-2']);
+  assert.deepEqual((await rc.list('GlobalNetworkPolicy', { name: 'nope' })).items, []);
+  assert.deepEqual((await rc.list('Profile', { name: 'projectcalico-default-allow' })).items.map((i) => i.metadata.name), ['projectcalico-default-allow']);
+});

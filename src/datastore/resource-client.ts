@@ -81,6 +81,9 @@ export interface ListOptions {
   readonly selector?: string;
   /** Read at this revision. */
   readonly revision?: number;
+  /** Only the resource with this name (clientv3 ListOptions.Name), or names starting with it with `prefix`. */
+  readonly name?: string;
+  readonly prefix?: boolean;
 }
 
 export interface ResourceList {
@@ -651,6 +654,8 @@ export class ResourceClient {
     const info = kindInfoOf(kind);
     const match = options.selector !== undefined && options.selector.trim() !== '' ? parseSelector(options.selector) : undefined;
     const prefix = keyPrefix(info.kind, info.namespaced && options.namespace ? options.namespace : undefined);
+    const want = options.name ?? '';
+    const nameMatches = (n: string | undefined): boolean => !want || (options.prefix ? (n ?? '').startsWith(want) : n === want);
     const items: AnyResource[] = [];
     let revision = options.revision ?? 0;
     let fromKey: string | undefined;
@@ -664,6 +669,7 @@ export class ResourceClient {
       for (const kv of page.kvs) {
         const res = decodeStored(kv, info.kind);
         if (match && !match.matches(res.metadata.labels ?? {})) continue;
+        if (!nameMatches(res.metadata.name)) continue;
         items.push(res);
       }
       if (!page.more || page.kvs.length === 0) break;
@@ -672,7 +678,7 @@ export class ResourceClient {
     if (info.kind === 'Profile') {
       // Calico's etcdv3 backend always lists its static default-allow profile, last.
       const p = defaultAllowProfile();
-      if (!match || match.matches(p.metadata.labels ?? {})) items.push(p);
+      if ((!match || match.matches(p.metadata.labels ?? {})) && nameMatches(p.metadata.name)) items.push(p);
     }
     return { kind: info.kind, items, revision };
   }
