@@ -10,7 +10,7 @@
 // fills Node's compile cache if they are stale; the timed starts then measure what a deployed
 // speaker pays.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { countIPv4Routes } from '../../src/lib/netlink/index.ts';
 import { Lab, median, sh, sleep } from './lab.ts';
@@ -25,6 +25,8 @@ function listening179(pid: number): boolean {
   }
 }
 
+/** MESH_LOG_DIR=DIR: speakers log at info level, kept as DIR/run<R>-node<I>.log (to see why a run was slow). */
+const LOG_DIR = process.env.MESH_LOG_DIR;
 const CLK_TCK = 100;
 /** CPU time (user + system) a process has used so far, in ms. */
 export function cpuMs(pid: number): number {
@@ -91,7 +93,7 @@ export async function runMesh(o: MeshOptions): Promise<string[]> {
       const confs = nss.map((_, i) => {
         const f = path.join(lab.dir, `node${i}.json`);
         writeFileSync(f, JSON.stringify({
-          asNumber: 64512, routerId: addr(i), listenAddress: addr(i), logLevel: 'warn',
+          asNumber: 64512, routerId: addr(i), listenAddress: addr(i), logLevel: LOG_DIR ? 'info' : 'warn',
           prefixes: [`198.19.${i}.0/26`],
           peers: nss.map((__, j) => j).filter((j) => j !== i).map((j) => ({ address: addr(j), asNumber: 64512 })),
         }));
@@ -133,6 +135,11 @@ export async function runMesh(o: MeshOptions): Promise<string[]> {
       cpuListen.push(median(cpuAtListen));
       const cpuNow = procs.map((p) => cpuMs(p.pid));
       cpuDone.push(median(cpuNow));
+      if (LOG_DIR) {
+        await sleep(300);
+        mkdirSync(LOG_DIR, { recursive: true });
+        procs.forEach((p, i) => writeFileSync(path.join(LOG_DIR, `run${run}-node${i}.log`), `listening at ${listenAt[i]!.toFixed(0)} ms, CPU ${cpuAtListen[i]} ms\n${p.stderr.join('')}`));
+      }
       o.log(`  mesh ${o.label} run ${run}: all routes everywhere ${ms.toFixed(0)} ms after spawn (all listening at ${tReady.toFixed(0)} ms); CPU per speaker: ${median(cpuAtListen).toFixed(0)} ms to listening, ${median(cpuNow).toFixed(0)} ms to converged (median), ${cpuNow.reduce((a, b) => a + b, 0).toFixed(0)} ms all speakers`);
     } catch (e) {
       fail = (e as Error).message;
