@@ -130,8 +130,12 @@ function fieldText(res: AnyResource, e: FieldError): string | undefined {
     if (e.code === 'required') return "Metadata.Name = '' (field must be set for a Create request)";
     const long = /name is too long by (\d+) bytes/.exec(e.message);
     if (long) return `Metadata.Name = '${String(v)}' (name is too long by ${long[1]} bytes)`;
-    if (e.code === 'format' && res.kind !== 'Tier' && !e.message.includes('dot')) {
-      return `Metadata.Name = '${String(v)}' (name must consist of lower case alphanumeric characters, '-' or '.' (regex: [a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*))`;
+    if (e.code === 'format') {
+      // Tiers and policies have label-style names (policies may add one "<tier>." prefix).
+      const labelNamed = ['Tier', 'NetworkPolicy', 'GlobalNetworkPolicy', 'StagedNetworkPolicy', 'StagedGlobalNetworkPolicy'].includes(res.kind);
+      return labelNamed
+        ? `Metadata.Name = '${String(v)}' (name must consist of lower case alphanumeric characters or '-' (regex: [a-z0-9]([-a-z0-9]*[a-z0-9])?))`
+        : `Metadata.Name = '${String(v)}' (name must consist of lower case alphanumeric characters, '-' or '.' (regex: [a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*))`;
     }
     return `Metadata.Name${v === undefined ? '' : ` = '${String(v)}'`} (${reasonOf(e.message)})`;
   }

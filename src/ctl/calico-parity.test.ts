@@ -295,6 +295,8 @@ void test('names: Calico\'s Metadata.Name words (clientv3 resources.Create, vali
   assert.ok(bad.err.includes("error with field Metadata.Name = 'Bad_Name' (name must consist of lower case alphanumeric characters, '-' or '.' (regex: [a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*))"), bad.err);
   const none = await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{},"spec":{"cidr":"10.0.0.0/24"}}');
   assert.ok(none.err.includes("error with field Metadata.Name = '' (field must be set for a Create request)"), none.err);
+  const gnp = await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"GlobalNetworkPolicy","metadata":{"name":"a.b.c"},"spec":{}}');
+  assert.ok(gnp.err.includes("error with field Metadata.Name = 'a.b.c' (name must consist of lower case alphanumeric characters or '-' (regex: [a-z0-9]([-a-z0-9]*[a-z0-9])?))"), gnp.err);
 });
 
 void test('get -f with a resourceVersion reads the resource at that revision (resourcemgr Get with GetOptions.ResourceVersion)', async () => {
