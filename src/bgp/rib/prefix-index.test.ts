@@ -14,7 +14,8 @@ void test('canonicalV4 accepts exactly canonical IPv4 CIDR text', () => {
 
 void test('PrefixIndex: random adds and removes agree with a Map (IPv4 by value, other keys by text)', () => {
   let grown = 0;
-  const ix = new PrefixIndex(() => grown++, 4);
+  const ix = new PrefixIndex(4);
+  ix.onGrow(() => grown++);
   const ref = new Map<string, number>();
   let seed = 12345;
   const rnd = (n: number): number => {
@@ -50,6 +51,25 @@ void test('PrefixIndex: random adds and removes agree with a Map (IPv4 by value,
     const c = canonicalV4(k);
     if (c) assert.equal(ix.find4(c.value, c.len), row);
   }
-  assert.ok(grown > 0, 'columns were grown');
+  assert.ok(grown > 1, 'columns were grown');
   assert.ok(ix.capacity >= ref.size);
+});
+
+void test('PrefixIndex holders: a shared row lives until every holder lets go', () => {
+  const ix = new PrefixIndex();
+  const a = ix.addKey('198.18.1.0/24', 1);
+  assert.equal(ix.addKey('198.18.1.0/24', 2), a);
+  assert.ok(ix.holds(a, 1) && ix.holds(a, 2));
+  ix.remove(a, 1);
+  assert.equal(ix.findKey('198.18.1.0/24'), a, 'still held by 2');
+  assert.ok(!ix.holds(a, 1) && ix.holds(a, 2));
+  ix.remove(a, 1); // not held by 1: no effect
+  assert.equal(ix.size, 1);
+  ix.remove(a, 2);
+  assert.equal(ix.findKey('198.18.1.0/24'), -1);
+  assert.equal(ix.size, 0);
+  const v6 = ix.addKey('fd00:198:18::/48', 2);
+  assert.equal(ix.addKey('fd00:198:18::/48', 1), v6);
+  ix.remove(v6, 2);
+  assert.equal(ix.keyOf(ix.findKey('fd00:198:18::/48')), 'fd00:198:18::/48');
 });

@@ -1,8 +1,12 @@
 // A compact prefix -> row index. IPv4 prefixes are keyed by integers (address as uint32 +
 // length) in an open-addressing table of typed arrays: no string, no object, no Map entry per
 // prefix. Other keys (IPv6, and any IPv4 text that is not canonical) use an ordinary Map from
-// the key string. Rows are small integers, reused after removal; callers keep their per-prefix
-// data in columns (typed arrays) indexed by row and grow them in `onGrow`.
+// the key string. Rows are small integers, reused after removal; users keep their per-prefix
+// data in columns (typed arrays) indexed by row and grow them from a grow listener.
+//
+// Several users may share one index (the RIB and the kernel reconciler: one record per prefix):
+// each holds rows under its own bit; a row is freed when no holder is left. A user must treat a
+// row it does not hold as empty (its own columns are zero there).
 
 /** Text of an IPv4 prefix, e.g. "198.18.0.0/24" (one flat string). */
 export function ipv4PrefixText(v: number, len: number): string {
@@ -71,6 +75,8 @@ export class PrefixIndex {
   addr: Uint32Array<ArrayBuffer>;
   /** Per row: IPv4 prefix length, 255 for rows keyed by string, 254 for free rows. */
   plen: Uint8Array<ArrayBuffer>;
+  /** Per row: holder bits. */
+  private holders: Uint8Array<ArrayBuffer>;
   /** Rows ever handed out (rows < top may be in use: see `isUsed`). */
   top = 0;
   /** Rows in use. */
@@ -82,14 +88,25 @@ export class PrefixIndex {
   private readonly strs: (string | undefined)[] = [];
   private readonly byStr = new Map<string, number>();
   private readonly free: number[] = [];
-  private readonly onGrow: (cap: number) => void;
+  private readonly growListeners: ((cap: number) => void)[] = [];
 
-  constructor(onGrow: (cap: number) => void, initial = 64) {
+  constructor(initial = 64) {
     this.cap = initial;
     this.addr = new Uint32Array(initial);
     this.plen = new Uint8Array(initial).fill(FREE);
+    this.holders = new Uint8Array(initial);
     this.slots = new Int32Array(Math.ceil(initial * 1.6) + 1);
-    this.onGrow = onGrow;
+  }
+
+  /** Call `fn(capacity)` now and whenever rows are added beyond it (grow your columns there). */
+  onGrow(fn: (cap: number) => void): void {
+    this.growListeners.push(fn);
+    fn(this.cap);
+  }
+
+  /** Does holder `bit` hold the row? */
+  holds(row: number, bit: number): boolean {
+    return (this.holders[row]! & bit) !== 0;
   }
 
   get capacity(): number {
@@ -125,11 +142,15 @@ export class PrefixIndex {
     return this.byStr.get(key) ?? -1;
   }
 
-  add4(v: number, len: number): number {
+  /** The row of an IPv4 prefix (value already masked), added if absent, held by `bit`. */
+  add4(v: number, len: number, bit = 1): number {
     let r = this.find4(v, len);
-    if (r >= 0) return r;
+    if (r >= 0) {
+      this.holders[r] = this.holders[r]! | bit;
+      return r;
+    }
     if ((this.v4count + 1) * 4 > this.slots.length * 3) this.rehash(Math.ceil((this.v4count + 1) * 1.6) + 1);
-    r = this.newRow();
+    r = this.newRow(bit);
     this.addr[r] = v;
     this.plen[r] = len;
     this.v4count++;
@@ -137,12 +158,16 @@ export class PrefixIndex {
     return r;
   }
 
-  addKey(key: string): number {
+  /** The row of a key, added if absent, held by `bit`. */
+  addKey(key: string, bit = 1): number {
     const x = parseCanonicalV4(key);
-    if (x >= 0) return this.add4(Math.floor(x / 64), x % 64);
+    if (x >= 0) return this.add4(Math.floor(x / 64), x % 64, bit);
     let r = this.byStr.get(key);
-    if (r !== undefined) return r;
-    r = this.newRow();
+    if (r !== undefined) {
+      this.holders[r] = this.holders[r]! | bit;
+      return r;
+    }
+    r = this.newRow(bit);
     this.plen[r] = NO_LEN;
     this.addr[r] = 0;
     this.strs[r] = key;
@@ -160,9 +185,13 @@ export class PrefixIndex {
     return l === NO_LEN ? this.strs[row]! : ipv4PrefixText(this.addr[row]!, l);
   }
 
-  remove(row: number): void {
+  /** Holder `bit` lets go of the row; it is freed (and may be reused) once nobody holds it. */
+  remove(row: number, bit = 1): void {
     const l = this.plen[row]!;
     if (l === FREE) return;
+    const h = this.holders[row]! & ~bit;
+    this.holders[row] = h;
+    if (h !== 0) return;
     if (l === NO_LEN) {
       this.byStr.delete(this.strs[row]!);
       this.strs[row] = undefined;
@@ -175,12 +204,13 @@ export class PrefixIndex {
     this.free.push(row);
   }
 
-  private newRow(): number {
+  private newRow(bit: number): number {
     let r = this.free.pop();
     if (r === undefined) {
       if (this.top === this.cap) this.growRows();
       r = this.top++;
     }
+    this.holders[r] = bit;
     this.size++;
     return r;
   }
@@ -191,10 +221,13 @@ export class PrefixIndex {
     addr.set(this.addr);
     const plen = new Uint8Array(cap).fill(FREE);
     plen.set(this.plen);
+    const holders = new Uint8Array(cap);
+    holders.set(this.holders);
     this.addr = addr;
     this.plen = plen;
+    this.holders = holders;
     this.cap = cap;
-    this.onGrow(cap);
+    for (const fn of this.growListeners) fn(cap);
   }
 
   private insertSlot(r: number, v: number, len: number): void {

@@ -49,6 +49,11 @@ export interface RibOptions {
   readonly restarting?: { readonly deferralTime: number; readonly now: number };
   /** Decides which best routes reach the kernel (and with which tunnel). Default: all. */
   readonly kernelPolicy?: KernelPolicy;
+  /**
+   * A prefix index shared with the kernel reconciler (KernelSync's `index` option): one record
+   * per prefix for both. Default: the RIB's own.
+   */
+  readonly prefixIndex?: PrefixIndex;
 }
 
 export interface PeerConfig {
@@ -470,10 +475,12 @@ export class Rib {
     this.kernelPolicy = options.kernelPolicy;
     this.deferring = options.restarting !== undefined;
     this.deferralDeadline = options.restarting ? options.restarting.now + options.restarting.deferralTime * 1000 : undefined;
-    this.index = new PrefixIndex((cap) => this.growColumns(cap), 64);
+    this.index = options.prefixIndex ?? new PrefixIndex();
+    this.index.onGrow((cap) => this.growColumns(cap));
   }
 
   private growColumns(cap: number): void {
+    if (cap <= this.cSrc.length) return;
     const u16 = new Uint16Array(cap);
     u16.set(this.cSrc);
     this.cSrc = u16;

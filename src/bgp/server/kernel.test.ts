@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KernelSync, MemoryKernel, type KernelBatch, type KernelApplyResult, type KernelRoute } from './kernel.ts';
+import { KernelSync, MemoryKernel, type KernelBatch, type KernelApplyResult, type KernelRoute, type KernelRouteSpec } from './kernel.ts';
+import { PrefixIndex, Rib } from '../rib/index.ts';
 import { encodeRoutes, decodeRoutes } from './kernel-worker.ts';
 
 const r = (dst: string, gw: string, metric?: number): KernelRoute => ({ dst, type: 'unicast', nextHops: [{ gateway: gw }], metric });
@@ -122,5 +123,56 @@ void test('KernelSync: changes made while a write is in flight are written next;
   await s.removeAll();
   assert.deepEqual(batches[3]!.remove.map((x) => x.dst).sort(), ['10.4.0.0/32', '10.4.0.2/32']);
   assert.equal(s.programmedSize, 0);
+  await s.close();
+});
+
+void test('KernelSync sharing the RIB prefix index: one row per prefix, kernel follows the RIB, rows freed when both let go', async () => {
+  const index = new PrefixIndex();
+  const k = new MemoryKernel();
+  const s = new KernelSync(k, () => undefined, { index });
+  s.adopt([r('10.200.0.0/24', '198.18.0.9'), r('fd00:198:18:ff::/64', 'fd00::9')]); // leftovers of a previous run
+  const rib = new Rib({ routerId: '198.18.0.1', localAs: 64512, prefixIndex: index });
+  for (const [id, n] of [['A', 2], ['B', 3]] as const) {
+    rib.addPeer({ id, address: `198.18.0.${n}`, peerAs: 65000 + n });
+    rib.peerEstablished(id, { routerId: `10.0.0.${n}`, localAddress: '198.18.0.1', families: ['ipv4', 'ipv6'] }, 0);
+  }
+  const specs = new Map<unknown, KernelRouteSpec>();
+  const pump = () => {
+    for (const ch of rib.takeKernelChanges()) {
+      if (ch.kind === 'synced') s.sweep();
+      else if (ch.kind === 'withdraw') s.delete(ch.prefix);
+      else {
+        let spec = specs.get(ch.route);
+        if (!spec) specs.set(ch.route, (spec = { type: 'unicast', nextHops: ch.route.nextHops.map((h) => ({ gateway: h.address })), metric: ch.route.metric }));
+        s.setRoute(ch.prefix, spec);
+      }
+    }
+  };
+  const prefixes = Array.from({ length: 300 }, (_, i) => (i % 10 === 9 ? `fd00:198:18:${i.toString(16)}::/64` : `10.${i >> 8}.${i & 255}.0/24`));
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  for (let step = 0; step < 60; step++) {
+    const id = rnd(2) ? 'A' : 'B';
+    const n = id === 'A' ? 2 : 3;
+    const pick = prefixes.filter(() => rnd(4) === 0);
+    for (const v6 of [false, true]) {
+      const ps = pick.filter((p) => p.includes(':') === v6).map((key) => ({ key }));
+      if (!ps.length) continue;
+      if (rnd(3) === 0) rib.update(id, { withdrawn: ps });
+      else rib.update(id, { announced: ps, attrs: { origin: 0, asPath: [{ type: 2, asns: [65000 + n, ...(rnd(2) ? [65009] : [])] }], nextHop: v6 ? `fd00::${n}` : `198.18.0.${n}` } });
+    }
+    pump();
+    await s.idle();
+    const want = rib.kernelRoutes();
+    assert.deepEqual(new Set(k.routes.keys()), new Set(want.keys()), `step ${step}: kernel prefixes`);
+    for (const [dst, route] of want) assert.deepEqual(k.routes.get(dst)!.nextHops.map((h) => h.gateway), route.nextHops.map((h) => h.address), `step ${step} ${dst}`);
+    assert.ok(index.size <= prefixes.length, `step ${step}: ${index.size} rows for at most ${prefixes.length} prefixes`);
+  }
+  // Everything withdrawn: both let go of every row.
+  for (const id of ['A', 'B']) rib.peerDown(id, 1, { graceful: false });
+  pump();
+  await s.idle();
+  assert.equal(k.routes.size, 0);
+  assert.equal(index.size, 0, 'no row left once neither the RIB nor the kernel needs it');
   await s.close();
 });

@@ -153,6 +153,9 @@ function withDst(dst: string, r: KernelRouteSpec): KernelRoute {
   return { dst, type: r.type, nextHops: r.nextHops, metric: r.metric };
 }
 
+/** KernelSync's holder bit in a (possibly shared) PrefixIndex; the RIB holds rows under bit 1. */
+const HOLDER = 2;
+
 /** Rows per kernel write (see KernelSync.flush). */
 const FLUSH_CHUNK = 8192;
 
@@ -236,13 +239,19 @@ export class KernelSync {
   lastError: string | null = null;
   writes = 0;
 
-  constructor(kernel: KernelRoutes, onError: (msg: string) => void = () => undefined) {
+  /**
+   * `index`: share the RIB's prefix index (RibOptions.prefixIndex) so that a prefix is one row for
+   * both; rows are held under KernelSync's own bit.
+   */
+  constructor(kernel: KernelRoutes, onError: (msg: string) => void = () => undefined, opts: { index?: PrefixIndex } = {}) {
     this.kernel = kernel;
     this.onError = onError;
-    this.index = new PrefixIndex((cap) => this.grow(cap), 64);
+    this.index = opts.index ?? new PrefixIndex();
+    this.index.onGrow((cap) => this.grow(cap));
   }
 
   private grow(cap: number): void {
+    if (cap <= this.want.length) return;
     const w = new Uint32Array(cap);
     w.set(this.want);
     this.want = w;
@@ -286,13 +295,13 @@ export class KernelSync {
 
   /** Forget a row with nothing desired, programmed or pending. */
   private maybeDrop(row: number): void {
-    if (this.want[row] === 0 && this.have[row] === 0 && !this.isDirty[row]) this.index.remove(row);
+    if (this.want[row] === 0 && this.have[row] === 0 && !this.isDirty[row]) this.index.remove(row, HOLDER);
   }
 
   /** Adopt routes already in the kernel (ours, from a previous run) as programmed; kept until sweep(). */
   adopt(routes: readonly KernelRoute[]): void {
     for (const r of routes) {
-      const row = this.index.addKey(r.dst);
+      const row = this.index.addKey(r.dst, HOLDER);
       if (this.want[row] !== 0) this.markDirty(row);
       this.setHave(row, this.specs.id({ type: r.type, nextHops: r.nextHops, metric: r.metric }, false));
     }
@@ -306,7 +315,7 @@ export class KernelSync {
   /** Want `dst` routed as `spec` (pass the same spec object for equal routes: it is interned by reference first). */
   setRoute(dst: string, spec: KernelRouteSpec): void {
     const id = this.specs.id(spec, true);
-    const row = this.index.addKey(dst);
+    const row = this.index.addKey(dst, HOLDER);
     if (this.want[row] === id) return;
     this.setWant(row, id);
     this.markDirty(row);
