@@ -1,28 +1,33 @@
-// Pre-bundled entry points for the executables whose start-up time matters (calicoctl runs once
-// per command; calico-bgp runs once per host, and a mesh of them starts at once). Loading the
+// Pre-built code for the executables whose start-up time matters (calicoctl runs once per
+// command; calico-bgp runs once per host, and a mesh of them starts at once). Loading the
 // TypeScript sources costs type stripping of ~100-150 modules plus a module-graph walk per
-// start; one esbuild bundle of the same code starts 2-3x cheaper.
+// start; one esbuild bundle of the same code starts ~1.7x cheaper, a V8 startup snapshot of it
+// (modules already initialised) ~2.3x. See docs/design/startup.md.
 //
-// Layout: node_modules/.cache/calico-ts/<name>.json (the manifest) names the build directory
-// <name>-<time>-<pid>/ holding the entries (`<entry>.mjs`, fixed names so code in a chunk can
-// find a sibling entry such as a worker's) and shared chunks (split per dynamic import, so
-// code behind `await import()` is only parsed when used).
+// Layout (node_modules/.cache/calico-ts/, or CALICO_BUNDLE_CACHE): <name>.json (the manifest)
+// names the build directory <name>-<time>-<pid>/ holding the entries (`<entry>.mjs`, fixed
+// names so code in a chunk can find a sibling entry such as a worker's) and shared chunks (split
+// per dynamic import, so code behind `await import()` is only parsed when used). With a
+// snapshot: <name>.blob, <name>.inputs (the files it was built from, absolute, for the bin/
+// script's check) and <name>.snapshot.json (which build it was made for, or why it failed).
 //
 // Freshness: the manifest lists the source files the bundle was built from (esbuild's metafile)
 // and when the build started. The bundle is used when every listed file is older than that,
 // package-lock.json too, and the Node version matches. A file that starts being imported has
 // to be named by an edited (so newer) importer, so checking only the listed files is enough.
-// Checking ~100 stats takes ~1-2 ms.
+// Checking ~100 stats takes ~1-2 ms. The snapshot is current when it is newer than the node
+// binary and every file in <name>.inputs (its mtime is the start of its build).
 //
-// Concurrency: builders take a lock file (O_EXCL); others wait for it (up to 30 s) rather than
-// all building at once. Each build writes its own directory and publishes it by renaming the
-// manifest into place, so a reader never sees half a build. Build directories that are not
+// Concurrency: bundle builders take a lock file (O_EXCL); others wait for it (up to 30 s) rather
+// than all building at once. Each build writes its own directory and publishes it by renaming
+// the manifest into place, so a reader never sees half a build. Build directories that are not
 // current and older than an hour are removed (a running process may still lazily load a chunk
-// of the build it started from).
+// of the build it started from). The snapshot is made by a detached background process (one at
+// a time, its own lock), so no start waits for it; the next start uses it.
 //
 // Fallback: without esbuild (a production install without devDependencies), without a writable
-// cache, or with CALICO_NO_BUNDLE=1, bundleEntry() returns undefined and the caller imports
-// the sources.
+// cache, after a build error, or with CALICO_NO_BUNDLE=1, bundleEntry() returns undefined and
+// the caller imports the sources. CALICO_BUNDLE_DEBUG=1 prints which code a start runs.
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
