@@ -317,3 +317,35 @@ void test('patch that adds an unknown field: MassageError\'s sentence (test_patc
   assert.equal(r.code, 1);
   assert.ok(r.err.startsWith('hit error: field in document is not recognized or is in the wrong location: http ('), r.err);
 });
+
+void test('version: client lines, cluster lines, --poll re-prints changes (commands/version.go)', async () => {
+  const kv = new MemoryKv();
+  let rounds = 0;
+  let io = { out: '', err: '' };
+  const deps: CtlDeps = {
+    connect: () => ({ ...memoryDatastore({ prepare: (r: AnyResource) => applyDefaults(r) }, kv), close: async () => {} }),
+    defaultConfigPath: '/nonexistent/calicoctl.cfg',
+    version: { version: 'v3.31.0', gitCommit: 'abc123' },
+    sleep: async () => {
+      rounds++;
+      if (rounds === 1) {
+        await kv.put(keyFor('ClusterInformation', 'default'), encodeStored({ apiVersion: 'projectcalico.org/v3', kind: 'ClusterInformation', metadata: { name: 'default' }, spec: { calicoVersion: 'v3.31.0', clusterType: 'bgp' } } as AnyResource));
+      }
+      if (rounds === 3) throw new Error('stop');
+    },
+  };
+  const run = async (argv: string[]) => {
+    io = { out: '', err: '' };
+    const c: CtlIO = { out: (s) => void (io.out += s), err: (s) => void (io.err += s), readStdin: async () => '', env: {} };
+    return runCalicoctl(argv, c, deps);
+  };
+  assert.equal(await run(['version', '--poll', 'bogus']), 1);
+  assert.equal(io.err, 'invalid poll duration specified: bogus\n');
+  assert.equal(io.out, '', 'nothing printed before the duration is checked');
+  assert.equal(await run(['version']), 1);
+  assert.equal(io.out, 'Client Version:    v3.31.0\nGit commit:        abc123\n');
+  assert.equal(io.err, 'unable to retrieve Cluster Version or Type: resource does not exist: ClusterInformation(default) with error: <nil>\n');
+  await run(['version', '--poll', '1s']);
+  assert.equal(io.out, 'Client Version:    v3.31.0\nGit commit:        abc123\nCluster Version:   v3.31.0\nCluster Type:      bgp\n');
+  assert.match(io.err, /^unable to retrieve Cluster Version or Type: resource does not exist/);
+});

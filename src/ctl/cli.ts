@@ -214,9 +214,14 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
 
   cfg(program.command('version').description('Display the version of this binary'))
     .option('-c, --config <config>', 'Path to the file containing connection configuration.')
+    .option('--poll <duration>', 'Poll for changes to the cluster information at a frequency specified using POLL duration.')
     .option('--client', 'Display the client version only.')
     .action(async (o: Opts) =>
-      runVersion(io, deps, { ...(typeof o.config === 'string' ? { config: o.config } : {}), ...(o.client ? { client: true } : {}) }));
+      runVersion(io, deps, {
+        ...(typeof o.config === 'string' ? { config: o.config } : {}),
+        ...(o.client ? { client: true } : {}),
+        ...(typeof o.poll === 'string' ? { poll: o.poll } : {}),
+      }));
 
   // `calicoctl node status`: the local BGP speaker's peers, as Calico prints them (src/bgp/calico).
   const nodeCmd = cfg(program.command('node').description('Calico node management'));

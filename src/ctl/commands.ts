@@ -29,6 +29,7 @@ import {
   DatastoreUnavailable,
   ResourceAlreadyExists,
   ResourceNotFound,
+  parseGoDuration,
   type DatastoreClient,
   type DatastoreConfig,
 } from '../datastore/index.ts';
@@ -53,6 +54,8 @@ export interface CtlDeps {
   /** Where the default calicoctl.cfg lives (tests point it elsewhere). */
   readonly defaultConfigPath?: string;
   readonly version?: { version: string; gitCommit: string };
+  /** Waits between `version --poll` rounds (tests replace it). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** A command failed: print the message on stderr, exit 1. */
@@ -759,19 +762,44 @@ export async function runLabel(
 }
 
 /** calicoctl version [--client]. */
-export async function runVersion(io: CtlIO, deps: CtlDeps, opts: { config?: string; client?: boolean }): Promise<void> {
+export async function runVersion(io: CtlIO, deps: CtlDeps, opts: { config?: string; client?: boolean; poll?: string }): Promise<void> {
+  let pollMs = 0;
+  if (opts.poll !== undefined && opts.poll !== '') {
+    const ns = parseGoDuration(opts.poll);
+    if (ns === undefined) throw new CommandFailed(`invalid poll duration specified: ${opts.poll}`);
+    pollMs = Number(ns / 1_000_000n);
+  }
   const v = deps.version ?? { version: 'unknown', gitCommit: 'unknown' };
   io.out(`Client Version:    ${v.version}\n`);
   io.out(`Git commit:        ${v.gitCommit}\n`);
   if (opts.client) return;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   await withSession(io, deps, opts.config, async (session) => {
     const ds = session.open();
-    try {
-      const ci = await ds.resources.get('ClusterInformation', 'default');
-      io.out(`Cluster Version:   ${String(ci.spec?.calicoVersion || 'unknown')}\n`);
-      io.out(`Cluster Type:      ${String(ci.spec?.clusterType || 'unknown')}\n`);
-    } catch (err) {
-      throw new CommandFailed(`unable to retrieve Cluster Version or Type: ${(err as Error).message}`);
+    // calicoctl version --poll: print the cluster's version and type again whenever they change.
+    let shownVersion = '';
+    let shownType = '';
+    for (;;) {
+      let failure: CommandFailed | undefined;
+      try {
+        const ci = await ds.resources.get('ClusterInformation', 'default');
+        const ver = String(ci.spec?.calicoVersion || 'unknown');
+        const type = String(ci.spec?.clusterType || 'unknown');
+        if (ver !== shownVersion) io.out(`Cluster Version:   ${ver}\n`);
+        if (type !== shownType) io.out(`Cluster Type:      ${type}\n`);
+        shownVersion = ver;
+        shownType = type;
+      } catch (err) {
+        failure = new CommandFailed(`unable to retrieve Cluster Version or Type: ${(err as Error).message}`);
+        shownVersion = '';
+        shownType = '';
+      }
+      if (pollMs <= 0) {
+        if (failure) throw failure;
+        return;
+      }
+      if (failure) io.err(`${failure.message}\n`);
+      await sleep(pollMs);
     }
   });
 }

@@ -49,6 +49,8 @@ export {
   decodeStored,
   decodeSyncUpdate,
   encodeStored,
+  formatGoDuration,
+  parseGoDuration,
   rfc3339,
   type ListOptions,
   type ResourceClientOptions,
