@@ -241,6 +241,16 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
     }
   });
 
+  // cobra prints a command group's help (stdout, exit 0) when it is run without a subcommand.
+  if (argv.length === 0) {
+    io.out(program.helpInformation());
+    return 0;
+  }
+  if (argv.length === 1 && argv[0] === 'node') {
+    io.out(nodeCmd.helpInformation());
+    return 0;
+  }
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

@@ -140,6 +140,9 @@ void test('unknown commands, flags and argument counts: cobra/pflag words, exit 
   assert.equal((await run(['label', 'ippool', 'x'])).err, 'requires at least 3 arg(s), only received 2\n');
   assert.equal((await run(['-l', 'bogus', 'get', 'ippools'])).err, 'unknown log level: bogus, expected one of: panic, fatal, error, warn, info, debug\n');
   assert.equal((await run(['-l', 'debug', 'get', 'ippools'])).code, 0);
+  const bare = await run([]);
+  assert.equal(bare.code, 0, 'no command: help on stdout, exit 0 (cobra)');
+  assert.match(bare.out, /Usage: calicoctl/);
   const help = await run(['--help']);
   assert.equal(help.code, 0);
   assert.match(help.out, /Usage: calicoctl/);
