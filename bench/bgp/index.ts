@@ -297,9 +297,11 @@ function fmt(x: number, d = 0): string { return Number.isFinite(x) ? x.toFixed(d
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) { log('bench bgp: needs root (network namespaces)'); process.exit(2); }
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const lines: string[] = [];
+  const receive: string[] = [];
+  const mesh: string[] = [];
+  let lines = receive;
   const out = (s: string) => { lines.push(s); process.stdout.write(`${s}\n`); };
-  out(`bench bgp: ${N} IPv4 /32 prefixes, ${RUNS} runs each, medians (${date}, ${sh('uname', ['-r']).trim()}, ${sh('nproc', []).trim()} cores)`);
+  process.stdout.write(`bench bgp: ${N} IPv4 /32 prefixes, ${RUNS} runs each, medians (${date}, ${sh('uname', ['-r']).trim()}, ${sh('nproc', []).trim()} cores)\n`);
 
   if (ONLY.has('netlink')) {
     log('netlink writer vs ip -batch ...');
@@ -351,6 +353,7 @@ async function main(): Promise<void> {
     }
   }
 
+  lines = mesh;
   if (ONLY.has('mesh')) {
     log('full mesh (bin/calico-bgp, TypeScript sources) ...');
     const m = await runMesh({ nodes: Number(args['mesh-nodes']), runs: RUNS, speaker: [path.join(ROOT, 'bin/calico-bgp')], label: 'as shipped', log });
@@ -373,14 +376,23 @@ async function main(): Promise<void> {
     for (const l of m) out(l);
   }
 
-  if (args.record) record(date, lines);
+  if (args.record) record(date, receive.length ? receive : null, mesh.length ? mesh : null);
 }
 
-function record(date: string, lines: string[]): void {
-  const file = path.join(ROOT, 'docs/benchmarks.md');
-  const section = [
-    '## bgp', '',
-    `Command: \`npm run bench -- bgp${process.argv.slice(2).filter((a) => a !== '--record').map((a) => ` ${a}`).join('')}\` (${date})`, '',
+const RECEIVE_HEADING = '### 100k-prefix eBGP receive and kernel install';
+const MESH_HEADING = '### 20-node mesh';
+
+/**
+ * Writes what ran into the `## bgp` section of docs/benchmarks.md: the receive/kernel part and
+ * the mesh part are separate subsections, each replaced only when it ran; a hand-written
+ * "### Analysis" survives.
+ */
+function record(date: string, receive: string[] | null, mesh: string[] | null): void {
+  const file = process.env.BENCH_RECORD_FILE ?? path.join(ROOT, 'docs/benchmarks.md');
+  const command = `Command: \`npm run bench -- bgp${process.argv.slice(2).filter((a) => a !== '--record').map((a) => ` ${a}`).join('')}\` (${date})`;
+  const header = (what: string) => `bench bgp: ${what}, ${RUNS} runs each, medians (${date}, ${sh('uname', ['-r']).trim()}, ${sh('nproc', []).trim()} cores)`;
+  const receivePart = receive && [
+    RECEIVE_HEADING, '', command, '',
     'Method: namespaces per run; the sender (bench/bgp/sender.ts, a minimal eBGP speaker) pre-encodes',
     `${N} /32s from 198.18.16.0 up into full 4 KiB UPDATEs and writes them all the moment the receiver's`,
     'KEEPALIVE arrives (t0 = Established, monotonic clock). Kernel receivers are done when the last prefix',
@@ -390,14 +402,17 @@ function record(date: string, lines: string[]): void {
     `VmRSS at completion and 500 ms later; settled = VmRSS ${SETTLE_MS} ms after completion (same rule for every`,
     'receiver). The memory goal is judged on the settled figure (what a node pays in steady state).',
     'The machine is 2 shared cores with other jobs running: compare ratios from the same run.',
-    '',
-    '```', ...lines, '```', '',
+    '', '```', header(`${N} IPv4 /32 prefixes`), ...receive, '```', '',
   ].join('\n');
+  const meshPart = mesh && [MESH_HEADING, '', command, '', '```', header('20-node mesh'), ...mesh, '```', ''].join('\n');
   let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
   const re = /^## bgp\n[\s\S]*?(?=^## |(?![\s\S]))/m;
-  // A hand-written "### Analysis" block in the old section survives re-recording.
-  const analysis = /^### Analysis\n[\s\S]*$/m.exec(re.exec(text)?.[0] ?? '')?.[0];
-  const full = analysis ? `${section}${analysis.replace(/\n*$/, '\n\n')}` : section;
+  const old = re.exec(text)?.[0] ?? '';
+  const sub = (heading: string) => new RegExp(`^${heading}\\n[\\s\\S]*?(?=^### |(?![\\s\\S]))`, 'm').exec(old)?.[0];
+  const analysis = /^### Analysis\n[\s\S]*$/m.exec(old)?.[0];
+  const keep = (part: string | null | undefined, heading: string) => (part ?? sub(heading) ?? '').replace(/\n*$/, '\n\n');
+  let full = `## bgp\n\n${keep(receivePart, RECEIVE_HEADING)}${keep(meshPart, MESH_HEADING)}`.replace(/\n{3,}/g, '\n\n');
+  if (analysis) full += analysis.replace(/\n*$/, '\n\n');
   text = re.test(text) ? text.replace(re, () => full) : `${text.replace(/\n*$/, '\n\n')}${full}`;
   writeFileSync(file, text);
   log(`recorded in ${file}`);
