@@ -1,7 +1,8 @@
 // Datastore mode, dual stack with a mesh password: two hosts with IPv4 and IPv6 addresses, the
 // node-to-node mesh password from BGPConfiguration nodeMeshPassword (a secret file under
 // --secrets-dir), blocks of both families exchanged and pinged; then a wrong password on one
-// side takes the sessions down, and fixing it brings them back — all without restarts.
+// side takes the sessions down, and fixing it brings them back — all without restarts. Last, a
+// BGPPeer with ttlSecurity between all nodes: GTSM sessions between two calico-ts speakers.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -89,6 +90,16 @@ void test('calico-bgp from the datastore: dual stack mesh with a mesh password f
     setPassword(1, 'mesh-pass');
     await touch('Info');
     await waitFor('sessions back with the fixed password', async () => (await state(0, HOSTS[1]!.ip4)) === 'Established' && (await state(0, HOSTS[1]!.ip6)) === 'Established', { timeoutMs: 60_000 });
+
+    // GTSM between two calico-ts nodes: a BGPPeer selecting every node with ttlSecurity: 1 gives
+    // both sides node-specific peerings (they replace the mesh sessions) with TTL 255 / min 255.
+    await client.resources.create(res('BGPPeer', 'gtsm-all', { nodeSelector: 'all()', peerSelector: 'all()', ttlSecurity: 1 }));
+    const typeOf = async (i: number, ip: string) => (await status(i))?.peers.find((p) => p.address === ip)?.type;
+    await waitFor('GTSM node-specific sessions, both families', async () =>
+      (await typeOf(0, HOSTS[1]!.ip4)) === 'node specific' && (await typeOf(1, HOSTS[0]!.ip6)) === 'node specific' &&
+      (await state(0, HOSTS[1]!.ip4)) === 'Established' && (await state(0, HOSTS[1]!.ip6)) === 'Established' && (await state(1, HOSTS[0]!.ip4)) === 'Established',
+      { timeoutMs: 60_000 });
+    ping(ns[0]!, HOSTS[0]!.wl4, HOSTS[1]!.wl4);
     for (const p of procs) assert.equal(p.child.exitCode, null, `${p.name} kept running`);
   } catch (err) {
     for (const p of procs) console.log(`--- ${p.name} log (tail)\n${p.log().slice(-4000)}`);
