@@ -46,13 +46,11 @@ void test('update is guarded by resourceVersion; missing resources are reported'
   assert.equal(v2.metadata.uid, v1.metadata.uid);
   await assert.rejects(rc.update({ ...v1, spec: { order: 30 } }), (e: Error) =>
     e instanceof ResourceUpdateConflict && e.message === 'update conflict: GlobalNetworkPolicy(p)' && (e.detail ?? '').includes(`'${v1.metadata.resourceVersion}' is out of date`));
-  await assert.rejects(rc.update({ ...gnp('nope'), metadata: { name: 'nope', resourceVersion: '3' } }), (e: Error) =>
+  await assert.rejects(rc.update({ ...gnp('nope'), metadata: { name: 'nope', resourceVersion: '3', uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z' } }), (e: Error) =>
     e instanceof ResourceNotFound && e.message === 'resource does not exist: GlobalNetworkPolicy(nope) with error: <nil>');
   await assert.rejects(rc.update(gnp('p')), /Metadata.ResourceVersion/);
-  // without uid/creationTimestamp the stored ones are kept
-  const v3 = await rc.update({ ...gnp('p'), metadata: { name: 'p', resourceVersion: v2.metadata.resourceVersion! } });
-  assert.equal(v3.metadata.uid, v1.metadata.uid);
-  assert.equal(v3.metadata.creationTimestamp, v1.metadata.creationTimestamp);
+  // without uid/creationTimestamp an update is refused, as clientv3 refuses it
+  await assert.rejects(rc.update({ ...gnp('p'), metadata: { name: 'p', resourceVersion: v2.metadata.resourceVersion! } }), /Metadata\.CreationTimestamp/);
 });
 
 void test('apply creates, then updates keeping uid and creationTimestamp; labels follow the input', async () => {
@@ -263,4 +261,27 @@ void test('list by name or name prefix (clientv3 ListOptions.Name / Prefix)', as
   assert.deepEqual((await rc.list('GlobalNetworkPolicy', { name: 'web', prefix: true })).items.map((i) => i.metadata.name), ['web-1', 'web-2']);
   assert.deepEqual((await rc.list('GlobalNetworkPolicy', { name: 'nope' })).items, []);
   assert.deepEqual((await rc.list('Profile', { name: 'projectcalico-default-allow' })).items.map((i) => i.metadata.name), ['projectcalico-default-allow']);
+});
+
+void test("update needs resourceVersion, creationTimestamp and uid, with clientv3's exact messages (clientv3 *_e2e_test.go)", async () => {
+  const { rc } = setup();
+  const v1 = await rc.create(gnp('p'));
+  const m = v1.metadata;
+  await assert.rejects(rc.update({ ...v1, metadata: { ...m, resourceVersion: '' } }), (e: Error) => e.message === "error with field Metadata.ResourceVersion = '' (field must be set for an Update request)");
+  await assert.rejects(rc.update({ ...v1, metadata: { name: 'p', resourceVersion: m.resourceVersion!, uid: m.uid! } }), (e: Error) =>
+    e.message === "error with field Metadata.CreationTimestamp = '0001-01-01 00:00:00 +0000 UTC' (field must be set for an Update request)");
+  await assert.rejects(rc.update({ ...v1, metadata: { name: 'p', resourceVersion: m.resourceVersion!, creationTimestamp: m.creationTimestamp! } }), (e: Error) =>
+    e.message === "error with field Metadata.UID = '' (field must be set for an Update request)");
+  await assert.rejects(rc.create({ ...gnp('q'), metadata: { name: 'q', resourceVersion: '12345' } }), (e: Error) =>
+    e.message === "error with field Metadata.ResourceVersion = '12345' (field must not be set for a Create request)");
+});
+
+void test('a BGPPeer may only name existing BGPFilters (clientv3/bgppeer.go)', async () => {
+  const { rc } = setup();
+  const peer = (filters: string[]): AnyResource => ({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'p1' }, spec: { peerIP: '198.18.0.1', asNumber: 64512, filters } } as AnyResource);
+  await assert.rejects(rc.create(peer(['bgp-filter-1'])), (e: Error) => e.message === "error with field BGPPeer.Spec.Filters = '[bgp-filter-1]' (BGPFilter(s) not found)");
+  await rc.create({ apiVersion: 'projectcalico.org/v3', kind: 'BGPFilter', metadata: { name: 'bgp-filter-1' }, spec: {} } as AnyResource);
+  const p = await rc.create(peer(['bgp-filter-1']));
+  await assert.rejects(rc.update({ ...p, spec: { ...(p.spec as object), filters: ['bgp-filter-1', 'bgp-filter-2', 'x'] } } as AnyResource), (e: Error) =>
+    e.message === "error with field BGPPeer.Spec.Filters = '[bgp-filter-2 x]' (BGPFilter(s) not found)");
 });

@@ -414,6 +414,7 @@ export class ResourceClient {
     if (info.kind === 'WorkloadEndpoint') prepareWorkloadEndpoint(res);
     const key = this.keyOf(info, meta.name, meta.namespace);
     if (info.kind === 'IPPool') await this.checkPoolOverlap(res);
+    if (info.kind === 'BGPPeer') await this.checkPeerFilters(res);
     if (!meta.creationTimestamp) meta.creationTimestamp = rfc3339(this.now());
     if (!meta.uid) meta.uid = this.uuid();
     const value = encodeStored(res);
@@ -436,6 +437,10 @@ export class ResourceClient {
       throw new OperationNotSupported('Update', DEFAULT_ALLOW_PROFILE, `The profile "${DEFAULT_ALLOW_PROFILE}" is a default provided by Calico and cannot be updated`);
     }
     if (!rv) throw fieldError('Metadata.ResourceVersion', rv, 'field must be set for an Update request');
+    // clientv3 resources.Update: the identity an update keeps must come with it.
+    if (info.namespaced && !input.metadata?.namespace) throw validationError([{ name: 'Metadata.Namespace', reason: 'namespace is not specified on namespaced resource' }]);
+    if (!input.metadata?.creationTimestamp) throw fieldError('Metadata.CreationTimestamp', '0001-01-01 00:00:00 +0000 UTC', 'field must be set for an Update request');
+    if (!input.metadata?.uid) throw fieldError('Metadata.UID', '', 'field must be set for an Update request');
     checkSingletonName(info.kind, input.metadata?.name, false);
     const rev = parseRevision(rv);
     const res = this.prepare(clone({ ...input, kind: info.kind, apiVersion: API_VERSION }) as AnyResource);
@@ -458,14 +463,7 @@ export class ResourceClient {
       }
       if (errs.length) throw validationError(errs);
     }
-    if (!meta.uid || !meta.creationTimestamp) {
-      const existing = await this.kv.get(key);
-      if (!existing) throw new ResourceNotFound(id);
-      if (existing.modRevision !== rev) throw conflict(id, rv, existing.modRevision);
-      const stored = decodeStored(existing, info.kind).metadata;
-      meta.uid ||= stored.uid;
-      meta.creationTimestamp ||= stored.creationTimestamp;
-    }
+    if (info.kind === 'BGPPeer') await this.checkPeerFilters(res);
     const value = encodeStored(res);
     const r = await this.kv.txn({
       compare: [{ key, target: 'mod', op: '=', value: rev }],
@@ -610,6 +608,16 @@ export class ResourceClient {
         if (!(err instanceof ResourceUpdateConflict)) throw err;
       }
     }
+  }
+
+  /** clientv3 bgpPeers.validate: every filter a peer names must exist. */
+  private async checkPeerFilters(res: AnyResource): Promise<void> {
+    const filters = (res.spec as { filters?: unknown } | undefined)?.filters;
+    if (!Array.isArray(filters) || filters.length === 0) return;
+    const known = new Set((await this.list('BGPFilter')).items.map((f) => f.metadata.name));
+    const missing = filters.map(String).filter((f) => !known.has(f));
+    // Go's %v of a []string: [a b]
+    if (missing.length) throw validationError([{ name: 'BGPPeer.Spec.Filters', value: `[${missing.join(' ')}]`, reason: 'BGPFilter(s) not found' }]);
   }
 
   /** clientv3 ipPools.Create: a new pool's CIDR may not overlap any other pool's. */
