@@ -130,6 +130,10 @@ function fieldText(res: AnyResource, e: FieldError): string | undefined {
     if (e.code === 'required') return "Metadata.Name = '' (field must be set for a Create request)";
     const long = /name is too long by (\d+) bytes/.exec(e.message);
     if (long) return `Metadata.Name = '${String(v)}' (name is too long by ${long[1]} bytes)`;
+    if (res.kind === 'Tier' && typeof v === 'string' && v.length > 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v)) {
+      // validateTier: a tier name must fit in a label value
+      return `Metadata.Name = '${v}' (name is too long by ${v.length - 63} bytes)`;
+    }
     if (e.code === 'format') {
       // Tiers and policies have label-style names (policies may add one "<tier>." prefix).
       const labelNamed = ['Tier', 'NetworkPolicy', 'GlobalNetworkPolicy', 'StagedNetworkPolicy', 'StagedGlobalNetworkPolicy'].includes(res.kind);
@@ -156,8 +160,15 @@ function fieldText(res: AnyResource, e: FieldError): string | undefined {
       shown = lo < 1 || lo > 65535 ? lo : hi < 1 || hi > 65535 ? hi : v;
     }
   }
+  let reason = reasonOf(e.message);
+  const between = /^must be between (-?\d+) and (-?\d+)$/.exec(reason);
+  if (between && typeof shown === 'number') {
+    // go-playground's gte/lte words
+    if (shown < Number(between[1])) reason = `must be greater than or equal to ${between[1]}`;
+    else if (shown > Number(between[2])) reason = `must be less than or equal to ${between[2]}`;
+  }
   const valueText = shown === undefined || shown === null || typeof shown === 'object' ? '' : ` = '${String(shown)}'`;
-  return `${name}${valueText} (${reasonOf(e.message)})`;
+  return `${name}${valueText} (${reason})`;
 }
 
 /**

@@ -349,3 +349,14 @@ void test('version: client lines, cluster lines, --poll re-prints changes (comma
   assert.equal(io.out, 'Client Version:    v3.31.0\nGit commit:        abc123\nCluster Version:   v3.31.0\nCluster Type:      bgp\n');
   assert.match(io.err, /^unable to retrieve Cluster Version or Type: resource does not exist/);
 });
+
+void test('range and tier-name errors in Calico\'s words (clientv3 ipamconfig/tier e2e tests)', async () => {
+  const { run } = harness();
+  const r = await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"IPAMConfiguration","metadata":{"name":"default"},"spec":{"maxBlocksPerHost":-1,"strictAffinity":false}}');
+  assert.ok(r.err.includes("MaxBlocksPerHost = '-1' (must be greater than or equal to 0)"), r.err);
+  const long = 'thisisareallylongnamethatislongerthansixtythreecharactersthatwillnotfitinalabel';
+  const t = await run(['create', '-f', '-'], `{"apiVersion":"projectcalico.org/v3","kind":"Tier","metadata":{"name":"${long}"},"spec":{}}`);
+  assert.ok(t.err.includes(`error with field Metadata.Name = '${long}' (name is too long by 16 bytes)`), t.err);
+  const d = await run(['apply', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"Tier","metadata":{"name":"default"},"spec":{"order":5}}');
+  assert.ok(d.err.includes('default tier order must be 1000000'), d.err);
+});
