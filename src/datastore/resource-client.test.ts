@@ -157,7 +157,9 @@ void test("Calico's clientv3 rules: static default-allow profile, tiers, IP pool
   await assert.rejects(rc.delete('Profile', 'projectcalico-default-allow'), (e: Error) =>
     e instanceof OperationNotSupported &&
     e.message === 'operation Delete is not supported on projectcalico-default-allow: The profile "projectcalico-default-allow" is a default provided by Calico and cannot be deleted');
-  await assert.rejects(rc.update({ ...p }), /operation Update is not supported on projectcalico-default-allow: .* cannot be updated/);
+  await assert.rejects(rc.update({ ...p, metadata: { ...p.metadata, uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z' } }), /operation Update is not supported on projectcalico-default-allow: .* cannot be updated/);
+  await assert.rejects(rc.apply(prof('projectcalico-default-allow')), /operation Update is not supported on projectcalico-default-allow/);
+  await assert.rejects(rc.replace(prof('projectcalico-default-allow')), /operation Update is not supported on projectcalico-default-allow/);
 
   // tiers (clientv3/tier.go, networkpolicy.go): policies need their tier; built-in and non-empty tiers stay
   await rc.ensureInitialized();

@@ -498,6 +498,10 @@ export class ResourceClient {
 
   private async upsert(input: AnyResource, allowCreate: boolean): Promise<AnyResource> {
     const info = kindInfoOf(input.kind);
+    if (info.kind === 'Profile' && input.metadata?.name === DEFAULT_ALLOW_PROFILE) {
+      // it always exists, so apply and replace both end in clientv3's refused update
+      throw new OperationNotSupported('Update', DEFAULT_ALLOW_PROFILE, `The profile "${DEFAULT_ALLOW_PROFILE}" is a default provided by Calico and cannot be updated`);
+    }
     const rv = input.metadata?.resourceVersion;
     for (let attempt = 0; ; attempt++) {
       const key = this.keyOf(info, input.metadata?.name, input.metadata?.namespace);
