@@ -108,6 +108,9 @@ void test('ClusterInformation: calicoctl refuses each write with its own words (
 void test('label: not found, invalid, not changed (commands/label_command.go)', async () => {
   const { run } = harness();
   assert.equal((await run(['label', 'ippool', 'nosuch', 'a=b'])).err, 'ippool nosuch not found\n');
+  assert.equal((await run(['label', 'ippool', 'nosuch', 'ab'])).err, 'invalid label ab\n', 'the label is checked before the get');
+  assert.equal((await run(['label', 'widget', 'x', 'a=b'])).err, "failed to get widget x, error resource type 'widget' is not supported\n");
+  assert.equal((await run(['label', 'ippool', '', 'a=b'])).err, 'failed to get ippool , error resource name may not be empty\n');
   await run(['create', '-f', '-'], pool('p1', '198.18.0.0/24'));
   assert.equal((await run(['label', 'ippool', 'p1', 'ab'])).err, 'invalid label ab\n');
   assert.equal((await run(['label', 'ippool', 'p1', 'a=b'])).out, 'Successfully set label a on ippool p1\n');

@@ -722,7 +722,15 @@ export async function runLabel(
   labelArg: string,
   opts: CommonOptions & { overwrite?: boolean; remove?: boolean },
 ): Promise<void> {
-  const [target] = fromArgs(kindArg, [name], undefined, false);
+  // label_command.go: the key=value argument is checked first, then the resource is fetched.
+  if (!opts.remove && !labelArg.includes('=')) throw new CommandFailed(`invalid label ${labelArg}`);
+  let target: Target | undefined;
+  try {
+    [target] = fromArgs(kindArg, [name], undefined, false);
+    if (name === '') throw new CommandFailed('resource name may not be empty');
+  } catch (err) {
+    throw new CommandFailed(`failed to get ${kindArg} ${name}, error ${(err as Error).message}`);
+  }
   const kind = target!.res.kind;
   await withSession(io, deps, opts.config, async (session) => {
     const ds = session.open();
