@@ -15,7 +15,7 @@ void test('fields by JSON name or Go field name, root list convenience', () => {
   assert.equal(run('{{range .items}}{{.metadata.name}} {{end}}'), 'a b ');
   assert.equal(run('{{range .}}{{range .Items}}{{.ObjectMeta.Name}}/{{.Name}}/{{.Spec.CIDR}};{{end}}{{end}}'), 'a/a/198.18.0.0/24;b/b/fd00:198:18::/64;');
   assert.equal(run('{{.kind}} {{.metadata.resourceVersion}}'), 'IPPoolList 9');
-  assert.equal(run('{{(index .items 1).spec.natOutgoing}}'), '<no value>');
+  assert.equal(run('{{(index .items 1).spec.natOutgoing}}'), 'false', "an unset bool prints Go's zero value");
 });
 
 void test('if/else if/else, with, range with variables and else, pipelines and functions', () => {
@@ -40,4 +40,12 @@ void test('goString formats values like Go %v', () => {
   assert.equal(goString({ b: 1, a: 'x' }), 'map[a:x b:1]');
   assert.equal(goString(1e6 + 0.5), '1.0000005e+06');
   assert.equal(goString(null), '<nil>');
+});
+
+void test("a spec field the resource does not set prints Go's zero value (typed structs in calicoctl)", () => {
+  const pool = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '198.18.0.0/24' } };
+  const t = compileTemplate('{{.spec.natOutgoing}}|{{.spec.blockSize}}|{{.spec.nodeSelector}}|{{.spec.assignmentMode}}|{{.spec.allowedUses}}|{{.spec.CIDR}}|{{.spec.bogus}}');
+  assert.equal(t([pool]), 'false|0||<nil>|[]|198.18.0.0/24|<no value>');
+  const list = { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicyList', metadata: {}, items: [{ apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'g' }, spec: { selector: 'all()' } }] };
+  assert.equal(compileTemplate('{{range .items}}{{.metadata.name}} {{.spec.order}} {{.spec.preDNAT}} {{if .spec.order}}x{{else}}none{{end}}{{end}}')([list]), 'g <nil> false none');
 });

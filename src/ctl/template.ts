@@ -10,6 +10,7 @@
 // is looked up on its element, so `{{range .items}}` works on `get <kind>` output.
 
 import { goFloat, joinAndTruncate } from './table.ts';
+import { goSpecZero } from './go-zero.ts';
 
 export class TemplateError extends Error {
   readonly code = 'CALICOCTL_TEMPLATE';
@@ -195,7 +196,33 @@ function parse(parts: Array<string | Action>, pos: { i: number }, stopAt: readon
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** spec objects of the resources a template runs over → their kind (for Go zero values). */
+const specKinds = new WeakMap<object, string>();
+
+function markSpecs(v: unknown): void {
+  if (Array.isArray(v)) {
+    for (const x of v) markSpecs(x);
+    return;
+  }
+  if (!isObj(v)) return;
+  if (typeof v.kind === 'string' && isObj(v.spec)) specKinds.set(v.spec, v.kind);
+  if (Array.isArray(v.items)) markSpecs(v.items);
+}
+
 function field(v: unknown, name: string): unknown {
+  const got = lookupField(v, name);
+  if (got === undefined && isObj(v)) {
+    // A Calico spec field the resource does not set: Go's struct would print its zero value.
+    const kind = specKinds.get(v);
+    if (kind) {
+      const zero = goSpecZero(kind, name);
+      if (zero.found) return zero.value;
+    }
+  }
+  return got;
+}
+
+function lookupField(v: unknown, name: string): unknown {
   if (Array.isArray(v) && v.length === 1) return field(v[0], name);
   if (!isObj(v)) {
     if (v === undefined || v === null) return undefined;
@@ -356,6 +383,7 @@ function exec(nodes: Node[], s: Scope, out: string[]): void {
 export function compileTemplate(src: string): (data: unknown) => string {
   const nodes = parse(split(src), { i: 0 }, []).nodes;
   return (data) => {
+    markSpecs(data);
     const out: string[] = [];
     exec(nodes, { dot: data, vars: new Map([['$', data]]) }, out);
     return out.join('');
