@@ -15,7 +15,11 @@ function sortDeep(v: unknown): unknown {
   return out;
 }
 
-const META_ORDER = ['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp'];
+// metav1.ObjectMeta's field order
+const META_ORDER = [
+  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
+  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields',
+];
 
 function goOrder(v: unknown, depth = 0): unknown {
   if (Array.isArray(v)) return v.map((x) => goOrder(x, depth + 1));
