@@ -53,7 +53,8 @@ export interface MeshOptions {
 /**
  * One start of the command before the timed runs, as on a host after install: builds the bundle
  * (and, in the background, the startup snapshot) if the sources are newer. Waits until a start
- * would use the snapshot (CALICO_BUNDLE_DEBUG says which code runs), at most 90 s.
+ * would use the snapshot (CALICO_BUNDLE_DEBUG says which code runs; it says `bundle` while the
+ * snapshot is still being built), at most 90 s.
  */
 async function warmUp(o: MeshOptions, conf: string, env: NodeJS.ProcessEnv): Promise<void> {
   const t = performance.now();
@@ -61,7 +62,7 @@ async function warmUp(o: MeshOptions, conf: string, env: NodeJS.ProcessEnv): Pro
     const r = spawnSync(o.speaker[0]!, [...o.speaker.slice(1), 'check-config', '--config', conf], { env: { ...env, CALICO_BUNDLE_DEBUG: '1' }, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${o.speaker.join(' ')} check-config failed: ${r.stderr}`);
     const how = /calico-ts bundle: (.*)/.exec(r.stderr)?.[1];
-    if (!how || how.includes('snapshot') || performance.now() - t > 90_000) {
+    if (!how?.includes(': bundle ') || performance.now() - t > 90_000) {
       o.log(`  mesh ${o.label}: warm-up ${(performance.now() - t).toFixed(0)} ms, ${i + 1} start(s); starts run: ${how ?? 'the command as given'}`);
       return;
     }
