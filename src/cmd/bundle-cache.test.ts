@@ -81,6 +81,18 @@ void test('concurrent starts with a stale bundle build it once', async () => {
   assert.ok(!existsSync(path.join(cacheDir(root), 'demo.json.lock')), 'lock released');
 });
 
+void test('a lock left by a builder that died is taken over at once', async () => {
+  await write('src/later.ts', "export const word: string = 'three';\n");
+  const dead = execFileSync(process.execPath, ['-p', 'process.pid'], { encoding: 'utf8' }).trim(); // exited by now
+  writeFileSync(path.join(cacheDir(root), 'demo.json.lock'), dead);
+  const t0 = performance.now();
+  const url = await bundleEntry(spec, root);
+  assert.ok(url);
+  assert.ok(performance.now() - t0 < 20_000, 'did not wait for the dead builder');
+  assert.equal(await ((await import(url)) as { later(): Promise<string> }).later(), 'three');
+  assert.ok(!existsSync(path.join(cacheDir(root), 'demo.json.lock')));
+});
+
 void test('startup snapshot: built in the background after the bundle, runs, lists its inputs for bin/ scripts', { timeout: 60_000 }, async () => {
   const s: BundleSpec = { name: 'snapdemo', entries: { main: 'src/main.ts' }, snapshot: 'src/snap.ts' };
   const url = await bundleEntry(s, root);

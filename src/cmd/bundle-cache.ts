@@ -29,7 +29,7 @@
 // cache, after a build error, or with CALICO_NO_BUNDLE=1, bundleEntry() returns undefined and
 // the caller imports the sources. CALICO_BUNDLE_DEBUG=1 prints which code a start runs.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -97,6 +97,36 @@ function fresh(root: string, spec: BundleSpec, m: Manifest | undefined): string 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Takes a lock file holding our pid; false when another live process holds it. */
+function takeLock(lock: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (!lockAbandoned(lock)) return false;
+    rmSync(lock, { force: true }); // its builder died (killed mid-build): take over
+  }
+  return false;
+}
+
+/** A lock whose process is gone, or older than LOCK_STALE_MS (a pid may be reused). */
+function lockAbandoned(lock: string): boolean {
+  try {
+    if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) return true;
+    const pid = Number(readFileSync(lock, 'utf8'));
+    if (!Number.isInteger(pid) || pid <= 0) return false; // being written
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 async function build(root: string, spec: BundleSpec, manifestFile: string): Promise<string> {
   const esbuild = await import('esbuild');
   const dir = cacheDir(root);
@@ -163,11 +193,7 @@ function snapshotCurrent(root: string, spec: BundleSpec, m: Manifest): boolean {
  */
 function startSnapshotBuild(root: string, spec: BundleSpec, m: Manifest): void {
   const lock = path.join(cacheDir(root), `${spec.name}.snapshot.lock`);
-  try {
-    if (Date.now() - statSync(lock).mtimeMs < LOCK_STALE_MS) return; // one is running
-  } catch {
-    /* no lock */
-  }
+  if (existsSync(lock) && !lockAbandoned(lock)) return; // one is running
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'build-snapshot', JSON.stringify({ root, spec, dir: m.dir })], { detached: true, stdio: 'ignore', env });
@@ -181,11 +207,7 @@ async function snapshotBuilderMain(arg: string): Promise<void> {
   const { root, spec, dir } = JSON.parse(arg) as { root: string; spec: BundleSpec; dir: string };
   const cache = cacheDir(root);
   const lock = path.join(cache, `${spec.name}.snapshot.lock`);
-  try {
-    closeSync(openSync(lock, 'wx'));
-  } catch {
-    return; // another builder
-  }
+  if (!takeLock(lock)) return; // another builder
   try {
     const m = readManifest(path.join(cache, `${spec.name}.json`));
     if (m?.dir === dir && !snapshotCurrent(root, spec, m)) await buildSnapshot(root, spec, m);
@@ -346,14 +368,7 @@ export async function bundleEntry(spec: BundleSpec, root = repoRoot): Promise<st
     const lock = `${manifestFile}.lock`;
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
-      let fd: number | undefined;
-      try {
-        fd = openSync(lock, 'wx');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      if (fd !== undefined) {
-        closeSync(fd);
+      if (takeLock(lock)) {
         try {
           // Someone may have finished a build between our check and taking the lock.
           const now = fresh(root, spec, readManifest(manifestFile));
@@ -363,15 +378,10 @@ export async function bundleEntry(spec: BundleSpec, root = repoRoot): Promise<st
           rmSync(lock, { force: true });
         }
       }
-      // Another process is building: wait for its manifest (or take over a stale lock).
+      // Another process is building: wait for its manifest (takeLock takes over an abandoned lock).
       await sleep(25);
       const done = fresh(root, spec, readManifest(manifestFile));
       if (done) return use(done, 'built by another process');
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { force: true });
-      } catch {
-        /* released meanwhile */
-      }
       if (Date.now() > deadline) {
         debug(`${spec.name}: sources (waited ${WAIT_MS / 1000} s for another build)`);
         return undefined;
