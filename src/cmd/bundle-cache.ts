@@ -61,7 +61,8 @@ interface Manifest {
   inputs: string[];
 }
 
-const LOCK_STALE_MS = 60_000;
+// A lock is abandoned when its pid is gone; this bound only guards against a reused pid.
+const LOCK_STALE_MS = 600_000;
 const WAIT_MS = 30_000;
 const KEEP_OLD_MS = 3_600_000;
 
