@@ -162,12 +162,15 @@ void test('route reflection: cluster id defaults to the router id; locally origi
 // Import checks: loops, RR loops
 // ---------------------------------------------------------------------------------------------
 
-const loopCases: { name: string; peer: 'E' | 'I'; allow?: number; a: Partial<RouteAttrs>; accepted: boolean }[] = [
+const loopCases: { name: string; peer: 'E' | 'I'; allow?: number; localAs?: number; a: Partial<RouteAttrs>; accepted: boolean }[] = [
   { name: 'own AS in path is rejected', peer: 'E', a: { asPath: [seq(65001, LOCAL_AS, 65003)] }, accepted: false },
   { name: 'own AS inside an AS_SET is rejected', peer: 'E', a: { asPath: [seq(65001), { type: 1, asns: [7, LOCAL_AS] }] }, accepted: false },
   { name: 'own AS once is allowed with numAllowedLocalAs 1', peer: 'E', allow: 1, a: { asPath: [seq(65001, LOCAL_AS)] }, accepted: true },
   { name: 'own AS twice exceeds numAllowedLocalAs 1', peer: 'E', allow: 1, a: { asPath: [seq(65001, LOCAL_AS, LOCAL_AS)] }, accepted: false },
   { name: 'clean path is accepted', peer: 'E', a: { asPath: [seq(65001, 65002)] }, accepted: true },
+  // BIRD's `local as` (BGPPeer localASNumber): only the session's local AS counts as a loop.
+  { name: 'session local AS in path is rejected', peer: 'E', localAs: 65100, a: { asPath: [seq(65001, 65100)] }, accepted: false },
+  { name: "node's AS in path is accepted on a session with another local AS", peer: 'E', localAs: 65100, a: { asPath: [seq(65001, LOCAL_AS)] }, accepted: true },
   { name: 'ORIGINATOR_ID = our router id is rejected', peer: 'I', a: { originatorId: ROUTER_ID }, accepted: false },
   { name: 'CLUSTER_LIST with our cluster id is rejected', peer: 'I', a: { clusterList: ['9.9.9.9', ROUTER_ID] }, accepted: false },
   { name: 'foreign ORIGINATOR_ID and CLUSTER_LIST are accepted', peer: 'I', a: { originatorId: '10.1.1.1', clusterList: ['9.9.9.9'] }, accepted: true },
@@ -177,7 +180,7 @@ const loopCases: { name: string; peer: 'E' | 'I'; allow?: number; a: Partial<Rou
 for (const c of loopCases) {
   void test(`import: ${c.name}`, () => {
     const rib = mkRib();
-    if (c.peer === 'E') addUp(rib, { id: 'E', n: 11, peerAs: 65001, numAllowedLocalAs: c.allow });
+    if (c.peer === 'E') addUp(rib, { id: 'E', n: 11, peerAs: 65001, numAllowedLocalAs: c.allow, ...(c.localAs ? { localAs: c.localAs } : {}) });
     else addUp(rib, { id: 'I', n: 21 });
     // A clean route first: a looped re-announcement must replace it (treat as withdraw).
     rib.update(c.peer, { announced: keys(P), attrs: attrs({ asPath: c.peer === 'E' ? [seq(65001)] : [] }) });

@@ -1585,9 +1585,9 @@ export class Rib {
   /** Per-UPDATE import checks and normalisation; null = reject the announced prefixes. */
   private importAttrs(p: PeerState, attrs: RouteAttrs): AttrSet | null {
     const path = attrs.asPath;
-    // AS loop: our AS in the path more often than allowed.
+    // AS loop: the session's local AS in the path more often than allowed. With a per-peer
+    // local AS (BGPPeer localASNumber) only that AS counts, as BIRD's `local as` does.
     if (countAs(path, p.localAs) > p.numAllowedLocalAs) return null;
-    if (p.localAs !== this.localAs && countAs(path, this.localAs) > p.numAllowedLocalAs) return null;
     let a = attrs;
     if (p.ebgp) {
       // LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST have no meaning across ASes: drop them.
