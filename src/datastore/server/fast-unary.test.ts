@@ -91,7 +91,8 @@ void describe('FastUnary: unary calls answered on the HTTP/2 stream', () => {
         }),
       ]);
       assert.equal(headers[':status'], 200);
-      assert.equal(headers['content-type'], 'application/grpc+proto');
+      assert.equal(headers['content-type'], 'application/grpc');
+      assert.equal(headers['grpc-encoding'], undefined, 'identity is the default');
       assert.equal(headers['date'], undefined, 'no date header');
       assert.equal(trailers['grpc-status'], '0');
       assert.equal(body.readUInt32BE(1), body.length - 5);

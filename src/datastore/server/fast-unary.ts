@@ -84,13 +84,11 @@ function framed(serialize: (v: unknown) => Buffer): (v: unknown) => Buffer {
   };
 }
 
-const RESPONSE_HEADERS = {
-  ':status': 200,
-  'content-type': 'application/grpc+proto',
-  'grpc-accept-encoding': 'identity',
-  'grpc-encoding': 'identity',
-};
-const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
+// Only what a client needs (as grpc-go sends them): every header the client's HTTP/2 layer
+// and grpc-js turn into objects and metadata costs client CPU on every call. No
+// grpc-encoding means identity; no grpc-message means an empty message.
+const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
+const OK_TRAILERS = { 'grpc-status': '0' };
 // No `date` header (Node adds one by default; gRPC does not use it, grpc-go does not send
 // it, and it changes every second, so HPACK cannot keep it indexed).
 // (`sendDate` is read by Node's respond() but missing from its type declarations.)
@@ -240,7 +238,7 @@ function fail(stream: ServerHttp2Stream, code: number, details: string): void {
   if (stream.destroyed || stream.closed || stream.headersSent) return;
   try {
     stream.respond(
-      { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(code), 'grpc-message': encodeURI(details) },
+      { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURI(details) },
       TRAILERS_ONLY_OPTIONS,
     );
   } catch {
