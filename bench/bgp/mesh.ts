@@ -1,6 +1,7 @@
 // Full mesh of our speakers: N namespaces on one bridge (in a hub namespace), each running
 // calico-bgp with iBGP sessions to every other node and originating one /26, with the config a
-// user would write (default timers). Measures the time from spawning all N speakers until
+// user would write (default timers; as Calico renders the mesh, between two nodes only the lower
+// address connects). Measures the time from spawning all N speakers until
 // every node has the other N-1 /26s in its kernel table, split at the moment the last speaker
 // listens on :179 (process start-up | BGP convergence), and the CPU each speaker used to get
 // to listening (utime+stime from /proc/<pid>/stat, sampled when its listener appears).
@@ -27,6 +28,11 @@ function listening179(pid: number): boolean {
 
 /** MESH_LOG_DIR=DIR: speakers log at info level, kept as DIR/run<R>-node<I>.log (to see why a run was slow). */
 const LOG_DIR = process.env.MESH_LOG_DIR;
+/**
+ * Calico's mesh (confd's BIRD template): between two nodes only the lower address connects, the
+ * higher one has the peer `passive`. MESH_BOTH_ACTIVE=1: both sides connect (collisions every run).
+ */
+const BOTH_ACTIVE = process.env.MESH_BOTH_ACTIVE === '1';
 const CLK_TCK = 100;
 /** CPU time (user + system) a process has used so far, in ms. */
 export function cpuMs(pid: number): number {
@@ -96,7 +102,7 @@ export async function runMesh(o: MeshOptions): Promise<string[]> {
         writeFileSync(f, JSON.stringify({
           asNumber: 64512, routerId: addr(i), listenAddress: addr(i), logLevel: LOG_DIR ? 'info' : 'warn',
           prefixes: [`198.19.${i}.0/26`],
-          peers: nss.map((__, j) => j).filter((j) => j !== i).map((j) => ({ address: addr(j), asNumber: 64512 })),
+          peers: nss.map((__, j) => j).filter((j) => j !== i).map((j) => ({ address: addr(j), asNumber: 64512, ...(!BOTH_ACTIVE && i > j ? { passive: true } : {}) })),
         }));
         return f;
       });
@@ -153,7 +159,7 @@ export async function runMesh(o: MeshOptions): Promise<string[]> {
   const fmt = (a: number[]) => (a.length ? `${median(a).toFixed(0)} ms` : 'n/a');
   const list = (a: number[]) => a.map((x) => x.toFixed(0)).join(', ');
   return [
-    `${o.nodes}-node full mesh of calico-bgp ${o.label} (iBGP, one /26 each) | median | runs`,
+    `${o.nodes}-node full mesh of calico-bgp ${o.label} (iBGP, one /26 each, ${BOTH_ACTIVE ? 'both sides connect' : "Calico's rule: the higher address is passive"}) | median | runs`,
     '---|---|---',
     `spawn -> all ${o.nodes * (o.nodes - 1)} routes installed everywhere | ${fmt(total)} | ${list(total)} (goal < 2000 ms; ratio ${total.length ? (median(total) / 2000).toFixed(2) : 'n/a'})`,
     `spawn -> every speaker listening (process start-up) | ${fmt(ready)} | ${list(ready)}`,

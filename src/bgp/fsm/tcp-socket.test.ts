@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { Md5Listener, connectTcp, applyTtlSecurity, setTtlSecurity, TcpSocketError } from './tcp-socket.ts';
+import { Md5Listener, connectTcp, applyTtlSecurity, setTtlSecurity, sockaddr, TcpSocketError } from './tcp-socket.ts';
 
 function firstData(sock: net.Socket, ms: number): Promise<string | null> {
   return new Promise((resolve) => {
@@ -62,4 +62,19 @@ void test('ttlSecurity: a connect to a listener that answers with the default TT
 void test('ttlSecurity: hop counts outside 1-255 are refused with a clear error', () => {
   assert.throws(() => setTtlSecurity(-1, 4, 0), /hop count must be 1-255, got 0/);
   assert.throws(() => setTtlSecurity(-1, 4, 256), /hop count must be 1-255, got 256/);
+});
+
+void test('sockaddr: IPv4 and IPv6 text (told apart without net.isIPv6), bad text is a labelled error', () => {
+  const v4 = sockaddr('198.18.0.1', 179);
+  assert.equal(v4.length, 16);
+  assert.deepEqual([...v4.subarray(4, 8)], [198, 18, 0, 1]);
+  const v6 = sockaddr('fd00:198:18::1', 179);
+  assert.equal(v6.length, 28);
+  assert.equal(v6.readUInt16BE(2), 179);
+  assert.equal(v6.readUInt16BE(8), 0xfd00);
+  assert.equal(v6.readUInt16BE(22), 1);
+  assert.equal(sockaddr('::', 0).length, 28);
+  for (const bad of ['1:2:3:4:5:6:7:8:9', '1::2::3', 'fd00::zz', '1:2:3', '198.18.0.256']) {
+    assert.throws(() => sockaddr(bad, 179), (e: unknown) => e instanceof TcpSocketError && e.message.includes(bad), bad);
+  }
 });

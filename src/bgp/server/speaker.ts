@@ -18,7 +18,7 @@ import {
   type DecodeResult,
 } from '../packet/index.ts';
 import { Session, Md5Listener, CEASE, type EstablishedInfo, type DownCause, type FsmState } from '../fsm/index.ts';
-import { Rib, calicoExportPolicy, calicoKernelPolicy, bgpFilterPolicy, compileBGPFilter, ribInputsFromUpdate, RibError, type Family, type KernelChange, type KernelRoute as RibKernelRoute, type OutboundUpdate, type RoutePolicy, type BGPFilterInput, type CompiledBGPFilter, type KernelPolicy } from '../rib/index.ts';
+import { Rib, PrefixIndex, calicoExportPolicy, calicoKernelPolicy, bgpFilterPolicy, compileBGPFilter, ribInputsFromUpdate, RibError, type Family, type KernelChange, type KernelRoute as RibKernelRoute, type OutboundUpdate, type RoutePolicy, type BGPFilterInput, type CompiledBGPFilter, type KernelPolicy } from '../rib/index.ts';
 import { NetlinkLinks, NetlinkRoutes } from '../../lib/netlink/index.ts';
 import { tryParseCIDR, tryParseIP, cidrContainsIP } from '../../lib/index.ts';
 import { canonicalCidr, type SpeakerConfig, type PeerConfig } from './config.ts';
@@ -80,7 +80,8 @@ function cidrHas(cidr: string, addr: string): boolean {
 }
 
 function familyOfAddress(a: string): Family {
-  return net.isIPv6(a) ? 'ipv6' : 'ipv4';
+  // Validated by the config; not net.isIPv6 (its first call costs ~8 ms CPU of every start).
+  return a.includes(':') ? 'ipv6' : 'ipv4';
 }
 
 function routerIdNum(id: string): number {
@@ -101,7 +102,7 @@ function localAsOf(c: SpeakerConfig, p: PeerConfig): number {
 /** Host routes to peers via their reachableBy gateway (Calico's static `route <peer>/32 via <gw>`). */
 function staticRoutesOf(c: SpeakerConfig): Map<string, string> {
   const out = new Map<string, string>();
-  for (const p of c.peers) if (p.reachableBy) out.set(canonicalCidr(`${p.address}/${net.isIPv6(p.address) ? 128 : 32}`)!, p.reachableBy);
+  for (const p of c.peers) if (p.reachableBy) out.set(canonicalCidr(`${p.address}/${p.address.includes(':') ? 128 : 32}`)!, p.reachableBy);
   return out;
 }
 
@@ -157,7 +158,10 @@ export class Speaker {
   async start(): Promise<void> {
     const c = this.cfg;
     this.kernel = this.deps.kernel ?? this.openKernel();
-    this.ksync = new KernelSync(this.kernel, (m) => this.log.warn(`kernel: ${m}`));
+    // One prefix index for the RIB and the reconciler: a prefix is one row in both (saves a second
+    // key table, ~0.7 MiB per 100k prefixes).
+    const prefixIndex = new PrefixIndex();
+    this.ksync = new KernelSync(this.kernel, (m) => this.log.warn(`kernel: ${m}`), { index: prefixIndex });
     let preserved: KernelRoute[] = [];
     if (c.kernel.install) {
       try {
@@ -182,6 +186,7 @@ export class Speaker {
       stalePathTime: c.gracefulRestart.staleTime,
       restarting: this.restarting ? { deferralTime: c.gracefulRestart.deferralTime, now: Date.now() } : undefined,
       kernelPolicy: this.kernelPolicy(c),
+      prefixIndex,
     });
     await this.refreshConnectedSubnets();
     this.setStatics(staticRoutesOf(c));
