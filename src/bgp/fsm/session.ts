@@ -35,7 +35,33 @@ import {
   type OpenInfo,
   type TimerName,
 } from './fsm.ts';
-import { connectTcp, applyTtlSecurity } from './tcp-socket.ts';
+import { connectTcp, applyTtlSecurity, TcpSocketError } from './tcp-socket.ts';
+
+const ECONNREFUSED = 111;
+
+/**
+ * How long after reaching Established an incoming connection from the peer counts as a connection
+ * collision (RFC 4271 §6.8: the new connection is closed) rather than the peer having restarted
+ * (RFC 4724 §4.2: the old session is taken as failed). A collision's losing connection was opened
+ * before the session came up and reaches us at most an event-loop delay or a few round trips
+ * later (well under a second, a few seconds on an overloaded host); a peer that restarted without
+ * us seeing its old connection close (no FIN: its host rebooted, a link died) needs at least a
+ * reboot, tens of seconds. min(hold/3, 10 s): never beyond the first keepalive interval, so with
+ * short timers a restart is still recognised before the hold timer would expire anyway.
+ */
+export function collisionWindowMs(holdTime: number): number {
+  return holdTime > 0 ? Math.min((holdTime * 1000) / 3, 10_000) : 10_000;
+}
+
+/**
+ * Retry delay after the peer refused our connection (ECONNREFUSED: nothing listens there yet, a
+ * definite and cheap answer): 100-200 ms jittered, doubling with each refusal in a row, capped at
+ * the ConnectRetry time. Timeouts and other errors wait for ConnectRetry as RFC 4271 says.
+ */
+export function refusedRetryMs(refusals: number, connectRetryTime: number, rand: number = Math.random()): number {
+  const base = (100 + 100 * rand) * 2 ** Math.min(Math.max(refusals - 1, 0), 20);
+  return Math.min(base, connectRetryTime * 1000);
+}
 
 export interface SessionOptions {
   /** A label for logs and status (normally the peer address). */
@@ -107,6 +133,8 @@ class Connection {
   peerOpen: OpenMessage | null = null;
   established: EstablishedInfo | null = null;
   discarded = false;
+  /** performance.now() when this connection reached Established (0 = never). */
+  establishedAt = 0;
   downCause: DownCause = 'transport';
   constructor(ctx: FsmContext) {
     this.ctx = ctx;
@@ -130,6 +158,8 @@ export class Session {
   private since = Date.now();
   private counters = { messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0 };
   private lastError: string | null = null;
+  /** Connect attempts refused (ECONNREFUSED) in a row: drives the short retry backoff. */
+  private refusals = 0;
 
   constructor(opts: SessionOptions, handlers: SessionHandlers) {
     this.opts = opts;
@@ -213,6 +243,15 @@ export class Session {
       return;
     }
     if (st === 'Established') {
+      const age = performance.now() - p.establishedAt;
+      if (age < collisionWindowMs(p.ctx.holdTime)) {
+        // RFC 4271 §6.8: a connection colliding with an Established one is closed. This is the
+        // peer's side of a collision we (or it) already resolved, accepted late by the event loop:
+        // not a restart. Nothing was exchanged on it yet from our side, so just close it.
+        this.log('info', `closing incoming connection: collision with the session Established ${age.toFixed(0)} ms ago`);
+        sock.destroy();
+        return;
+      }
       if (p.established?.peerGracefulRestart) {
         // RFC 4724 §4.2: a new connection from a GR-capable peer while we are Established means the
         // peer restarted: treat the old session as failed (helper mode) and take the new one.
@@ -293,6 +332,9 @@ export class Session {
   }
 
   private act(conn: Connection, a: FsmAction, wasEstablished: boolean): void {
+    // A connection that lost a collision only sends its Cease and closes: no KEEPALIVE (the peer
+    // could take it for Established), no timers (no idleHold restart), no session events.
+    if (conn.discarded && (a.type === 'sendKeepalive' || a.type === 'sendOpen' || a.type === 'startTimer' || a.type === 'connect' || a.type === 'established' || a.type === 'openAccepted')) return;
     switch (a.type) {
       case 'connect':
         this.startConnect(conn);
@@ -308,19 +350,10 @@ export class Session {
         this.write(conn, enc({ type: 'NOTIFICATION', code: a.notification.code, subcode: a.notification.subcode, data: a.notification.data ?? new Uint8Array(0) }, conn.codec));
         return;
       case 'startTimer': {
-        if (conn.discarded && a.timer === 'idleHold') return;
-        const old = conn.timers.get(a.timer);
-        if (old) clearTimeout(old);
-        const ev = timerEvent(a.timer);
         // RFC 4271 §10: ConnectRetry and Keepalive timers are jittered (x 0.75..1.0), so two
         // speakers with equal timers do not keep colliding in step.
         const jitter = a.timer === 'connectRetry' || a.timer === 'keepalive' ? 0.75 + Math.random() * 0.25 : 1;
-        const t = setTimeout(() => {
-          conn.timers.delete(a.timer);
-          this.post(conn, ev);
-        }, Math.max(1, a.seconds * 1000 * jitter));
-        t.unref?.();
-        conn.timers.set(a.timer, t);
+        this.armTimer(conn, a.timer, a.seconds * 1000 * jitter);
         return;
       }
       case 'stopTimer': {
@@ -361,6 +394,8 @@ export class Session {
         this.openAccepted(conn, a.holdTime, a.keepaliveTime);
         return;
       case 'established': {
+        conn.establishedAt = performance.now();
+        this.refusals = 0;
         if (conn.established) {
           this.log('info', `Established (hold ${a.holdTime}s, keepalive ${a.keepaliveTime}s)`);
           conn.downCause = 'transport';
@@ -404,6 +439,14 @@ export class Session {
     // Collision resolution (RFC 4271 §6.8): we know the peer's identifier now, so resolve against
     // the other connection whether it is in OpenSent or OpenConfirm.
     const other = conn === this.primary ? this.secondary : this.primary;
+    if (other && other.sock && other.ctx.state === 'Established' && !other.discarded) {
+      // The session came up on the other connection meanwhile: this one is the collision's loser
+      // (RFC 4271 §6.8: a connection colliding with an Established one is closed).
+      this.log('info', `connection collision with ${open.bgpId}: keeping the Established connection`);
+      conn.discarded = true;
+      this.queue.unshift({ conn, ev: { type: 'OpenCollisionDump' } });
+      return;
+    }
     const otherLive = other && other.sock && (other.ctx.state === 'OpenSent' || other.ctx.state === 'OpenConfirm');
     if (other && otherLive) {
       const winDir = collisionWinner(this.opts.fsm.localId, ipv4ToInt(open.bgpId)) === 'outgoing' ? 'out' : 'in';
@@ -439,6 +482,18 @@ export class Session {
     this.since = Date.now();
   }
 
+  private armTimer(conn: Connection, timer: TimerName, ms: number): void {
+    const old = conn.timers.get(timer);
+    if (old) clearTimeout(old);
+    const ev = timerEvent(timer);
+    const t = setTimeout(() => {
+      conn.timers.delete(timer);
+      this.post(conn, ev);
+    }, Math.max(1, ms));
+    t.unref?.();
+    conn.timers.set(timer, t);
+  }
+
   private clearTimers(c: Connection): void {
     for (const t of c.timers.values()) clearTimeout(t);
     c.timers.clear();
@@ -463,6 +518,7 @@ export class Session {
           return;
         }
         conn.pending = null;
+        this.refusals = 0;
         this.attach(conn, sock, 'out');
         this.post(conn, { type: 'TcpConnectionAcknowledged' });
       },
@@ -471,7 +527,15 @@ export class Session {
         conn.pending = null;
         this.lastError = err instanceof Error ? err.message : String(err);
         this.log('debug', `connect failed: ${this.lastError}`);
+        const refused = err instanceof TcpSocketError && err.errno === ECONNREFUSED;
+        this.refusals = refused ? this.refusals + 1 : 0;
         this.post(conn, { type: 'TcpConnectionFails' });
+        // Nobody listens there yet (the peer is starting): try again soon rather than after the
+        // whole ConnectRetry time (docs/design/bgp-fsm.md). The FSM waits in Active with its
+        // ConnectRetry timer running; this only brings that timer forward.
+        if (refused && conn === this.primary && conn.ctx.state === 'Active' && conn.timers.has('connectRetry')) {
+          this.armTimer(conn, 'connectRetry', refusedRetryMs(this.refusals, this.opts.fsm.connectRetryTime));
+        }
       },
     );
   }
