@@ -109,6 +109,7 @@ export async function runMesh(o: MeshOptions): Promise<string[]> {
       if (run === 1) await warmUp(o, confs[0]!, env);
       await sleep(200); // let the namespaces' set-up settle before t0
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const procs: Proc[] = nss.map((ns, i) => lab.start(ns, [...o.speaker, '--config', confs[i]!], { env }));
       const listenAt = new Array<number>(o.nodes).fill(NaN);
       const cpuAtListen = new Array<number>(o.nodes).fill(NaN);
@@ -135,6 +136,7 @@ export async function runMesh(o: MeshOptions): Promise<string[]> {
         await sleep(10);
       }
       const ms = performance.now() - t0;
+      const pollCpu = process.cpuUsage(cpu0);
       const tReady = Math.max(...listenAt);
       total.push(ms);
       ready.push(tReady);
@@ -147,7 +149,7 @@ export async function runMesh(o: MeshOptions): Promise<string[]> {
         mkdirSync(LOG_DIR, { recursive: true });
         procs.forEach((p, i) => writeFileSync(path.join(LOG_DIR, `run${run}-node${i}.log`), `listening at ${listenAt[i]!.toFixed(0)} ms, CPU ${cpuAtListen[i]} ms\n${p.stderr.join('')}`));
       }
-      o.log(`  mesh ${o.label} run ${run}: all routes everywhere ${ms.toFixed(0)} ms after spawn (all listening at ${tReady.toFixed(0)} ms); CPU per speaker: ${median(cpuAtListen).toFixed(0)} ms to listening, ${median(cpuNow).toFixed(0)} ms to converged (median), ${cpuNow.reduce((a, b) => a + b, 0).toFixed(0)} ms all speakers`);
+      o.log(`  mesh ${o.label} run ${run}: all routes everywhere ${ms.toFixed(0)} ms after spawn (all listening at ${tReady.toFixed(0)} ms); CPU per speaker: ${median(cpuAtListen).toFixed(0)} ms to listening, ${median(cpuNow).toFixed(0)} ms to converged (median), ${cpuNow.reduce((a, b) => a + b, 0).toFixed(0)} ms all speakers; this poller ${((pollCpu.user + pollCpu.system) / 1000).toFixed(0)} ms`);
     } catch (e) {
       fail = (e as Error).message;
       o.log(`  mesh run ${run} FAILED: ${fail}`);
