@@ -54,69 +54,20 @@ export function collisionWindowMs(holdTime: number): number {
 }
 
 /**
- * Retry delay after the peer refused our connection (ECONNREFUSED: nothing listens there yet, a
- * definite and cheap answer): 100-200 ms jittered, doubling with each refusal in a row, capped at
- * the ConnectRetry time. Timeouts and other errors wait for ConnectRetry as RFC 4271 says.
+ * Retry delay after the peer refused our connection (ECONNREFUSED: its host answers but nothing
+ * listens there yet, a definite and cheap answer, typical while a cluster's speakers start
+ * together): 100-200 ms jittered, doubling with each refusal in a row up to 1 s (a peer that
+ * starts listening is found within a second), for the first REFUSED_FAST_TRIES refusals (~25 s);
+ * after that the peer is taken as down and we wait the ConnectRetry time like any other failure.
+ * Never longer than ConnectRetry. Timeouts and other errors wait ConnectRetry as RFC 4271 says.
  */
+export const REFUSED_FAST_TRIES = 30;
+export const REFUSED_MAX_MS = 1000;
 export function refusedRetryMs(refusals: number, connectRetryTime: number, rand: number = Math.random()): number {
+  const retry = connectRetryTime * 1000;
+  if (refusals > REFUSED_FAST_TRIES) return retry * (0.75 + 0.25 * rand);
   const base = (100 + 100 * rand) * 2 ** Math.min(Math.max(refusals - 1, 0), 20);
-  return Math.min(base, connectRetryTime * 1000);
-}
-
-export interface SessionOptions {
-  /** A label for logs and status (normally the peer address). */
-  name: string;
-  peerAddress: string;
-  peerPort: number;
-  localAddress?: string;
-  password?: string;
-  /** GTSM (RFC 5082) hop count, BGPPeer ttlSecurity; undefined = off. */
-  ttlSecurity?: number;
-  fsm: FsmConfig;
-  /** Our OPEN (capabilities included); built by the speaker. */
-  open: () => OpenMessage;
-  /** Connect timeout for one attempt (ms); default min(connectRetry, 10 s). */
-  connectTimeoutMs?: number;
-}
-
-export interface EstablishedInfo {
-  peerOpen: OpenMessage;
-  peerAs: number;
-  peerId: string;
-  /** Families both sides advertised (IPv4 unicast only when the peer sent no MP capability). */
-  families: ReadonlySet<FamilyKey>;
-  /** The peer's graceful restart capability, if any. */
-  peerGracefulRestart?: Extract<Capability, { kind: 'GRACEFUL_RESTART' }>;
-  routeRefresh: boolean;
-  codec: CodecContext;
-  localAddress: string;
-  remoteAddress: string;
-  holdTime: number;
-  keepaliveTime: number;
-}
-
-export type DownCause = 'notification-sent' | 'notification-received' | 'transport' | 'stopped';
-
-export interface SessionHandlers {
-  onEstablished(info: EstablishedInfo): void;
-  onUpdate(result: DecodeResult<UpdateMessage>): void;
-  onRouteRefresh(msg: RouteRefreshMessage): void;
-  /** The session left Established. */
-  onDown(reason: string, cause: DownCause): void;
-  onStateChange?(state: FsmState, prev: FsmState): void;
-  log?(level: 'debug' | 'info' | 'warn', msg: string): void;
-}
-
-export interface SessionStats {
-  state: FsmState;
-  /** ms since epoch of the last state change. */
-  since: number;
-  lastError: string | null;
-  messagesIn: number;
-  messagesOut: number;
-  updatesIn: number;
-  updatesOut: number;
-  established: EstablishedInfo | null;
+  return Math.min(base, REFUSED_MAX_MS, retry);
 }
 
 let nextConnId = 1;
