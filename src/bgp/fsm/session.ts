@@ -70,6 +70,62 @@ export function refusedRetryMs(refusals: number, connectRetryTime: number, rand:
   return Math.min(base, REFUSED_MAX_MS, retry);
 }
 
+export interface SessionOptions {
+  /** A label for logs and status (normally the peer address). */
+  name: string;
+  peerAddress: string;
+  peerPort: number;
+  localAddress?: string;
+  password?: string;
+  /** GTSM (RFC 5082) hop count, BGPPeer ttlSecurity; undefined = off. */
+  ttlSecurity?: number;
+  fsm: FsmConfig;
+  /** Our OPEN (capabilities included); built by the speaker. */
+  open: () => OpenMessage;
+  /** Connect timeout for one attempt (ms); default min(connectRetry, 10 s). */
+  connectTimeoutMs?: number;
+}
+
+export interface EstablishedInfo {
+  peerOpen: OpenMessage;
+  peerAs: number;
+  peerId: string;
+  /** Families both sides advertised (IPv4 unicast only when the peer sent no MP capability). */
+  families: ReadonlySet<FamilyKey>;
+  /** The peer's graceful restart capability, if any. */
+  peerGracefulRestart?: Extract<Capability, { kind: 'GRACEFUL_RESTART' }>;
+  routeRefresh: boolean;
+  codec: CodecContext;
+  localAddress: string;
+  remoteAddress: string;
+  holdTime: number;
+  keepaliveTime: number;
+}
+
+export type DownCause = 'notification-sent' | 'notification-received' | 'transport' | 'stopped';
+
+export interface SessionHandlers {
+  onEstablished(info: EstablishedInfo): void;
+  onUpdate(result: DecodeResult<UpdateMessage>): void;
+  onRouteRefresh(msg: RouteRefreshMessage): void;
+  /** The session left Established. */
+  onDown(reason: string, cause: DownCause): void;
+  onStateChange?(state: FsmState, prev: FsmState): void;
+  log?(level: 'debug' | 'info' | 'warn', msg: string): void;
+}
+
+export interface SessionStats {
+  state: FsmState;
+  /** ms since epoch of the last state change. */
+  since: number;
+  lastError: string | null;
+  messagesIn: number;
+  messagesOut: number;
+  updatesIn: number;
+  updatesOut: number;
+  established: EstablishedInfo | null;
+}
+
 let nextConnId = 1;
 
 class Connection {
