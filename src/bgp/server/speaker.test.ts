@@ -270,3 +270,18 @@ void test('config: new peer and prefixAdvertisements fields are checked with cle
   const ok = parseConfig({ routerId: '10.0.0.1', routeReflectorClusterId: '1.1.1.1', peers: [{ address: '10.0.0.2', asNumber: 65100, localAsNumber: 65100, routeReflectorClient: true, ttlSecurity: 2, numAllowedLocalAs: 1 }] });
   assert.deepEqual([ok.peers[0]!.localAsNumber, ok.peers[0]!.ttlSecurity, ok.peers[0]!.numAllowedLocalAs], [65100, 2, 1]);
 });
+
+void test('the RIB and the kernel reconciler share one prefix index (a prefix is one row for both)', async () => {
+  const A = speaker({ asNumber: 64512, routerId: '10.0.0.1', listen: false, prefixes: ['198.19.1.0/26'], peers: [], kernel: { blackholeOriginated: true } });
+  await A.sp.start();
+  try {
+    const inner = A.sp as unknown as { rib: { index: unknown }; ksync: { index: unknown } };
+    assert.ok(inner.rib.index, 'RIB has a prefix index');
+    assert.equal(inner.ksync.index, inner.rib.index);
+    // Routes still reach the kernel through the shared rows, and leave it.
+    await until('originated blackhole in the kernel', () => A.kernel.routes.has('198.19.1.0/26'));
+  } finally {
+    await A.sp.stop();
+  }
+  assert.equal(A.kernel.routes.size, 0);
+});
