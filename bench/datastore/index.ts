@@ -153,15 +153,19 @@ async function watchBench(server: Proc, nWatchers: number, samples: number): Pro
     }
     await new Promise((r) => setTimeout(r, 1000));
     const lat: number[] = [];
+    const traced: number[][] = [];
     // untimed warm-up of the put → event path (the server was just started)
     for (let s = -200; s < samples; s++) {
       const key = `${prefix}${Math.floor(Math.random() * nWatchers)}`;
       const got = new Promise<number>((resolve) => pending.set(key, resolve));
       const t0 = performance.now();
       await putter.put(key).value('x');
+      const tPut = performance.now();
       const ms = (await got) - t0;
       if (s >= 0) lat.push(ms);
+      if (s >= 0 && process.env.BENCH_WATCH_TRACE) traced.push([t0, tPut - t0, ms]);
     }
+    if (process.env.BENCH_WATCH_TRACE) (await import('node:fs')).writeFileSync(`${process.env.BENCH_WATCH_TRACE}.${server.kind}.json`, JSON.stringify({ origin: performance.timeOrigin, samples: traced }));
     // memory: the RSS growth from nWatchers to MEM_WATCHERS watchers, on a server that has
     // served the latency loop (one-time costs, e.g. JIT-compiled code or a first heap
     // step, are behind it for both kinds of server)

@@ -5,6 +5,7 @@
 // batch is open run after it commits, so no client ever sees data that is not yet durable.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { EtcdError, Errors } from './errors.ts';
+import { mark } from './trace.ts';
 import type { Event } from './proto.ts';
 import type { MvccStore, WriteCtx } from './store.ts';
 
@@ -172,6 +173,7 @@ export class Committer {
    */
   commit(): void {
     if (!this.open) return;
+    mark('commitStart');
     this.open = false;
     const store = this._store;
     try {
@@ -181,6 +183,7 @@ export class Committer {
       return;
     }
     store.live.settle();
+    mark('committed');
     this.batches++;
     const entries = this.entries;
     const events = this.events;
@@ -203,8 +206,11 @@ export class Committer {
         this.wakeIdle();
         return;
       }
+      mark('synced');
       if (events.length) this.hooks.onCommitted(events, rev);
+      mark('dispatched');
       for (const en of entries) en.ack();
+      mark('acked');
       this.drainAfter();
       const waiting = this.waiting;
       this.waiting = [];

@@ -8,6 +8,7 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream, ServerStreamResponseOptions } from 'node:http2';
 import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
+import { mark } from './trace.ts';
 
 // ---- Responses of one event-loop turn leave in as few TCP segments as possible ----
 // Node's HTTP/2 layer writes a response's HEADERS + DATA in one write and, a loop turn later
@@ -186,6 +187,7 @@ export class FastUnary {
         fail(stream, grpc.status.INTERNAL, `Error deserializing request: ${(e as Error).message}`);
         return;
       }
+      mark('decoded');
       let metadata: grpc.Metadata | undefined;
       const call = {
         request,
@@ -228,6 +230,7 @@ function answer(stream: ServerHttp2Stream, m: Method, err: unknown, res: unknown
       if (!stream.destroyed) stream.sendTrailers(OK_TRAILERS);
     });
     stream.end(frame);
+    mark('responded');
   } catch {
     /* stream closed between the check and the send: nothing left to answer */
   }
