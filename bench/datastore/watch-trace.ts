@@ -34,3 +34,24 @@ rows.sort((a, b) => b.ev - a.ev);
 for (const r of rows.slice(0, Math.max(1, Math.ceil(rows.length / 50)))) {
   console.log(`       ${f(r.ev)} ${f(r.put)} | ${f(r.req)} | ${r.stages.map(f).join(' ')} | ${f(r.post)} | ${r.gc.join(', ')}`);
 }
+// Where the slowest 2% lost their time: each stage's excess over its median, summed.
+const slow = rows.slice(0, Math.max(1, Math.ceil(rows.length / 50)));
+const medReq = med(rows.map((r) => r.req));
+const medPost = med(rows.map((r) => r.post));
+const medStage = STAGES.slice(1).map((_, j) => med(rows.map((r) => r.stages[j]!)));
+const excess = { request: 0, fdatasync: 0, 'other server stages': 0, post: 0 };
+for (const r of slow) {
+  excess.request += Math.max(0, r.req - medReq);
+  excess.post += Math.max(0, r.post - medPost);
+  r.stages.forEach((d, j) => {
+    const x = Math.max(0, d - medStage[j]!);
+    if (STAGES[j + 1] === 'synced') excess.fdatasync += x;
+    else excess['other server stages'] += x;
+  });
+}
+const total = Object.values(excess).reduce((a, b) => a + b, 0);
+console.log(
+  `slowest ${slow.length}: excess over the medians ${total.toFixed(1)} ms = ` +
+    Object.entries(excess).map(([k, v]) => `${k} ${((100 * v) / total).toFixed(0)}%`).join(', ') +
+    `; ${slow.filter((r) => r.gc.length).length} of them overlap a GC`,
+);
