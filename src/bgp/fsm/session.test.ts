@@ -298,16 +298,16 @@ void test('connect refused (peer not listening yet): retried within ~200 ms, not
   }
 });
 
-void test('refused-connect backoff: 100-200 ms, doubling up to 1 s, ConnectRetry after 30 refusals in a row', () => {
+void test('refused-connect backoff: 100-200 ms, doubling up to 250 ms, ConnectRetry after 100 refusals in a row', () => {
   assert.equal(refusedRetryMs(1, 5, 0), 100);
   assert.equal(refusedRetryMs(1, 5, 1), 200);
   assert.equal(refusedRetryMs(2, 5, 0), 200);
-  assert.equal(refusedRetryMs(3, 5, 0.5), 600);
-  assert.equal(refusedRetryMs(4, 5, 0.5), 1000);
-  assert.equal(refusedRetryMs(30, 5, 0), 1000);
-  assert.equal(refusedRetryMs(31, 5, 0), 3750);
+  assert.equal(refusedRetryMs(2, 5, 0.5), 250);
+  assert.equal(refusedRetryMs(4, 5, 0.5), 250);
+  assert.equal(refusedRetryMs(100, 5, 0), 250);
+  assert.equal(refusedRetryMs(101, 5, 0), 3750);
   assert.equal(refusedRetryMs(1000, 5, 1), 5000);
-  assert.equal(refusedRetryMs(5, 0.5, 1), 500);
+  assert.equal(refusedRetryMs(5, 0.2, 1), 200); // never longer than ConnectRetry
   assert.equal(collisionWindowMs(90), 10_000);
   assert.equal(collisionWindowMs(9), 3000);
   assert.equal(collisionWindowMs(0), 10_000);

@@ -56,13 +56,13 @@ export function collisionWindowMs(holdTime: number): number {
 /**
  * Retry delay after the peer refused our connection (ECONNREFUSED: its host answers but nothing
  * listens there yet, a definite and cheap answer, typical while a cluster's speakers start
- * together): 100-200 ms jittered, doubling with each refusal in a row up to 1 s (a peer that
- * starts listening is found within a second), for the first REFUSED_FAST_TRIES refusals (~25 s);
+ * together): 100-200 ms jittered, doubling with each refusal in a row up to 250 ms (a peer that
+ * starts listening is found within a quarter second), for the first REFUSED_FAST_TRIES refusals (~25 s);
  * after that the peer is taken as down and we wait the ConnectRetry time like any other failure.
  * Never longer than ConnectRetry. Timeouts and other errors wait ConnectRetry as RFC 4271 says.
  */
-export const REFUSED_FAST_TRIES = 30;
-export const REFUSED_MAX_MS = 1000;
+export const REFUSED_FAST_TRIES = 100;
+export const REFUSED_MAX_MS = 250;
 export function refusedRetryMs(refusals: number, connectRetryTime: number, rand: number = Math.random()): number {
   const retry = connectRetryTime * 1000;
   if (refusals > REFUSED_FAST_TRIES) return retry * (0.75 + 0.25 * rand);
