@@ -11,6 +11,7 @@ export {
   formatIpv6,
   parseIpv4,
   parseIpv6,
+  ipv4PrefixText,
 } from './prefix.ts';
 export { FrameReader } from './frame.ts';
 export type { FrameReaderOptions } from './frame.ts';

@@ -35,7 +35,7 @@ class Ipv4Prefix implements Prefix {
   get key(): string {
     let k = this.#key;
     if (k === undefined) {
-      k = ipv4Key(this.value, this.len);
+      k = ipv4PrefixText(this.value, this.len);
       this.#key = k;
     }
     return k;
@@ -80,7 +80,8 @@ function putDecimal(o: number, n: number): number {
   return o;
 }
 
-function ipv4Key(v: number, len: number): string {
+/** Text of an IPv4 prefix from its address as a uint32 and its length, e.g. "198.18.0.0/24". */
+export function ipv4PrefixText(v: number, len: number): string {
   let o = putDecimal(0, v >>> 24);
   KEY_BUF[o++] = 46;
   o = putDecimal(o, (v >>> 16) & 0xff);
@@ -108,7 +109,7 @@ export function makePrefix(afi: Afi, addr: Uint8Array, len: number, pathId?: num
     if (addr.length !== 4) throw new RangeError(`makePrefix: IPv4 address must be 4 bytes, got ${addr.length}`);
     if (!Number.isInteger(len) || len < 0 || len > 32) throw new RangeError(`makePrefix: IPv4 prefix length ${len} outside 0..32`);
     const v = (((addr[0]! << 24) | (addr[1]! << 16) | (addr[2]! << 8) | addr[3]!) & maskV4(len)) >>> 0;
-    return new Ipv4Prefix(v, len, ipv4Key(v, len), pathId);
+    return new Ipv4Prefix(v, len, ipv4PrefixText(v, len), pathId);
   }
   if (afi === 2) {
     if (addr.length !== 16) throw new RangeError(`makePrefix: IPv6 address must be 16 bytes, got ${addr.length}`);

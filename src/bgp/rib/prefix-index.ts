@@ -8,33 +8,9 @@
 // each holds rows under its own bit; a row is freed when no holder is left. A user must treat a
 // row it does not hold as empty (its own columns are zero there).
 
-// Prefix text is written into a scratch buffer and decoded once: one flat string (a template
-// literal builds a cons-string tree first, ~2x slower and larger while it lives).
-const TEXT = Buffer.alloc(24);
+import { ipv4PrefixText } from '../packet/index.ts';
 
-function putDecimal(o: number, n: number): number {
-  const b = TEXT;
-  if (n >= 100) {
-    b[o++] = 48 + ((n / 100) | 0);
-    b[o++] = 48 + (((n / 10) | 0) % 10);
-  } else if (n >= 10) b[o++] = 48 + ((n / 10) | 0);
-  b[o++] = 48 + (n % 10);
-  return o;
-}
-
-/** Text of an IPv4 prefix, e.g. "198.18.0.0/24" (one flat string). */
-export function ipv4PrefixText(v: number, len: number): string {
-  let o = putDecimal(0, v >>> 24);
-  TEXT[o++] = 46;
-  o = putDecimal(o, (v >>> 16) & 255);
-  TEXT[o++] = 46;
-  o = putDecimal(o, (v >>> 8) & 255);
-  TEXT[o++] = 46;
-  o = putDecimal(o, v & 255);
-  TEXT[o++] = 47;
-  o = putDecimal(o, len);
-  return TEXT.toString('latin1', 0, o);
-}
+export { ipv4PrefixText };
 
 function maskV4(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
