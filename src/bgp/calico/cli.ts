@@ -6,9 +6,9 @@ import { readFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import { connectDatastore, datastoreConfigFrom, settingsFromEnv, type DatastoreClient } from '../../datastore/index.ts';
 import { readStatus, type Logger } from '../server/index.ts';
+import { exitOnStopSignals, makeLogger } from '../server/process-cli.ts';
 import { fileSecrets } from './peering.ts';
 import { DatastoreBgp } from './watcher.ts';
 import { formatNodeStatus } from './status.ts';
@@ -29,11 +29,6 @@ export interface DatastoreRunOptions {
   /** Prefixes to originate besides the node's IPAM blocks (until IPAM runs). */
   prefixes?: string[];
   env?: Record<string, string | undefined>;
-}
-
-export function makeLogger(level: string): Logger {
-  const p = pino({ level, base: { component: 'bgp' } }, pino.destination({ fd: 2, sync: false }));
-  return { debug: (m) => p.debug(m), info: (m) => p.info(m), warn: (m) => p.warn(m), error: (m) => p.error(m) };
 }
 
 export interface DatastoreRun {
@@ -77,21 +72,7 @@ export function startFromDatastore(o: DatastoreRunOptions, logger?: Logger): Dat
 export function runFromDatastore(o: DatastoreRunOptions): DatastoreRun {
   const log = makeLogger(o.logLevel ?? 'info');
   const run = startFromDatastore(o, log);
-  let stopping = false;
-  const stop = (graceful: boolean, sig: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${sig}: stopping${graceful ? ' for a graceful restart (routes kept)' : ''}`);
-    run.stop(graceful).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error(`stop failed: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop(true, 'SIGTERM'));
-  process.on('SIGINT', () => stop(false, 'SIGINT'));
+  exitOnStopSignals(log, (graceful) => run.stop(graceful));
   return run;
 }
 

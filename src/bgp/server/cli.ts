@@ -5,15 +5,10 @@
 //   calico-bgp check-config --config f.yaml     validate a config file
 import module from 'node:module';
 import { Command, Option } from 'commander';
-import pino from 'pino';
-import { Speaker, type Logger } from './speaker.ts';
+import { Speaker } from './speaker.ts';
+import { exitOnStopSignals, makeLogger } from './process-cli.ts';
 import { loadConfigFile, parseConfig, ConfigError, type SpeakerConfig } from './config.ts';
 import { formatStatusTable, readStatus } from './status.ts';
-
-function makeLogger(level: string): Logger {
-  const p = pino({ level, base: { component: 'bgp' } }, pino.destination({ fd: 2, sync: false }));
-  return { debug: (m) => p.debug(m), info: (m) => p.info(m), warn: (m) => p.warn(m), error: (m) => p.error(m) };
-}
 
 interface RunOpts {
   config: string;
@@ -61,26 +56,7 @@ async function runSpeaker(o: RunOpts): Promise<void> {
   // that is killed would otherwise leave it cold, and the next start pays for stripping types
   // again (~0.3 s of CPU and ~35 MiB more RSS, the type stripper's wasm).
   module.flushCompileCache?.();
-  let stopping = false;
-  const stop = (graceful: boolean, sig: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${sig}: stopping${graceful ? ' for a graceful restart (routes kept)' : ''}`);
-    // Never hang on the way out (a stuck kernel write, a peer not reading): give up after 15 s.
-    setTimeout(() => {
-      log.error('stop did not finish within 15 s; exiting anyway');
-      process.exit(1);
-    }, 15_000).unref();
-    speaker.stop({ graceful }).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error(`stop failed: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop(true, 'SIGTERM'));
-  process.on('SIGINT', () => stop(false, 'SIGINT'));
+  exitOnStopSignals(log, (graceful) => speaker.stop({ graceful }));
   process.on('SIGHUP', () => {
     try {
       const next = loadWithFlags(o);
