@@ -354,6 +354,11 @@ class Writer {
 const sizeBytes = (v: Buffer | null | undefined): number => (v && v.length ? 1 + vlen(v.length) + v.length : 0);
 const sizeInt = (v: number | bigint): number => (v === 0 || v === 0n ? 0 : 1 + vlen(v));
 const sizeMsg = (n: number): number => 1 + vlen(n) + n;
+/** Records a nested message's size (for the write pass) and returns its size as a field. */
+const nested = (sz: number[], n: number): number => {
+  sz.push(n);
+  return sizeMsg(n);
+};
 
 /** ResponseHeader: cluster_id and member_id (fields 1, 2) and raft_term (4) encoded once per value. */
 let headerCache: { cluster: string | undefined; member: string | undefined; term: string | undefined; pre: Buffer; post: Buffer } | null = null;
@@ -426,16 +431,8 @@ function sizeRangeResp(m: RangeResponse, sz: Sizes): number {
   const slot = sz.length;
   sz.push(0);
   let n = 0;
-  if (m.header) {
-    const h = sizeHeader(m.header);
-    sz.push(h);
-    n += sizeMsg(h);
-  }
-  for (const kv of m.kvs) {
-    const k = sizeKv(kv);
-    sz.push(k);
-    n += sizeMsg(k);
-  }
+  if (m.header) n += nested(sz, sizeHeader(m.header));
+  for (const kv of m.kvs) n += nested(sz, sizeKv(kv));
   if (m.more) n += 2;
   n += sizeInt(vint(m.count));
   sz[slot] = n;
@@ -456,16 +453,8 @@ function sizePutResp(m: PutResponse, sz: Sizes): number {
   const slot = sz.length;
   sz.push(0);
   let n = 0;
-  if (m.header) {
-    const h = sizeHeader(m.header);
-    sz.push(h);
-    n += sizeMsg(h);
-  }
-  if (m.prev_kv) {
-    const k = sizeKv(m.prev_kv);
-    sz.push(k);
-    n += sizeMsg(k);
-  }
+  if (m.header) n += nested(sz, sizeHeader(m.header));
+  if (m.prev_kv) n += nested(sz, sizeKv(m.prev_kv));
   sz[slot] = n;
   return n;
 }
@@ -479,17 +468,9 @@ function sizeDeleteResp(m: DeleteRangeResponse, sz: Sizes): number {
   const slot = sz.length;
   sz.push(0);
   let n = 0;
-  if (m.header) {
-    const h = sizeHeader(m.header);
-    sz.push(h);
-    n += sizeMsg(h);
-  }
+  if (m.header) n += nested(sz, sizeHeader(m.header));
   n += sizeInt(vint(m.deleted));
-  for (const kv of m.prev_kvs ?? []) {
-    const k = sizeKv(kv);
-    sz.push(k);
-    n += sizeMsg(k);
-  }
+  for (const kv of m.prev_kvs ?? []) n += nested(sz, sizeKv(kv));
   sz[slot] = n;
   return n;
 }
@@ -523,11 +504,7 @@ function sizeTxnResp(m: TxnResponse, sz: Sizes): number {
   const slot = sz.length;
   sz.push(0);
   let n = 0;
-  if (m.header) {
-    const h = sizeHeader(m.header);
-    sz.push(h);
-    n += sizeMsg(h);
-  }
+  if (m.header) n += nested(sz, sizeHeader(m.header));
   if (m.succeeded) n += 2;
   for (const op of m.responses) {
     const opSlot = sz.length;
@@ -569,14 +546,8 @@ function sizeEvent(e: Event, sz: Sizes): number {
   const slot = sz.length;
   sz.push(0);
   let n = e.type ? 1 + vlen(e.type) : 0;
-  const k = sizeKv(e.kv);
-  sz.push(k);
-  n += sizeMsg(k);
-  if (e.prev_kv) {
-    const p = sizeKv(e.prev_kv);
-    sz.push(p);
-    n += sizeMsg(p);
-  }
+  n += nested(sz, sizeKv(e.kv));
+  if (e.prev_kv) n += nested(sz, sizeKv(e.prev_kv));
   sz[slot] = n;
   return n;
 }
@@ -595,11 +566,7 @@ function sizeWatchResp(m: WatchResponseMsg, sz: Sizes): number {
   const slot = sz.length;
   sz.push(0);
   let n = 0;
-  if (m.header) {
-    const h = sizeHeader(m.header);
-    sz.push(h);
-    n += sizeMsg(h);
-  }
+  if (m.header) n += nested(sz, sizeHeader(m.header));
   n += sizeInt(vint(m.watch_id));
   if (m.created) n += 2;
   if (m.canceled) n += 2;
