@@ -4,15 +4,14 @@
 // node as next hop, a block in a disableBGPExport pool does not, BIRD's route reaches the node's
 // kernel, and ping crosses both ways. A BGPFilter added to the peer applies live both ways;
 // deleting the BGPPeer takes the session down live.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Lab, e2eSkipReason, sh, ping } from './lib/netns.ts';
+import { e2eSkipReason, sh, ping } from './lib/netns.ts';
 import { startBird, birdEstablished } from './lib/bird.ts';
 import { waitFor } from './lib/wait.ts';
-import { startDatastore } from './datastore-lib/procs.ts';
+import { labWithDatastore } from './lib/datastore-lab.ts';
 import { readStatus } from '../../src/bgp/index.ts';
-import { connectDatastore, datastoreConfigFrom } from '../../src/datastore/index.ts';
 import { blockAffinityKey, type AnyResource } from '../../src/model/index.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -32,12 +31,7 @@ protocol bgp node1 { local as 65001; neighbor 198.18.40.1 as 64512; direct; hold
 `;
 
 void test('calico-bgp from the datastore peers with a BIRD top-of-rack through a global BGPPeer', { skip, timeout: 120_000 }, async () => {
-  const lab = new Lab('b');
-  after(() => lab.cleanup());
-  const ds = await startDatastore({ listen: [`unix://${path.join(lab.dir, 'ds.sock')}`] });
-  after(() => ds.cleanup());
-  const client = connectDatastore(datastoreConfigFrom({ etcdEndpoints: ds.endpoint }, 'test'));
-  after(() => client.close());
+  const { lab, ds, client } = await labWithDatastore('b');
 
   const node = lab.netns('n1');
   const tor = lab.netns('tor');

@@ -3,15 +3,14 @@
 // --secrets-dir), blocks of both families exchanged and pinged; then a wrong password on one
 // side takes the sessions down, and fixing it brings them back — all without restarts. Last, a
 // BGPPeer with ttlSecurity between all nodes: GTSM sessions between two calico-ts speakers.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Lab, e2eSkipReason, sh, ping } from './lib/netns.ts';
+import { e2eSkipReason, sh, ping } from './lib/netns.ts';
 import { waitFor } from './lib/wait.ts';
-import { startDatastore } from './datastore-lib/procs.ts';
+import { labWithDatastore } from './lib/datastore-lab.ts';
 import { readStatus, type SpeakerStatus } from '../../src/bgp/index.ts';
-import { connectDatastore, datastoreConfigFrom } from '../../src/datastore/index.ts';
 import { blockAffinityKey, type AnyResource } from '../../src/model/index.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -27,12 +26,7 @@ const HOSTS = [
 ];
 
 void test('calico-bgp from the datastore: dual stack mesh with a mesh password from a secret file', { skip, timeout: 180_000 }, async () => {
-  const lab = new Lab('v');
-  after(() => lab.cleanup());
-  const ds = await startDatastore({ listen: [`unix://${path.join(lab.dir, 'ds.sock')}`] });
-  after(() => ds.cleanup());
-  const client = connectDatastore(datastoreConfigFrom({ etcdEndpoints: ds.endpoint }, 'test'));
-  after(() => client.close());
+  const { lab, ds, client } = await labWithDatastore('v');
 
   const ns = HOSTS.map((h) => lab.netns(h.name.replace('ds-', 'v')));
   lab.lan(HOSTS.map((h, i) => ({ ns: ns[i]!, ifname: 'eth0', addrs: [`${h.ip4}/24`, `${h.ip6}/64`] })));

@@ -10,11 +10,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Lab, e2eSkipReason, sh, ping } from './lib/netns.ts';
+import { e2eSkipReason, sh, ping } from './lib/netns.ts';
 import { waitFor } from './lib/wait.ts';
+import { labWithDatastore } from './lib/datastore-lab.ts';
 import { startDatastore } from './datastore-lib/procs.ts';
 import { readStatus, type SpeakerStatus } from '../../src/bgp/index.ts';
-import { connectDatastore, datastoreConfigFrom } from '../../src/datastore/index.ts';
 import { blockAffinityKey, type AnyResource } from '../../src/model/index.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -31,12 +31,7 @@ const HOSTS = [
 ];
 
 void test('calico-bgp from the datastore: mesh, BGPPeer change, live switch to a route reflector', { skip, timeout: 180_000 }, async () => {
-  const lab = new Lab('d');
-  after(() => lab.cleanup());
-  const ds = await startDatastore({ listen: [`unix://${path.join(lab.dir, 'ds.sock')}`] });
-  after(() => ds.cleanup());
-  const client = connectDatastore(datastoreConfigFrom({ etcdEndpoints: ds.endpoint }, 'test'));
-  after(() => client.close());
+  const { lab, ds, client } = await labWithDatastore('d');
 
   const ns = HOSTS.map((h) => lab.netns(h.name.replace('node-', 'h')));
   lab.lan(HOSTS.map((h, i) => ({ ns: ns[i]!, ifname: 'eth0', addrs: [`${h.ip}/24`] })));

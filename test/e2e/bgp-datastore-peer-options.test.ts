@@ -18,15 +18,14 @@
 //     same gateway; ping reaches the peer address (IPv4 and IPv6);
 //   - CalicoNodeStatus `routes` lists these routes (FIB, gateway, interface, learnedFrom), the
 //     connected subnets (Direct) and the administrator's routes (Kernel).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Lab, e2eSkipReason, sh, ping } from './lib/netns.ts';
+import { e2eSkipReason, sh, ping } from './lib/netns.ts';
 import { startBird, birdEstablished, type Bird } from './lib/bird.ts';
 import { waitFor } from './lib/wait.ts';
-import { startDatastore } from './datastore-lib/procs.ts';
+import { labWithDatastore } from './lib/datastore-lab.ts';
 import { readStatus } from '../../src/bgp/index.ts';
-import { connectDatastore, datastoreConfigFrom } from '../../src/datastore/index.ts';
 import { blockAffinityKey, type AnyResource } from '../../src/model/index.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -80,12 +79,7 @@ protocol bgp p_far { local ${FAR} as 65008; neighbor ${NODE4} as 64512; multihop
 ];
 
 void test('calico-bgp from the datastore: communities, ttlSecurity, localASNumber, numAllowedLocalASNumbers, reachableBy against BIRD', { skip, timeout: 180_000 }, async () => {
-  const lab = new Lab('o');
-  after(() => lab.cleanup());
-  const ds = await startDatastore({ listen: [`unix://${path.join(lab.dir, 'ds.sock')}`] });
-  after(() => ds.cleanup());
-  const client = connectDatastore(datastoreConfigFrom({ etcdEndpoints: ds.endpoint }, 'test'));
-  after(() => client.close());
+  const { lab, ds, client } = await labWithDatastore('o');
 
   const node = lab.netns('n1');
   const rtr = lab.netns('r');
