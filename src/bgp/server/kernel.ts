@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { NetlinkRoutes, type Route as NlRoute } from '../../lib/netlink/index.ts';
 import { PrefixIndex } from '../rib/index.ts';
-import { keepLargeAllocationsMapped } from './heap.ts';
 
 export interface KernelRoute {
   /** Canonical CIDR. */
@@ -249,9 +248,6 @@ export class KernelSync {
     this.onError = onError;
     this.index = opts.index ?? new PrefixIndex();
     this.index.onGrow((cap) => this.grow(cap));
-    // Route batches and the index's columns are large, short-lived malloc blocks: keep them in
-    // mappings the OS gets back (heap.ts).
-    keepLargeAllocationsMapped();
   }
 
   private grow(cap: number): void {

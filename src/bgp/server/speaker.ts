@@ -24,7 +24,7 @@ import { tryParseCIDR, tryParseIP, cidrContainsIP } from '../../lib/index.ts';
 import { canonicalCidr, type SpeakerConfig, type PeerConfig } from './config.ts';
 import { KernelSync, IpBatchKernel, NetlinkKernel, type KernelRoutes, type KernelRoute, type KernelRouteSpec } from './kernel.ts';
 import { WorkerKernel } from './kernel-worker.ts';
-import { releaseMemory } from './heap.ts';
+import { keepLargeAllocationsMapped, releaseMemory } from './heap.ts';
 import { StatusServer, writeStatusFile, type PeerStatus, type SpeakerStatus, type RouteStatus } from './status.ts';
 
 export interface Logger {
@@ -158,6 +158,9 @@ export class Speaker {
   async start(): Promise<void> {
     const c = this.cfg;
     this.kernel = this.deps.kernel ?? this.openKernel();
+    // Route batches and the prefix index's columns are large, short-lived malloc blocks: keep them
+    // in mappings the OS gets back (heap.ts; process-wide).
+    keepLargeAllocationsMapped();
     // One prefix index for the RIB and the reconciler: a prefix is one row in both (saves a second
     // key table, ~0.7 MiB per 100k prefixes).
     const prefixIndex = new PrefixIndex();
