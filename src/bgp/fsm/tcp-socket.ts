@@ -4,6 +4,7 @@
 // so connects are non-blocking and polled, never a blocking call on the event loop.
 import koffi from 'koffi';
 import net from 'node:net';
+import { ipToBytes, tryParseIP } from '../../lib/index.ts';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -83,39 +84,15 @@ function errText(): { errno: number; text: string } {
   return { errno: e, text: lib().strerror(e) };
 }
 
-/** struct sockaddr_in / sockaddr_in6 for an address and port. */
+/** struct sockaddr_in / sockaddr_in6 for an address (an IPv6 zone is ignored) and port. */
 export function sockaddr(address: string, port: number): Buffer {
-  if (isV6(address)) {
-    const b = Buffer.alloc(28);
-    b.writeUInt16LE(AF_INET6, 0);
-    b.writeUInt16BE(port, 2);
-    ipv6Bytes(address).copy(b, 8);
-    return b;
-  }
-  const b = Buffer.alloc(16);
-  b.writeUInt16LE(AF_INET, 0);
-  b.writeUInt16BE(port, 2);
-  const parts = address.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) throw new TcpSocketError('bind-failed', `not an IP address: ${address}`);
-  Buffer.from(parts).copy(b, 4);
-  return b;
-}
-
-function ipv6Bytes(address: string): Buffer {
   const zone = address.indexOf('%');
-  const a = zone >= 0 ? address.slice(0, zone) : address;
-  const halves = a.split('::');
-  if (halves.length > 2) throw new TcpSocketError('bind-failed', `not an IP address: ${address}`);
-  const [head, tail] = halves.length === 2 ? halves : [a, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = 8 - h.length - t.length;
-  const groups = [...h, ...new Array<string>(Math.max(0, fill)).fill('0'), ...t];
-  if (groups.length !== 8 || (tail === undefined && fill !== 0) || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) {
-    throw new TcpSocketError('bind-failed', `not an IP address: ${address}`);
-  }
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
+  const ip = tryParseIP(zone >= 0 ? address.slice(0, zone) : address);
+  if (!ip) throw new TcpSocketError('bind-failed', `not an IP address: ${address}`);
+  const b = Buffer.alloc(ip.family === 6 ? 28 : 16);
+  b.writeUInt16LE(ip.family === 6 ? AF_INET6 : AF_INET, 0);
+  b.writeUInt16BE(port, 2);
+  b.set(ipToBytes(ip), ip.family === 6 ? 8 : 4);
   return b;
 }
 
