@@ -8,24 +8,8 @@ import { MemoryKv, memoryDatastore, encodeStored } from '../datastore/index.ts';
 import { applyDefaults, keyFor, type AnyResource } from '../model/index.ts';
 import { runCalicoctl } from './cli.ts';
 import type { CtlDeps, CtlIO } from './commands.ts';
+import { harness } from './testing.ts';
 import { goFieldName } from './calico-errors.ts';
-
-function harness(version = 'v9.9.9') {
-  const kv = new MemoryKv();
-  const deps: CtlDeps = {
-    connect: () => ({ ...memoryDatastore({ prepare: (r: AnyResource) => applyDefaults(r) }, kv), close: async () => {} }),
-    defaultConfigPath: '/nonexistent/calicoctl.cfg',
-    version: { version, gitCommit: 'abc123' },
-  };
-  const run = async (argv: string[], stdin = '') => {
-    let out = '';
-    let err = '';
-    const io: CtlIO = { out: (s) => void (out += s), err: (s) => void (err += s), readStdin: async () => stdin, env: {} };
-    const code = await runCalicoctl(argv, io, deps);
-    return { code, out, err };
-  };
-  return { kv, run };
-}
 
 const peer = (name: string, peerIP: string) =>
   `{"apiVersion":"projectcalico.org/v3","kind":"BGPPeer","metadata":{"name":"${name}"},"spec":{"node":"node2","peerIP":"${peerIP}","asNumber":64515}}`;

@@ -6,27 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MemoryKv, memoryDatastore } from '../datastore/index.ts';
-import { applyDefaults, type AnyResource } from '../model/index.ts';
-import { runCalicoctl } from './cli.ts';
-import type { CtlDeps, CtlIO } from './commands.ts';
-
-function harness() {
-  const kv = new MemoryKv();
-  const deps: CtlDeps = {
-    connect: () => ({ ...memoryDatastore({ prepare: (r: AnyResource) => applyDefaults(r) }, kv), close: async () => {} }),
-    defaultConfigPath: '/nonexistent/calicoctl.cfg',
-    version: { version: 'v9.9.9', gitCommit: 'abc123' },
-  };
-  const run = async (argv: string[], stdin = '') => {
-    let out = '';
-    let err = '';
-    const io: CtlIO = { out: (s) => void (out += s), err: (s) => void (err += s), readStdin: async () => stdin, env: {} };
-    const code = await runCalicoctl(argv, io, deps);
-    return { code, out, err };
-  };
-  return { kv, run };
-}
+import type { AnyResource } from '../model/index.ts';
+import { harness } from './testing.ts';
 
 const NP = (name: string, ns?: string) => `apiVersion: projectcalico.org/v3
 kind: NetworkPolicy
