@@ -4,7 +4,7 @@
 // executable against real etcd is covered in test/e2e/calicoctl-*.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryKv, memoryDatastore, encodeStored } from '../datastore/index.ts';
+import { DatastoreUnavailable, MemoryKv, memoryDatastore, encodeStored } from '../datastore/index.ts';
 import { applyDefaults, keyFor, type AnyResource } from '../model/index.ts';
 import { runCalicoctl } from './cli.ts';
 import type { CtlDeps, CtlIO } from './commands.ts';
@@ -346,4 +346,57 @@ void test('range and tier-name errors in Calico\'s words (clientv3 ipamconfig/ti
   assert.ok(t.err.includes(`error with field Metadata.Name = '${long}' (name is too long by 16 bytes)`), t.err);
   const d = await run(['apply', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"Tier","metadata":{"name":"default"},"spec":{"order":5}}');
   assert.ok(d.err.includes('default tier order must be 1000000'), d.err);
+});
+
+void test('where errors go: clientmgr/ExecuteConfigCommand set-up failures on stdout, the rest on stderr (clientmgr/client.go, common/resources.go, calicoctl.go)', async () => {
+  const { run } = harness();
+  // "Error reading config file" is fmt.Printf + os.Exit(1), for every command that needs a client.
+  for (const argv of [['get', 'ippools'], ['delete', 'ippool', 'x'], ['label', 'ippool', 'x', 'a=b'], ['version']]) {
+    const r = await run([...argv, '--config', '/nonexistent/other.cfg']);
+    assert.equal(r.code, 1, argv.join(' '));
+    assert.equal(r.err, '', argv.join(' '));
+    assert.ok(r.out.endsWith('Error reading config file: /nonexistent/other.cfg\n'), `${argv.join(' ')}: ${JSON.stringify(r.out)}`);
+  }
+  // A bad configuration: "Failed to create Calico API client: ..." on stdout (ExecuteConfigCommand) ...
+  const runEnv = async (argv: string[], env: Record<string, string>) => {
+    let out = '';
+    let err = '';
+    const io: CtlIO = { out: (s) => void (out += s), err: (s) => void (err += s), readStdin: async () => '', env };
+    const code = await runCalicoctl(argv, io, { connect: () => { throw new Error('unused'); }, defaultConfigPath: '/nonexistent/calicoctl.cfg', version: { version: 'v1', gitCommit: 'x' } });
+    return { code, out, err };
+  };
+  const g = await runEnv(['get', 'ippools'], { DATASTORE_TYPE: 'kubernetes' });
+  assert.equal(g.code, 1);
+  assert.equal(g.err, '');
+  assert.match(g.out, /^Failed to create Calico API client: failed to load config from env vars: unsupported datastoreType 'kubernetes'.*\n$/);
+  // ... but `version` returns clientmgr's error to main, which prints it bare on stderr.
+  const v = await runEnv(['version'], { DATASTORE_TYPE: 'kubernetes' });
+  assert.equal(v.code, 1);
+  assert.equal(v.out, 'Client Version:    v1\nGit commit:        x\n');
+  assert.match(v.err, /^failed to load config from env vars: unsupported datastoreType 'kubernetes'.*\n$/);
+  // Command errors stay on stderr.
+  const nf = await run(['delete', 'ippool', 'nosuch']);
+  assert.equal(nf.out, '');
+  assert.equal(nf.err, "Failed to delete 'IPPool' resource: resource does not exist: IPPool(nosuch) with error: <nil>\n\n");
+});
+
+void test('an unreachable datastore: Calico\'s "Failed to create Calico API client: context deadline exceeded" on stdout, one line; `version` bare on stderr', async () => {
+  const kv = new MemoryKv();
+  const down = new DatastoreUnavailable(['http://127.0.0.1:9'], 'connect ECONNREFUSED 127.0.0.1:9');
+  const failing = { ...memoryDatastore({}, kv), close: async () => {} };
+  const resources = new Proxy(failing.resources, { get: (t, p) => (typeof (t as unknown as Record<string | symbol, unknown>)[p] === 'function' ? async () => { throw down; } : (t as unknown as Record<string | symbol, unknown>)[p]) });
+  const deps: CtlDeps = { connect: () => ({ ...failing, resources }), defaultConfigPath: '/nonexistent/calicoctl.cfg', version: { version: 'v1', gitCommit: 'x' } };
+  const run = async (argv: string[], stdin = '') => {
+    let out = '';
+    let err = '';
+    const io: CtlIO = { out: (s) => void (out += s), err: (s) => void (err += s), readStdin: async () => stdin, env: {} };
+    return { code: await runCalicoctl(argv, io, deps), out, err };
+  };
+  const line = 'Failed to create Calico API client: context deadline exceeded (datastore unavailable at http://127.0.0.1:9: connect ECONNREFUSED 127.0.0.1:9; check the datastore is running, and ETCD_ENDPOINTS or --config)\n';
+  for (const [argv, stdin] of [[['get', 'nodes'], ''], [['apply', '-f', '-'], pool('p1', '198.18.0.0/24')], [['delete', 'node', 'n1'], ''], [['label', 'ippool', 'p', 'a=b'], ''], [['patch', 'ippool', 'p', '-p', '{}'], '']] as const) {
+    const r = await run([...argv], stdin);
+    assert.deepEqual(r, { code: 1, out: line, err: '' }, argv.join(' '));
+  }
+  const v = await run(['version']);
+  assert.deepEqual(v, { code: 1, out: 'Client Version:    v1\nGit commit:        x\n', err: 'context deadline exceeded (datastore unavailable at http://127.0.0.1:9: connect ECONNREFUSED 127.0.0.1:9; check the datastore is running, and ETCD_ENDPOINTS or --config)\n' });
 });

@@ -260,7 +260,7 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
       return err.exitCode === 0 ? 0 : 1;
     }
     if (err instanceof CommandFailed) {
-      io.err(err.message.endsWith('\n') ? err.message : err.message + '\n');
+      (err.stream === 'stdout' ? io.out : io.err)(err.message.endsWith('\n') ? err.message : err.message + '\n');
       return 1;
     }
     const e = err as Error;

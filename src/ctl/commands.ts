@@ -58,9 +58,19 @@ export interface CtlDeps {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** A command failed: print the message on stderr, exit 1. */
+/**
+ * A command failed: print the message, exit 1. Calico writes most errors to stderr (cobra's
+ * error, printed by main), but the client set-up failures that clientmgr and
+ * ExecuteConfigCommand print themselves before os.Exit(1) — "Error reading config file: F",
+ * "Failed to create Calico API client: ..." — to stdout; `stream` says which.
+ */
 export class CommandFailed extends Error {
   readonly code = 'CALICOCTL_COMMAND_FAILED';
+  readonly stream: 'stdout' | 'stderr';
+  constructor(message: string, options: { stream?: 'stdout' | 'stderr' } = {}) {
+    super(message);
+    this.stream = options.stream ?? 'stderr';
+  }
 }
 
 export interface CommonOptions {
@@ -279,20 +289,28 @@ class Session {
     this.deps = deps;
     this.configPath = configPath;
   }
-  open(): DatastoreClient {
+  /**
+   * The configured client. clientmgr's failures go to stdout, as Calico prints them: a missing
+   * --config file as "Error reading config file: F"; anything else about the configuration
+   * (in `version`: as the bare error on stderr) as "Failed to create Calico API client: ...".
+   */
+  open(command: 'config' | 'version' = 'config'): DatastoreClient {
     if (this.client) return this.client;
+    const fail = (msg: string): CommandFailed =>
+      msg.startsWith('Error reading config file')
+        ? new CommandFailed(msg, { stream: 'stdout' })
+        : command === 'version'
+          ? new CommandFailed(msg)
+          : new CommandFailed(`Failed to create Calico API client: ${msg}`, { stream: 'stdout' });
     try {
       this.config = loadClientConfig(this.configPath, this.io.env, this.deps.defaultConfigPath);
     } catch (err) {
-      const msg = (err as Error).message;
-      // clientmgr: a missing --config file is reported as is; anything else about the
-      // configuration fails the client: "Failed to create Calico API client: ...".
-      throw new CommandFailed(msg.startsWith('Error reading config file') ? msg : `Failed to create Calico API client: ${msg}`);
+      throw fail((err as Error).message);
     }
     try {
       this.client = this.deps.connect(this.config);
     } catch (err) {
-      throw new CommandFailed(`Failed to create Calico API client: ${(err as Error).message}`);
+      throw fail((err as Error).message);
     }
     return this.client;
   }
@@ -301,9 +319,20 @@ class Session {
   }
 }
 
+/**
+ * An unreachable datastore, in Calico's words with ours in brackets. Calico's etcd client
+ * gives up on the connection with "context deadline exceeded", which calicoctl's
+ * ExecuteConfigCommand prints on stdout as "Failed to create Calico API client: context
+ * deadline exceeded" (exit 1) and `version` returns bare (stderr). We say so at the first
+ * refused or timed-out request, with the endpoint and the cause.
+ */
+export function unavailableText(err: DatastoreUnavailable): string {
+  return `context deadline exceeded (${err.message}; check the datastore is running, and ETCD_ENDPOINTS or --config)`;
+}
+
 function unavailable(err: unknown): CommandFailed | undefined {
   if (err instanceof DatastoreUnavailable) {
-    return new CommandFailed(`${err.message} (check the datastore is running, and ETCD_ENDPOINTS or --config)`);
+    return new CommandFailed(`Failed to create Calico API client: ${unavailableText(err)}`, { stream: 'stdout' });
   }
   return undefined;
 }
@@ -783,7 +812,7 @@ export async function runVersion(io: CtlIO, deps: CtlDeps, opts: { config?: stri
   if (opts.client) return;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   await withSession(io, deps, opts.config, async (session) => {
-    const ds = session.open();
+    const ds = session.open('version');
     // calicoctl version --poll: print the cluster's version and type again whenever they change.
     let shownVersion = '';
     let shownType = '';
@@ -798,6 +827,8 @@ export async function runVersion(io: CtlIO, deps: CtlDeps, opts: { config?: stri
         shownVersion = ver;
         shownType = type;
       } catch (err) {
+        // An unreachable datastore fails `version` with the client's bare error (stderr).
+        if (err instanceof DatastoreUnavailable && pollMs <= 0) throw new CommandFailed(unavailableText(err));
         failure = new CommandFailed(`unable to retrieve Cluster Version or Type: ${(err as Error).message}`);
         shownVersion = '';
         shownType = '';

@@ -36,11 +36,17 @@ function calicoctl(args: string[], opts: { env?: Record<string, string>; stdin?:
   });
 }
 
-function oneLineError(r: Run, re: RegExp, what: string): void {
+/**
+ * Exit 1 with one line matching `re` on `stream` (stderr, or stdout for the client set-up
+ * failures Calico prints there) and nothing on the other.
+ */
+function oneLineError(r: Run, re: RegExp, what: string, stream: 'stdout' | 'stderr' = 'stderr'): void {
   assert.equal(r.code, 1, `${what}: exit code (stdout ${JSON.stringify(r.out)}, stderr ${JSON.stringify(r.err)})`);
-  const lines = r.err.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `${what}: one line, got ${JSON.stringify(r.err)}`);
+  const [text, other] = stream === 'stderr' ? [r.err, r.out] : [r.out, r.err];
+  const lines = text.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `${what}: one line on ${stream}, got ${JSON.stringify(text)}`);
   assert.match(lines[0]!, re, what);
+  if (stream === 'stdout') assert.equal(other, '', `${what}: nothing on stderr`);
 }
 
 const POOLS = `apiVersion: projectcalico.org/v3
@@ -200,13 +206,21 @@ void test('calicoctl executable against real etcd: output, messages, bad input a
   });
 });
 
-void test('calicoctl with an unreachable datastore fails fast with one line', async () => {
+void test('calicoctl with an unreachable datastore fails fast with one line, in Calico\'s words and stream', async () => {
+  // A closed loopback port: freePort() binds port 0, notes the port and closes it again.
   const port = await freePort();
-  for (const args of [['get', 'ippools'], ['apply', '-f', '-'], ['delete', 'ippool', 'x']]) {
-    const r = await calicoctl(args, { env: { ETCD_ENDPOINTS: `http://127.0.0.1:${port}` }, stdin: POOLS });
-    oneLineError(r, new RegExp(`^datastore unavailable at http://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED`), args.join(' '));
+  const env = { ETCD_ENDPOINTS: `http://127.0.0.1:${port}` };
+  const cause = `\\(datastore unavailable at http://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}; check the datastore is running, and ETCD_ENDPOINTS or --config\\)`;
+  for (const args of [['get', 'nodes'], ['get', 'ippools'], ['apply', '-f', '-'], ['delete', 'ippool', 'x'], ['label', 'ippool', 'x', 'a=b']]) {
+    const r = await calicoctl(args, { env, stdin: POOLS });
+    // calicoctl's ExecuteConfigCommand prints the client failure on stdout (exit 1).
+    oneLineError(r, new RegExp(`^Failed to create Calico API client: context deadline exceeded ${cause}$`), args.join(' '), 'stdout');
     assert.ok(r.ms < 5000, `${args.join(' ')} took ${r.ms} ms`);
   }
+  const v = await calicoctl(['version'], { env });
+  assert.equal(v.code, 1);
+  assert.match(v.out, /^Client Version: {4}\S+\nGit commit: {8}\S+\n$/);
+  assert.match(v.err, new RegExp(`^context deadline exceeded ${cause}\n$`));
 });
 
 void test('calicoctl configuration: calicoctl.cfg with TLS client certificates, bad config files', async (t) => {
@@ -247,13 +261,13 @@ void test('calicoctl configuration: calicoctl.cfg with TLS client certificates, 
   // No client certificate: refused by the server, reported in one line.
   const noCert = await calicoctl(['get', 'ippools'], { env: { ETCD_ENDPOINTS: etcd.endpoint, ETCD_CA_CERT_FILE: f('ca.crt') } });
   assert.equal(noCert.code, 1);
-  assert.equal(noCert.err.trimEnd().split('\n').length, 1, noCert.err);
-  oneLineError(await calicoctl(['get', 'ippools', '--config', f('missing.cfg')]), /^Error reading config file: .*missing\.cfg$/, 'missing config');
+  assert.equal((noCert.out + noCert.err).trimEnd().split('\n').length, 1, noCert.out + noCert.err);
+  oneLineError(await calicoctl(['get', 'ippools', '--config', f('missing.cfg')]), /^Error reading config file: .*missing\.cfg$/, 'missing config', 'stdout');
   writeFileSync(f('wrong.cfg'), 'apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfigs\nspec: {}\n');
-  oneLineError(await calicoctl(['get', 'ippools', '--config', f('wrong.cfg')]), /^Failed to create Calico API client: syntax error in .*wrong\.cfg: invalid config file: expected kind 'CalicoAPIConfig', got 'CalicoAPIConfigs'$/, 'wrong kind');
+  oneLineError(await calicoctl(['get', 'ippools', '--config', f('wrong.cfg')]), /^Failed to create Calico API client: syntax error in .*wrong\.cfg: invalid config file: expected kind 'CalicoAPIConfig', got 'CalicoAPIConfigs'$/, 'wrong kind', 'stdout');
   writeFileSync(f('k8s.cfg'), 'apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfig\nspec:\n  datastoreType: kubernetes\n');
-  oneLineError(await calicoctl(['get', 'ippools', '--config', f('k8s.cfg')]), /unsupported datastoreType 'kubernetes'/, 'kubernetes datastore');
-  oneLineError(await calicoctl(['get', 'ippools'], { env: { DATASTORE_TYPE: 'kubernetes' } }), /unsupported datastoreType 'kubernetes'/, 'DATASTORE_TYPE=kubernetes');
+  oneLineError(await calicoctl(['get', 'ippools', '--config', f('k8s.cfg')]), /unsupported datastoreType 'kubernetes'/, 'kubernetes datastore', 'stdout');
+  oneLineError(await calicoctl(['get', 'ippools'], { env: { DATASTORE_TYPE: 'kubernetes' } }), /unsupported datastoreType 'kubernetes'/, 'DATASTORE_TYPE=kubernetes', 'stdout');
 });
 
 void test('calicoctl over a unix:// endpoint (calico-datastore unix socket)', async (t) => {
