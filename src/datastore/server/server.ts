@@ -4,9 +4,10 @@
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { Committer } from './committer.ts';
-import { FastUnary } from './fast-unary.ts';
+import { GrpcServer } from './h2/grpc-server.ts';
 import { validateOptions, type ListenUrl, type ServerOptions } from './config.ts';
 import { ConfigError, DataDirError } from './errors.ts';
 import { Lessor } from './lessor.ts';
@@ -105,16 +106,7 @@ export async function startDatastoreServer(
   };
   lessor.start();
 
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': opts.maxRequestBytes + GRPC_OVERHEAD_BYTES,
-    'grpc.max_send_message_length': -1,
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 5000,
-    'grpc.enable_channelz': 0,
-  });
-  // Unary calls answered in one socket write (see fast-unary.ts); streams stay with grpc-js.
-  const fast = new FastUnary(opts.maxRequestBytes + GRPC_OVERHEAD_BYTES);
-  if (!fast.install(server)) log('warn', 'grpc-js internals changed: unary calls served by grpc-js (two socket writes per response)');
+  const server = new GrpcServer({ maxReceiveBytes: opts.maxRequestBytes + GRPC_OVERHEAD_BYTES });
   const bound: string[] = [];
   const advertised = () => (opts.advertiseClientUrls.length ? opts.advertiseClientUrls : bound);
   addServices(server, {
@@ -130,22 +122,33 @@ export async function startDatastoreServer(
     log,
   });
 
-  const creds = (u: ListenUrl): grpc.ServerCredentials => {
-    if (!u.tls) return grpc.ServerCredentials.createInsecure();
-    return grpc.ServerCredentials.createSsl(ca, [{ private_key: key!, cert_chain: cert! }], opts.clientCertAuth);
-  };
-
-  const tcpServers: { tcp: NetServer; injector: ReturnType<grpc.Server['createConnectionInjector']> }[] = [];
-  const closeTcp = () => {
-    for (const { tcp, injector } of tcpServers) {
-      tcp.close();
-      injector.destroy();
-    }
-  };
+  // Listeners: TCP (with TCP_NODELAY) and unix sockets; TLS on top for https:// and unixs://,
+  // offering only HTTP/2 (ALPN h2), verifying client certificates when asked to.
+  const listeners: NetServer[] = [];
+  const onConnection = (sock: Duplex) => server.handleConnection(sock);
+  const tlsOptions = (): TlsOptions => ({
+    cert: cert!,
+    key: key!,
+    ...(ca ? { ca } : {}),
+    ALPNProtocols: ['h2'],
+    requestCert: opts.clientCertAuth,
+    rejectUnauthorized: opts.clientCertAuth,
+  });
   const bindOne = (u: ListenUrl): Promise<string> =>
     new Promise((resolve, reject) => {
-      let target: string;
-      let finish: (port: number) => string;
+      let l: NetServer;
+      try {
+        l = u.tls ? createTlsServer(tlsOptions(), onConnection) : createNetServer({ noDelay: true, keepAlive: true }, onConnection);
+      } catch (e) {
+        reject(new ConfigError(`cannot listen on ${u.url}: ${(e as Error).message}`));
+        return;
+      }
+      if (u.tls) {
+        // TLS sockets: Nagle off once the handshake is done; handshake failures are the client's problem
+        l.on('secureConnection', (sock: { setNoDelay(v: boolean): void }) => sock.setNoDelay(true));
+        l.on('tlsClientError', () => {});
+      }
+      l.once('error', (err) => reject(new ConfigError(`cannot listen on ${u.url}: ${err.message}`)));
       if ('path' in u) {
         const sock = u.path;
         if (existsSync(sock)) {
@@ -156,30 +159,22 @@ export async function startDatastoreServer(
           }
           unlinkSync(sock);
         }
-        target = `unix:${sock}`;
-        finish = () => {
+        l.listen({ path: sock }, () => {
           chmodSync(sock, 0o600);
-          return u.url;
-        };
-      } else {
-        // TCP: our own listener with TCP_NODELAY (grpc-js leaves Nagle on for accepted
-        // sockets, which delays small responses), connections handed to gRPC.
-        const host = u.host.includes(':') ? `[${u.host}]` : u.host;
-        const scheme = u.scheme;
-        const injector = server.createConnectionInjector(creds(u));
-        const tcp = createNetServer({ noDelay: true, keepAlive: true }, (sock) => injector.injectConnection(sock));
-        tcp.once('error', (err) => reject(new ConfigError(`cannot listen on ${u.url}: ${err.message}`)));
-        tcp.listen({ host: u.host, port: u.port }, () => {
-          tcpServers.push({ tcp, injector });
-          resolve(`${scheme}://${host}:${(tcp.address() as AddressInfo).port}`);
+          listeners.push(l);
+          resolve(u.url);
         });
-        return;
+      } else {
+        const host = u.host.includes(':') ? `[${u.host}]` : u.host;
+        l.listen({ host: u.host, port: u.port }, () => {
+          listeners.push(l);
+          resolve(`${u.scheme}://${host}:${(l.address() as AddressInfo).port}`);
+        });
       }
-      server.bindAsync(target, creds(u), (err, port) => {
-        if (err) reject(new ConfigError(`cannot listen on ${u.url}: ${err.message}`));
-        else resolve(finish(port));
-      });
     });
+  const closeListeners = () => {
+    for (const l of listeners) l.close();
+  };
 
   const oldMask = process.umask(0o177);
   try {
@@ -188,9 +183,9 @@ export async function startDatastoreServer(
     process.umask(oldMask);
     lessor.stop();
     hub.close();
-    closeTcp();
+    closeListeners();
+    await server.close(0);
     await committer.close();
-    server.forceShutdown();
     store.close();
     throw e;
   }
@@ -208,20 +203,9 @@ export async function startDatastoreServer(
       closing ??= (async () => {
         lessor.stop();
         h.close();
-        for (const { tcp } of tcpServers) tcp.close();
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, 1000);
-          server.tryShutdown(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
+        closeListeners();
+        await server.close(1000);
         await committer.close();
-        closeTcp();
-        server.forceShutdown();
         store.close();
         for (const u of listen) if ((u.scheme === 'unix' || u.scheme === 'unixs') && existsSync(u.path)) unlinkSync(u.path);
       })();

@@ -1,10 +1,10 @@
 // gRPC handlers for etcd's KV, Watch, Lease, Maintenance, Cluster and Auth services: thin
 // shells that validate, then hand reads and writes to the committer and store.
-import * as grpc from '@grpc/grpc-js';
 import { encodeWatchResponse, frameEncoders, requestDecoders, responseEncoders } from './codec.ts';
 import { Committer, toEtcdError } from './committer.ts';
 import { EtcdError, Errors, GrpcCode } from './errors.ts';
 import type { Lessor } from './lessor.ts';
+import type { MethodDef, StatusLike, StreamCall, UnaryCall } from './h2/grpc-server.ts';
 import { serviceDefinition } from './proto.ts';
 import type { DeleteRangeRequest, Header, PutRequest, RangeRequest, RequestOp, TxnRequest } from './proto.ts';
 import { MAX_LEASE_TTL, MIN_LEASE_TTL, MvccStore } from './store.ts';
@@ -31,11 +31,18 @@ export interface ServiceEnv {
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
 }
 
-type Cb = (err: grpc.ServiceError | null | Partial<grpc.StatusObject>, res?: unknown) => void;
+type Cb = (err: StatusLike | null, res?: unknown) => void;
+/** A unary call whose request has the given shape. */
+type Call<T> = UnaryCall & { request: T };
+type ServiceDef = Record<string, MethodDef>;
+/** Where services are registered (the gRPC server). */
+export interface ServiceHost {
+  addService(def: ServiceDef, impl: Record<string, unknown>): void;
+}
 
-function statusOf(e: unknown): Partial<grpc.StatusObject> {
+function statusOf(e: unknown): StatusLike {
   const err = e instanceof EtcdError ? e : toEtcdError(e);
-  return { code: err.code as number as grpc.status, details: err.details };
+  return { code: err.code, details: err.details };
 }
 
 export function makeHeader(store: MvccStore, rev: number): Header {
@@ -47,11 +54,11 @@ export function makeHeader(store: MvccStore, rev: number): Header {
  * methods use the hand-written codecs (codec.ts) instead of protobufjs, and carry
  * `serializeFrame` (the response with its gRPC message prefix) for the direct unary path.
  */
-function sizedDefinition(name: string): grpc.ServiceDefinition {
+function sizedDefinition(name: string): ServiceDef {
   const def = serviceDefinition(name);
-  const out: Record<string, grpc.MethodDefinition<object, object> & { serializeFrame?: (v: unknown) => Buffer }> = {};
+  const out: ServiceDef = {};
   for (const [m, d] of Object.entries(def)) {
-    const md = d as grpc.MethodDefinition<object, object>;
+    const md = d as unknown as MethodDef;
     const hot = name === 'KV' && m in requestDecoders ? (m as keyof typeof requestDecoders) : null;
     const orig = hot ? (requestDecoders[hot] as (buf: Buffer) => object) : md.requestDeserialize;
     out[m] = {
@@ -68,7 +75,7 @@ function sizedDefinition(name: string): grpc.ServiceDefinition {
     }
     if (name === 'Watch' && m === 'Watch') out[m].responseSerialize = encodeWatchResponse as (v: object) => Buffer;
   }
-  return out as grpc.ServiceDefinition;
+  return out;
 }
 
 const sizeOf = (req: object): number => (req as Record<symbol, number>)[SIZE] ?? 0;
@@ -84,7 +91,7 @@ function costTxn(t: TxnRequest): number {
   return c;
 }
 
-export function addServices(server: grpc.Server, env: ServiceEnv): void {
+export function addServices(server: ServiceHost, env: ServiceEnv): void {
   const { store, committer, hub, lessor } = env;
   const header = (rev: number = store.rev) => makeHeader(store, rev);
 
@@ -154,7 +161,7 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
 
   // ---------------------------------------------------------------- KV
   server.addService(sizedDefinition('KV'), {
-    Range: (call: grpc.ServerUnaryCall<RangeRequest, unknown>, cb: Cb) =>
+    Range: (call: Call<RangeRequest>, cb: Cb) =>
       guard(cb, () => {
         checkRangeRequest(call.request);
         read(cb, () => {
@@ -163,7 +170,7 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
           return r;
         });
       }),
-    Put: (call: grpc.ServerUnaryCall<PutRequest, unknown>, cb: Cb) =>
+    Put: (call: Call<PutRequest>, cb: Cb) =>
       guard(cb, () => {
         const p = call.request;
         checkPutRequest(p);
@@ -174,13 +181,13 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
           return store.put(ctx, p);
         });
       }),
-    DeleteRange: (call: grpc.ServerUnaryCall<DeleteRangeRequest, unknown>, cb: Cb) =>
+    DeleteRange: (call: Call<DeleteRangeRequest>, cb: Cb) =>
       guard(cb, () => {
         checkDeleteRequest(call.request);
         checkSize(call.request);
         write(cb, (ctx) => store.deleteRange(ctx, call.request));
       }),
-    Txn: (call: grpc.ServerUnaryCall<TxnRequest, unknown>, cb: Cb) =>
+    Txn: (call: Call<TxnRequest>, cb: Cb) =>
       guard(cb, () => {
         const t = call.request;
         checkTxnRequest(t, env.maxTxnOps);
@@ -197,7 +204,7 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
         checkQuota(costTxn(t));
         write(cb, (ctx) => store.txn(ctx, t));
       }),
-    Compact: (call: grpc.ServerUnaryCall<{ revision: string; physical: boolean }, unknown>, cb: Cb) =>
+    Compact: (call: Call<{ revision: string; physical: boolean }>, cb: Cb) =>
       guard(cb, () => {
         const rev = Number(call.request.revision);
         write(cb, () => {
@@ -209,7 +216,7 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
 
   // ---------------------------------------------------------------- Watch
   server.addService(sizedDefinition('Watch'), {
-    Watch: (call: grpc.ServerDuplexStream<WatchRequest, unknown>) => {
+    Watch: (call: StreamCall) => {
       const session = new WatchSession(hub, call);
       call.on('data', (req: WatchRequest) => session.handle(req));
       const end = () => {
@@ -227,7 +234,7 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
 
   // ---------------------------------------------------------------- Lease
   server.addService(sizedDefinition('Lease'), {
-    LeaseGrant: (call: grpc.ServerUnaryCall<{ TTL: string; ID: string }, unknown>, cb: Cb) =>
+    LeaseGrant: (call: Call<{ TTL: string; ID: string }>, cb: Cb) =>
       guard(cb, () => {
         checkQuota(LEASE_OVERHEAD);
         const reqId = BigInt(call.request.ID);
@@ -246,7 +253,7 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
           return { header: { revision: store.rev }, ID: id, TTL: ttl, error: '' };
         });
       }),
-    LeaseRevoke: (call: grpc.ServerUnaryCall<{ ID: string }, unknown>, cb: Cb) =>
+    LeaseRevoke: (call: Call<{ ID: string }>, cb: Cb) =>
       guard(cb, () => {
         const id = BigInt(call.request.ID).toString();
         write(cb, (ctx) => {
@@ -256,7 +263,7 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
           return { header: { revision: store.viewRev(ctx) } };
         });
       }),
-    LeaseKeepAlive: (call: grpc.ServerDuplexStream<{ ID: string }, unknown>) => {
+    LeaseKeepAlive: (call: StreamCall) => {
       let open = true;
       call.on('data', (req: { ID: string }) => {
         const id = BigInt(req.ID).toString();
@@ -276,7 +283,7 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
       call.on('error', end);
       call.on('cancelled', end);
     },
-    LeaseTimeToLive: (call: grpc.ServerUnaryCall<{ ID: string; keys: boolean }, unknown>, cb: Cb) =>
+    LeaseTimeToLive: (call: Call<{ ID: string; keys: boolean }>, cb: Cb) =>
       read(cb, () => {
         const id = BigInt(call.request.ID).toString();
         const granted = store.leases.get(id);
@@ -289,7 +296,7 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
           keys: call.request.keys ? store.leaseKeys(id) : [],
         };
       }),
-    LeaseLeases: (_call: grpc.ServerUnaryCall<object, unknown>, cb: Cb) =>
+    LeaseLeases: (_call: Call<object>, cb: Cb) =>
       read(cb, () => ({ header: header(), leases: [...store.leases.keys()].map((ID) => ({ ID })) })),
   });
 
@@ -320,7 +327,7 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
         dbSizeInUse: store.dbSizeInUse(),
         isLearner: false,
       })),
-    Alarm: (call: grpc.ServerUnaryCall<{ action: number; memberID: string; alarm: number }, unknown>, cb: Cb) =>
+    Alarm: (call: Call<{ action: number; memberID: string; alarm: number }>, cb: Cb) =>
       guard(cb, () => {
         const { action, alarm } = call.request;
         if (action === 0) {
@@ -342,8 +349,8 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
       }),
     Hash: unimpl('Hash'),
     HashKV: unimpl('HashKV'),
-    Snapshot: (call: grpc.ServerWritableStream<object, unknown>) => {
-      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'calico-datastore: Snapshot is not implemented (copy the data directory while stopped)' });
+    Snapshot: (call: StreamCall) => {
+      call.end({ code: GrpcCode.UNIMPLEMENTED, details: 'calico-datastore: Snapshot is not implemented (copy the data directory while stopped)' });
     },
     MoveLeader: unimpl('MoveLeader (single member)'),
     Downgrade: unimpl('Downgrade'),
@@ -356,6 +363,6 @@ export function addServices(server: grpc.Server, env: ServiceEnv): void {
   authImpl['AuthStatus'] = (_call: unknown, cb: Cb) => cb(null, { header: header(), enabled: false, authRevision: 0 });
   authImpl['AuthDisable'] = (_call: unknown, cb: Cb) => cb(null, { header: header() });
   authImpl['AuthEnable'] = (_call: unknown, cb: Cb) =>
-    cb({ code: GrpcCode.UNIMPLEMENTED as number as grpc.status, details: 'calico-datastore: authentication is not supported; use TLS client certificates (--client-cert-auth)' });
-  server.addService(authDef, authImpl as grpc.UntypedServiceImplementation);
+    cb({ code: GrpcCode.UNIMPLEMENTED, details: 'calico-datastore: authentication is not supported; use TLS client certificates (--client-cert-auth)' });
+  server.addService(authDef as unknown as ServiceDef, authImpl);
 }
