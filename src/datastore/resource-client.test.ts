@@ -287,3 +287,131 @@ void test('a BGPPeer may only name existing BGPFilters (clientv3/bgppeer.go)', a
   await assert.rejects(rc.update({ ...p, spec: { ...(p.spec as object), filters: ['bgp-filter-1', 'bgp-filter-2', 'x'] } } as AnyResource), (e: Error) =>
     e.message === "error with field BGPPeer.Spec.Filters = '[bgp-filter-2 x]' (BGPFilter(s) not found)");
 });
+
+// ---- Node deletion cleans up like clientv3 nodes.Delete in etcd mode (libcalico-go/lib/clientv3/
+// node.go; its e2e test "should clean up weps, IPAM allocations, etc. when deleted"). The IPAM
+// state is written raw, as Calico's IPAM stores it under /calico/ipam/v2/.
+
+/** A block as Calico's IPAM writes it: `used` maps ordinals to attribute indexes. */
+function ipamBlock(cidr: string, affinity: string | null, used: Record<number, number>, attributes: object[], size = 64, seq = 3): string {
+  const allocations: (number | null)[] = Array.from({ length: size }, (_, o) => used[o] ?? null);
+  const unallocated = allocations.map((a, o) => (a === null ? o : -1)).filter((o) => o >= 0);
+  const sequenceNumberForAllocation = Object.fromEntries(Object.keys(used).map((o) => [o, 1]));
+  return JSON.stringify({ cidr, affinity, ...(affinity ? { affinity_claim_time: '2026-11-01T00:00:00Z' } : {}), allocations, unallocated, attributes, sequenceNumber: seq, sequenceNumberForAllocation, deleted: false });
+}
+const CONFIRMED = JSON.stringify({ state: 'confirmed', deleted: false });
+const res = (kind: string, name: string, spec: object, namespace?: string): AnyResource =>
+  ({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name, ...(namespace ? { namespace } : {}) }, spec }) as AnyResource;
+
+async function nodeWithEverything(ipamConfig?: object) {
+  const { kv, rc } = setup();
+  await rc.create(res('Node', 'node-1', { bgp: { ipv4Address: '198.18.0.1/24', ipv4IPIPTunnelAddr: '192.168.0.70' }, ipv4VXLANTunnelAddr: '192.168.0.71' }));
+  await rc.create(res('IPPool', 'mypool', { cidr: '192.168.0.0/16' }));
+  const wep = (node: string, pod: string, ip: string) =>
+    rc.create(res('WorkloadEndpoint', '', { node, orchestrator: 'k8s', pod, endpoint: 'eth0', interfaceName: `cali${pod}`, ipNetworks: [ip] }, 'default'));
+  await wep('node-1', 'mypod', '192.168.0.1/32');
+  await wep('node-1-foo', 'other', '192.168.1.9/32'); // name starts with node-1's prefix, but another node
+  // Block A: node-1's, one address for its pod, one borrowed by a pod on node-2.
+  await kv.put('/calico/ipam/v2/assignment/ipv4/block/192.168.0.0-26', ipamBlock('192.168.0.0/26', 'host:node-1', { 1: 0, 5: 1 }, [
+    { handle_id: 'myhandle', secondary: { namespace: 'default', node: 'node-1', pod: 'mypod' } },
+    { handle_id: 'other-pod', secondary: { namespace: 'default', node: 'node-2', pod: 'x' } },
+  ]));
+  // Block B: node-1's tunnel addresses only.
+  await kv.put('/calico/ipam/v2/assignment/ipv4/block/192.168.0.64-26', ipamBlock('192.168.0.64/26', 'host:node-1', { 6: 0, 7: 1 }, [
+    { handle_id: 'ipipTunnelAddr', secondary: { node: 'node-1', type: 'ipipTunnelAddress' } },
+    { handle_id: 'vxlanTunnelAddr', secondary: { node: 'node-1', type: 'vxlanTunnelAddress' } },
+  ]));
+  // Block C: node-2's.
+  const blockC = ipamBlock('192.168.1.0/26', 'host:node-2', { 9: 0 }, [{ handle_id: 'myhandle', secondary: { node: 'node-2' } }]);
+  await kv.put('/calico/ipam/v2/assignment/ipv4/block/192.168.1.0-26', blockC);
+  // Block D: node-3's, with a stale affinity left for node-1.
+  const blockD = ipamBlock('192.168.2.0/26', 'host:node-3', {}, []);
+  await kv.put('/calico/ipam/v2/assignment/ipv4/block/192.168.2.0-26', blockD);
+  // An empty IPv6 block of node-1.
+  await kv.put('/calico/ipam/v2/assignment/ipv6/block/fd00:198:18::-122', ipamBlock('fd00:198:18::/122', 'host:node-1', {}, []));
+  for (const [node, cidr] of [['node-1', 'ipv4/block/192.168.0.0-26'], ['node-1', 'ipv4/block/192.168.0.64-26'], ['node-1', 'ipv4/block/192.168.2.0-26'], ['node-1', 'ipv6/block/fd00:198:18::-122'], ['node-2', 'ipv4/block/192.168.1.0-26']]) {
+    await kv.put(`/calico/ipam/v2/host/${node}/${cidr}`, CONFIRMED);
+  }
+  await kv.put('/calico/ipam/v2/host/node-1', '{}');
+  await kv.put('/calico/ipam/v2/handle/myhandle', JSON.stringify({ block: { '192.168.0.0/26': 1, '192.168.1.0/26': 1 }, deleted: false }));
+  await kv.put('/calico/ipam/v2/handle/other-pod', JSON.stringify({ block: { '192.168.0.0/26': 1 }, deleted: false }));
+  await kv.put('/calico/ipam/v2/handle/ipipTunnelAddr', JSON.stringify({ block: { '192.168.0.64/26': 1 }, deleted: false }));
+  await kv.put('/calico/ipam/v2/handle/vxlanTunnelAddr', JSON.stringify({ block: { '192.168.0.64/26': 1 }, deleted: false }));
+  if (ipamConfig) await kv.put('/calico/ipam/v2/config', JSON.stringify(ipamConfig));
+  await rc.create(res('BGPPeer', 'bgppeer1', { node: 'node-1', peerIP: '198.18.0.9', asNumber: 64512 }));
+  await rc.create(res('BGPPeer', 'bgppeer2', { node: 'node-2', peerIP: '198.18.0.9', asNumber: 64512 }));
+  await rc.create(res('FelixConfiguration', 'node.node-1', {}));
+  await rc.create(res('BGPConfiguration', 'node.node-1', { logSeverityScreen: 'Info' }));
+  await rc.create(res('FelixConfiguration', 'node.node-2', {}));
+  await rc.create(res('HostEndpoint', 'host-endpoint-1', { node: 'node-1', interfaceName: 'eth0' }));
+  await rc.create(res('HostEndpoint', 'host-endpoint-2', { node: 'another-node', interfaceName: 'eth0' }));
+  return { kv, rc, blockC, blockD };
+}
+
+const json = async (kv: MemoryKv, key: string): Promise<Record<string, unknown> | undefined> => {
+  const v = await kv.get(key);
+  return v ? (JSON.parse(v.value) as Record<string, unknown>) : undefined;
+};
+
+void test('deleting a Node removes its endpoints, IPAM addresses, affinities, peers and per-node config (clientv3 nodes.Delete)', async () => {
+  const { kv, rc, blockC, blockD } = await nodeWithEverything();
+  await rc.delete('Node', 'node-1');
+  await assert.rejects(rc.get('Node', 'node-1'), ResourceNotFound);
+  // Workload endpoints: node-1's gone, node-1-foo's (same name prefix) kept.
+  assert.deepEqual((await rc.list('WorkloadEndpoint')).items.map((w) => w.metadata.name), ['node--1--foo-k8s-other-eth0']);
+  // Block A keeps node-2's borrowed address, loses node-1's and its affinity.
+  const a = await json(kv, '/calico/ipam/v2/assignment/ipv4/block/192.168.0.0-26');
+  assert.ok(a);
+  assert.equal(a.affinity, null);
+  assert.equal('affinity_claim_time' in a, false);
+  const allocs = a.allocations as (number | null)[];
+  assert.equal(allocs[1], null);
+  assert.equal(allocs[5], 0, 'the remaining attribute is renumbered');
+  assert.deepEqual(a.attributes, [{ handle_id: 'other-pod', secondary: { namespace: 'default', node: 'node-2', pod: 'x' } }]);
+  assert.ok((a.unallocated as number[]).includes(1));
+  assert.equal((a.unallocated as number[]).length, 63);
+  assert.deepEqual(a.sequenceNumberForAllocation, { 5: 1 });
+  assert.equal(a.sequenceNumber, 5, 'one write for the release, one for the affinity');
+  // Block B (tunnel addresses only) and the empty IPv6 block are deleted with their affinities.
+  assert.equal(await kv.get('/calico/ipam/v2/assignment/ipv4/block/192.168.0.64-26'), undefined);
+  assert.equal(await kv.get('/calico/ipam/v2/assignment/ipv6/block/fd00:198:18::-122'), undefined);
+  assert.deepEqual((await kv.range('/calico/ipam/v2/host/node-1')).kvs.map((k) => k.key), [], 'no affinity and no host key left for node-1');
+  // Other nodes' IPAM untouched, the stale affinity's block too.
+  assert.equal((await kv.get('/calico/ipam/v2/assignment/ipv4/block/192.168.1.0-26'))?.value, blockC);
+  assert.equal((await kv.get('/calico/ipam/v2/assignment/ipv4/block/192.168.2.0-26'))?.value, blockD);
+  assert.ok(await kv.get('/calico/ipam/v2/host/node-2/ipv4/block/192.168.1.0-26'));
+  // Handles: emptied ones deleted, the rest decremented.
+  assert.equal(await kv.get('/calico/ipam/v2/handle/ipipTunnelAddr'), undefined);
+  assert.equal(await kv.get('/calico/ipam/v2/handle/vxlanTunnelAddr'), undefined);
+  assert.deepEqual(await json(kv, '/calico/ipam/v2/handle/myhandle'), { block: { '192.168.1.0/26': 1 }, deleted: false });
+  assert.deepEqual(await json(kv, '/calico/ipam/v2/handle/other-pod'), { block: { '192.168.0.0/26': 1 }, deleted: false });
+  // Peers, per-node configuration and host endpoints of node-1 only.
+  assert.deepEqual((await rc.list('BGPPeer')).items.map((p) => p.metadata.name), ['bgppeer2']);
+  assert.deepEqual((await rc.list('FelixConfiguration')).items.map((p) => p.metadata.name), ['node.node-2']);
+  assert.deepEqual((await rc.list('BGPConfiguration')).items.map((p) => p.metadata.name), []);
+  assert.deepEqual((await rc.list('HostEndpoint')).items.map((p) => p.metadata.name), ['host-endpoint-2']);
+});
+
+void test('node deletion with an IPAM release cool-down leaves released addresses cooling; a missing Node is still cleaned up, then not found', async () => {
+  const { kv, rc } = await nodeWithEverything({ strict_affinity: false, auto_allocate_blocks: true, ipCooldownSeconds: 600 });
+  await rc.delete('Node', 'node-1');
+  const a = await json(kv, '/calico/ipam/v2/assignment/ipv4/block/192.168.0.0-26');
+  assert.ok(a);
+  const attrs = a.attributes as { releasedAt?: string }[];
+  const allocs = a.allocations as (number | null)[];
+  assert.equal(attrs[allocs[1]!]?.releasedAt, '2026-11-24T06:00:00Z', 'released, in cool-down');
+  assert.equal(a.affinity, null);
+  // Block B's addresses are cooling too: not empty, so it stays, without affinity.
+  const b = await json(kv, '/calico/ipam/v2/assignment/ipv4/block/192.168.0.64-26');
+  assert.equal(b?.affinity, null);
+  assert.deepEqual((await kv.range('/calico/ipam/v2/host/node-1')).kvs.map((k) => k.key), []);
+
+  // A Node that does not exist: what belongs to it is removed all the same, then NotFound.
+  await rc.create(res('WorkloadEndpoint', '', { node: 'gone', orchestrator: 'k8s', pod: 'p', endpoint: 'eth0', interfaceName: 'calip', ipNetworks: ['192.168.1.10/32'] }, 'default'));
+  await rc.create(res('BGPPeer', 'gone-peer', { node: 'gone', peerIP: '198.18.0.9', asNumber: 64512 }));
+  await assert.rejects(rc.delete('Node', 'gone'), (e: Error) => e instanceof ResourceNotFound && e.message === 'resource does not exist: Node(gone) with error: <nil>');
+  assert.deepEqual((await rc.list('WorkloadEndpoint')).items.map((w) => w.metadata.name), ['node--1--foo-k8s-other-eth0']);
+  await assert.rejects(rc.get('BGPPeer', 'gone-peer'), ResourceNotFound);
+  // Calico's name rules for the endpoint prefix apply to the node name.
+  await assert.rejects(rc.delete('Node', '-bad'), /field must not begin with a '-'/);
+});

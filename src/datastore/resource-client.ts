@@ -16,7 +16,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   API_VERSION,
+  IPAM_CONFIG_KEY,
+  IPAM_PREFIX,
   POLICY_KINDS,
+  blockAffinityKey,
+  ipamBlockKey,
+  ipamHandleKey,
   keyFor,
   keyPrefix,
   lookupKind,
@@ -26,6 +31,7 @@ import {
   type KindName,
 } from '../model/index.ts';
 import { parseSelector } from '../selector/index.ts';
+import { cidrContainsIP, cidrOf, cidrOrdinal, cidrSize, formatCIDR, formatIP, tryParseCIDR, type CIDR, type IPAddr } from '../lib/index.ts';
 import {
   DatastoreEntryCorrupt,
   DatastoreRequestError,
@@ -35,7 +41,7 @@ import {
   ResourceUpdateConflict,
   resourceId,
 } from './errors.ts';
-import type { KeyValue, Kv, KvWatch } from './kv.ts';
+import type { Compare, KeyValue, Kv, KvWatch, TxnOp } from './kv.ts';
 
 export const POLICY_METADATA_ANNOTATION = 'projectcalico.org/metadata';
 
@@ -695,13 +701,18 @@ export class ResourceClient {
     return { kind: info.kind, items, revision };
   }
 
-  /** Deletes a resource, optionally only if it is still at `resourceVersion`. Returns the last value. */
+  /**
+   * Deletes a resource, optionally only if it is still at `resourceVersion`. Returns the last
+   * value. Deleting a Node first removes what belongs to it, as clientv3 nodes.Delete does
+   * (see cleanUpNode); the resourceVersion guards only the Node itself.
+   */
   async delete(kind: string, name: string, namespace?: string, options?: { resourceVersion?: string }): Promise<AnyResource> {
     const info = kindInfoOf(kind);
     if (info.kind === 'Profile' && name === DEFAULT_ALLOW_PROFILE) {
       throw new OperationNotSupported('Delete', DEFAULT_ALLOW_PROFILE, `The profile "${DEFAULT_ALLOW_PROFILE}" is a default provided by Calico and cannot be deleted`);
     }
     if (info.kind === 'Tier') await this.checkTierDeletable(name);
+    if (info.kind === 'Node') await this.cleanUpNode(name);
     const key = this.keyOf(info, name, namespace);
     const id = idOf(info, name, namespace);
     const rv = options?.resourceVersion;
@@ -718,6 +729,256 @@ export class ResourceClient {
     }
     if (res?.type !== 'delete' || res.deleted === 0 || !res.prev[0]) throw new ResourceNotFound(id);
     return decodeStored(res.prev[0], info.kind);
+  }
+
+  /**
+   * clientv3 nodes.Delete (etcd mode), step by step, each step as Calico does it: the first
+   * failure stops the deletion (the Node stays, so deleting it again finishes the job), and
+   * whatever is already gone is skipped. In order:
+   * 1. the addresses of the node's WorkloadEndpoints (names starting with the node's name
+   *    prefix and spec.node equal to it) and its IPv4 IPIP, VXLAN and WireGuard tunnel
+   *    addresses are released from their IPAM blocks (releaseIPs);
+   * 2. those WorkloadEndpoints are deleted;
+   * 3. the node's host block affinities are released and its IPAM host key removed
+   *    (removeIpamHost);
+   * 4. BGPPeers with spec.node = the node, FelixConfiguration and BGPConfiguration
+   *    `node.<name>`, and HostEndpoints with spec.node = the node are deleted.
+   * Then the caller deletes the Node (which may not exist: the clean-up runs anyway).
+   */
+  private async cleanUpNode(name: string): Promise<void> {
+    const prefix = `${escapeNameSegment('node', name)}-`;
+    const weps = (await this.list('WorkloadEndpoint', { name: prefix, prefix: true })).items.filter(
+      (w) => (w.spec as { node?: unknown } | undefined)?.node === name,
+    );
+    const ips: IPAddr[] = [];
+    const addAddress = (s: unknown): void => {
+      if (typeof s !== 'string' || s === '') return;
+      const c = tryParseCIDR(s, { allowBareIP: true });
+      if (c) ips.push({ family: c.family, value: c.ip }); // Calico logs and skips an unparsable one
+    };
+    for (const w of weps) {
+      const nets = (w.spec as { ipNetworks?: unknown } | undefined)?.ipNetworks;
+      if (Array.isArray(nets)) nets.forEach(addAddress);
+    }
+    let node: AnyResource | undefined;
+    try {
+      node = await this.get('Node', name);
+    } catch (err) {
+      if (!(err instanceof ResourceNotFound)) throw err;
+    }
+    if (node) {
+      const spec = (node.spec ?? {}) as { bgp?: { ipv4IPIPTunnelAddr?: unknown }; ipv4VXLANTunnelAddr?: unknown; wireguard?: { interfaceIPv4Address?: unknown } };
+      addAddress(spec.bgp?.ipv4IPIPTunnelAddr);
+      addAddress(spec.ipv4VXLANTunnelAddr);
+      addAddress(spec.wireguard?.interfaceIPv4Address);
+    }
+    await ignoreGone(this.releaseIPs(ips));
+    for (const w of weps) await ignoreGone(this.delete('WorkloadEndpoint', w.metadata.name!, w.metadata.namespace));
+    await ignoreGone(this.removeIpamHost(name));
+    for (const p of (await this.list('BGPPeer')).items) {
+      if ((p.spec as { node?: unknown } | undefined)?.node === name) await ignoreGone(this.delete('BGPPeer', p.metadata.name!));
+    }
+    await ignoreGone(this.delete('FelixConfiguration', `node.${name}`));
+    await ignoreGone(this.delete('BGPConfiguration', `node.${name}`));
+    for (const h of (await this.list('HostEndpoint')).items) {
+      if ((h.spec as { node?: unknown } | undefined)?.node === name) await ignoreGone(this.delete('HostEndpoint', h.metadata.name!));
+    }
+  }
+
+  /** IPAM's config in etcd mode (/calico/ipam/v2/config): only the release cool-down matters here. */
+  private async ipamCooldownSeconds(): Promise<number> {
+    const kv = await this.kv.get(IPAM_CONFIG_KEY);
+    if (!kv) return 0;
+    const cfg = parseIpamJson<{ ipCooldownSeconds?: unknown }>(kv);
+    return typeof cfg.ipCooldownSeconds === 'number' ? cfg.ipCooldownSeconds : 0;
+  }
+
+  /**
+   * Calico IPAM's ReleaseIPs for addresses given without handle or sequence number: each
+   * address's block is found from the IP pool containing it (its blockSize), or else by
+   * scanning the blocks; addresses in no block are already free. Each block is then updated
+   * in one transaction together with its handles' counts (see releaseFromBlock).
+   */
+  private async releaseIPs(ips: readonly IPAddr[]): Promise<void> {
+    if (ips.length === 0) return;
+    const pools: { cidr: CIDR; blockSize: number }[] = [];
+    for (const p of (await this.list('IPPool')).items) {
+      const spec = (p.spec ?? {}) as { cidr?: unknown; blockSize?: unknown };
+      const cidr = typeof spec.cidr === 'string' ? tryParseCIDR(spec.cidr) : null;
+      if (!cidr) continue;
+      pools.push({ cidr, blockSize: typeof spec.blockSize === 'number' ? spec.blockSize : cidr.family === 4 ? 26 : 122 });
+    }
+    const blocksByFamily = new Map<number, CIDR[]>();
+    const byBlock = new Map<string, { cidr: CIDR; ips: IPAddr[] }>();
+    for (const ip of ips) {
+      const pool = pools.find((p) => cidrContainsIP(p.cidr, ip));
+      let block: CIDR | undefined = pool ? cidrOf(ip, pool.blockSize) : undefined;
+      if (!block) {
+        // Not in any pool: find its block by a full scan.
+        let blocks = blocksByFamily.get(ip.family);
+        if (!blocks) {
+          blocks = [];
+          for (const kv of await this.rangeAll(`${IPAM_PREFIX}assignment/ipv${ip.family}/block/`)) {
+            const c = blockCidrOfKey(kv.key);
+            if (c) blocks.push(c);
+          }
+          blocksByFamily.set(ip.family, blocks);
+        }
+        block = blocks.find((b) => cidrContainsIP(b, ip));
+        if (!block) continue;
+      }
+      const id = formatCIDR(block);
+      const entry = byBlock.get(id) ?? { cidr: block, ips: [] };
+      entry.ips.push(ip);
+      byBlock.set(id, entry);
+    }
+    if (byBlock.size === 0) return;
+    const cooldown = await this.ipamCooldownSeconds();
+    let first: unknown;
+    for (const { cidr, ips: inBlock } of byBlock.values()) {
+      try {
+        await this.releaseFromBlock(cidr, inBlock, cooldown);
+      } catch (err) {
+        first ??= err; // Calico releases every block, then returns the first error
+      }
+    }
+    if (first !== undefined) throw first;
+  }
+
+  /**
+   * Frees `ips` in one block (Calico's allocationBlock.release + garbageCollect): an empty
+   * block without affinity is deleted, otherwise written back with its sequenceNumber bumped;
+   * each handle that held a released address has its count for the block decremented (and is
+   * deleted when it holds nothing more). Calico does the handles in separate writes after the
+   * block and only logs their failures; here they join the block's transaction when they can be
+   * decremented, so a release is never half done. Retried on a concurrent change.
+   */
+  private async releaseFromBlock(cidr: CIDR, ips: readonly IPAddr[], cooldown: number): Promise<void> {
+    const key = ipamBlockKey(formatCIDR(cidr));
+    for (let attempt = 0; attempt < IPAM_RETRIES; attempt++) {
+      const kv = await this.kv.get(key);
+      if (!kv) return; // no block: nothing is allocated
+      const block = parseIpamJson<IpamBlock>(kv);
+      const now = this.now();
+      const counts = releaseInBlock(block, ips, cooldown, now, kv.key);
+      if (!counts) return; // none of them was allocated
+      const compare: Compare[] = [{ key, target: 'mod', op: '=', value: kv.modRevision }];
+      const success: TxnOp[] = [];
+      if (blockIsEmpty(block) && (block.affinity ?? null) === null) success.push({ type: 'delete', key });
+      else {
+        block.sequenceNumber = (typeof block.sequenceNumber === 'number' ? block.sequenceNumber : 0) + 1;
+        success.push({ type: 'put', key, value: JSON.stringify(block) });
+      }
+      const blockId = formatCIDR(cidr);
+      for (const [handleID, n] of counts) {
+        let hkey: string;
+        try {
+          hkey = ipamHandleKey(handleID);
+        } catch {
+          continue;
+        }
+        const h = await this.kv.get(hkey);
+        if (!h) continue; // Calico: "Failed to decrement handle" (a warning)
+        let handle: { block?: Record<string, number> };
+        try {
+          handle = parseIpamJson<{ block?: Record<string, number> }>(h);
+        } catch {
+          continue;
+        }
+        const have = handle.block?.[blockId];
+        if (typeof have !== 'number' || have - n < 0) continue; // not linked to this block: a warning in Calico
+        const blocks = { ...handle.block };
+        if (have - n === 0) delete blocks[blockId];
+        else blocks[blockId] = have - n;
+        compare.push({ key: hkey, target: 'mod', op: '=', value: h.modRevision });
+        success.push(Object.keys(blocks).length === 0 ? { type: 'delete', key: hkey } : { type: 'put', key: hkey, value: JSON.stringify({ ...handle, block: blocks }) });
+      }
+      const r = await this.kv.txn({ compare, success });
+      if (r.succeeded) return;
+    }
+    throw new DatastoreRequestError('Max retries hit - excessive concurrent IPAM requests');
+  }
+
+  /**
+   * Calico IPAM's RemoveIPAMHost: release every IPv4 and IPv6 block affine to the host (see
+   * releaseBlockAffinity; failures are collected and the last one returned after trying every
+   * block), then delete the host's own key /calico/ipam/v2/host/<node> if present.
+   */
+  private async removeIpamHost(name: string): Promise<void> {
+    const cooldown = await this.ipamCooldownSeconds();
+    let stored: unknown;
+    for (const family of [4, 6]) {
+      for (const kv of await this.rangeAll(`${IPAM_PREFIX}host/${name}/ipv${family}/block/`)) {
+        const cidr = affinityCidrOfKey(kv.key, name);
+        if (!cidr) continue;
+        for (let attempt = 0; attempt < IPAM_RETRIES; attempt++) {
+          const outcome = await this.releaseBlockAffinity(name, cidr, cooldown).catch((err: unknown) => err);
+          if (outcome === 'retry') continue;
+          if (outcome instanceof Error) stored = outcome;
+          break;
+        }
+      }
+    }
+    if (stored !== undefined) throw stored;
+    const hostKey = `${IPAM_PREFIX}host/${name}`;
+    for (let attempt = 0; attempt < IPAM_RETRIES; attempt++) {
+      const kv = await this.kv.get(hostKey);
+      if (!kv) return;
+      const r = await this.kv.txn({ compare: [{ key: hostKey, target: 'mod', op: '=', value: kv.modRevision }], success: [{ type: 'delete', key: hostKey }] });
+      if (r.succeeded) return;
+    }
+    throw new DatastoreRequestError('Max retries hit');
+  }
+
+  /**
+   * Calico's releaseBlockAffinity (not requiring the block empty): no affinity or no block →
+   * nothing to do (Calico leaves an affinity whose block does not exist); a block affine to
+   * someone else → the stale affinity is deleted; otherwise an empty block is deleted, a
+   * non-empty one loses its affinity (and claim time, sequenceNumber bumped), and the affinity
+   * is deleted. Calico takes three compare-and-swap steps (affinity → pendingDeletion, block,
+   * affinity); this is one transaction guarded by both revisions, with the same end state.
+   */
+  private async releaseBlockAffinity(name: string, cidr: CIDR, cooldown: number): Promise<'done' | 'retry'> {
+    const affKey = blockAffinityKey(name, formatCIDR(cidr), 'host');
+    const blockKey = ipamBlockKey(formatCIDR(cidr));
+    const [aff, blk] = await Promise.all([this.kv.get(affKey), this.kv.get(blockKey)]);
+    if (!aff || !blk) return 'done';
+    const block = parseIpamJson<IpamBlock>(blk);
+    garbageCollect(block, cooldown, this.now());
+    const affinity = block.affinity ?? null;
+    if (affinity !== null && affinity !== `host:${name}`) {
+      // claimed by another host: this affinity is stale
+      await this.kv.txn({ compare: [{ key: affKey, target: 'mod', op: '=', value: aff.modRevision }], success: [{ type: 'delete', key: affKey }] });
+      return 'done';
+    }
+    const blockOp: TxnOp = blockIsEmpty(block)
+      ? { type: 'delete', key: blockKey }
+      : (() => {
+          block.affinity = null;
+          delete block.affinity_claim_time;
+          block.sequenceNumber = (typeof block.sequenceNumber === 'number' ? block.sequenceNumber : 0) + 1;
+          return { type: 'put', key: blockKey, value: JSON.stringify(block) } as const;
+        })();
+    const r = await this.kv.txn({
+      compare: [
+        { key: affKey, target: 'mod', op: '=', value: aff.modRevision },
+        { key: blockKey, target: 'mod', op: '=', value: blk.modRevision },
+      ],
+      success: [blockOp, { type: 'delete', key: affKey }],
+    });
+    return r.succeeded ? 'done' : 'retry';
+  }
+
+  /** Every key under a prefix, paged. */
+  private async rangeAll(prefix: string): Promise<KeyValue[]> {
+    const out: KeyValue[] = [];
+    let fromKey: string | undefined;
+    for (;;) {
+      const page = await this.kv.range(prefix, { limit: 1000, ...(fromKey !== undefined ? { fromKey } : {}) });
+      out.push(...page.kvs);
+      if (!page.more || page.kvs.length === 0) return out;
+      fromKey = page.kvs[page.kvs.length - 1]!.key + '\0';
+    }
   }
 
   /** clientv3 tiers.Delete: built-in tiers and tiers that still hold policies stay. */
@@ -783,6 +1044,174 @@ export class ResourceClient {
       },
     );
     return w;
+  }
+}
+
+// ---- Calico IPAM's stored objects (libcalico-go/lib/backend/model block.go, ipam_handle.go),
+// as much of them as releasing addresses and affinities needs. Values are kept as parsed, so
+// fields we do not touch are written back unchanged.
+
+const IPAM_RETRIES = 100;
+/** Calico's handle for addresses Windows reserves in every block; they do not make a block busy. */
+const WINDOWS_RESERVED_HANDLE = 'windows-reserved-ipam-handle';
+
+interface IpamAttribute {
+  handle_id?: string | null;
+  releasedAt?: string | null;
+  [k: string]: unknown;
+}
+
+interface IpamBlock {
+  cidr?: string;
+  affinity?: string | null;
+  affinity_claim_time?: string | null;
+  allocations?: (number | null)[];
+  unallocated?: number[];
+  attributes?: IpamAttribute[] | null;
+  sequenceNumber?: number;
+  sequenceNumberForAllocation?: Record<string, number> | null;
+  [k: string]: unknown;
+}
+
+function parseIpamJson<T>(kv: KeyValue): T {
+  let v: unknown;
+  try {
+    v = JSON.parse(kv.value);
+  } catch (err) {
+    throw new DatastoreEntryCorrupt(kv.key, `value is not JSON: ${(err as Error).message}`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatastoreEntryCorrupt(kv.key, 'value is not a JSON object');
+  return v as T;
+}
+
+/** A block key's CIDR (/calico/ipam/v2/assignment/ipv4/block/10.0.0.0-26). */
+function blockCidrOfKey(key: string): CIDR | null {
+  try {
+    const p = parseKey(key);
+    return p.kind === 'IPAMBlock' && p.cidr ? tryParseCIDR(p.cidr) : null;
+  } catch {
+    return null;
+  }
+}
+
+function affinityCidrOfKey(key: string, node: string): CIDR | null {
+  try {
+    const p = parseKey(key);
+    return p.kind === 'BlockAffinity' && p.node === node && p.affinityType === 'host' && p.cidr ? tryParseCIDR(p.cidr) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Calico's sanitizeHandle: malformed handles were written with a trailing "\r...". */
+function sanitizeHandle(h: string): string {
+  return h.split('\r')[0]!;
+}
+
+/** Whether no address is in use (Windows' reserved addresses aside). */
+function blockIsEmpty(b: IpamBlock): boolean {
+  const attrs = b.attributes ?? [];
+  for (const idx of b.allocations ?? []) {
+    if (idx === null || idx === undefined) continue;
+    const h = attrs[idx]?.handle_id;
+    if (typeof h !== 'string' || h.toLowerCase() !== WINDOWS_RESERVED_HANDLE) return false;
+  }
+  return true;
+}
+
+/**
+ * Calico's garbageCollect: addresses whose cool-down (releasedAt + cooldown seconds) has passed
+ * become unallocated, and attributes no allocation refers to any more are dropped (the others
+ * renumbered).
+ */
+function garbageCollect(b: IpamBlock, cooldownSeconds: number, now: Date): void {
+  const allocations = b.allocations ?? [];
+  const attrs = b.attributes ?? [];
+  const threshold = now.getTime() - cooldownSeconds * 1000;
+  const used = new Set<number>();
+  for (let o = 0; o < allocations.length; o++) {
+    const idx = allocations[o];
+    if (idx === null || idx === undefined) continue;
+    const released = attrs[idx]?.releasedAt;
+    let free = typeof released === 'string';
+    if (free && cooldownSeconds >= 0) free = Date.parse(released as string) <= threshold;
+    if (free) {
+      allocations[o] = null;
+      (b.unallocated ??= []).push(o);
+      if (b.sequenceNumberForAllocation) delete b.sequenceNumberForAllocation[String(o)];
+    } else used.add(idx);
+  }
+  if (used.size === attrs.length) return;
+  const renumber = new Map<number, number>();
+  const kept: IpamAttribute[] = [];
+  attrs.forEach((a, i) => {
+    if (used.has(i)) {
+      renumber.set(i, kept.length);
+      kept.push(a);
+    }
+  });
+  b.attributes = kept;
+  for (let o = 0; o < allocations.length; o++) {
+    const idx = allocations[o];
+    if (idx !== null && idx !== undefined) allocations[o] = renumber.get(idx) ?? null;
+  }
+}
+
+/**
+ * Calico's allocationBlock.release for addresses without handle or sequence number (after the
+ * garbage collection blockFromBackend does): allocated addresses are marked released (one
+ * cool-down attribute with releasedAt = now) and collected at once when the cool-down is 0.
+ * Returns the released count per handle, or undefined when nothing was allocated. An address
+ * outside the block is Calico's "IP <ip> not in block <cidr>".
+ */
+function releaseInBlock(b: IpamBlock, ips: readonly IPAddr[], cooldownSeconds: number, now: Date, key: string): Map<string, number> | undefined {
+  garbageCollect(b, cooldownSeconds, now);
+  const cidr = typeof b.cidr === 'string' ? tryParseCIDR(b.cidr) : null;
+  if (!cidr) throw new DatastoreEntryCorrupt(key, `block has no valid cidr (${JSON.stringify(b.cidr)})`);
+  const allocations = b.allocations ?? [];
+  const attrs = b.attributes ?? [];
+  const seen = new Set<bigint>();
+  const ordinals: number[] = [];
+  const counts = new Map<string, number>();
+  for (const ip of ips) {
+    if (seen.has(ip.value)) continue;
+    seen.add(ip.value);
+    const ord = cidrOrdinal(cidr, ip);
+    if (ord < 0n || ord >= cidrSize(cidr)) throw new DatastoreRequestError(`IP ${formatIP(ip)} not in block ${formatCIDR(cidr)}`);
+    const o = Number(ord);
+    const idx = allocations[o];
+    if (idx === null || idx === undefined || typeof attrs[idx]?.releasedAt === 'string') continue;
+    ordinals.push(o);
+    const h = attrs[idx]?.handle_id;
+    if (typeof h === 'string' && h !== '') counts.set(sanitizeHandle(h), (counts.get(sanitizeHandle(h)) ?? 0) + 1);
+  }
+  if (ordinals.length === 0) return undefined;
+  const releaseIdx = attrs.length;
+  attrs.push({ releasedAt: rfc3339(now) });
+  b.attributes = attrs;
+  const seq = typeof b.sequenceNumber === 'number' ? b.sequenceNumber : 0;
+  for (const o of ordinals) {
+    allocations[o] = releaseIdx;
+    (b.sequenceNumberForAllocation ??= {})[String(o)] = seq;
+  }
+  garbageCollect(b, cooldownSeconds, now);
+  return counts;
+}
+
+/** calico names.escapeDashes for a WorkloadEndpoint name segment (the node, here). */
+function escapeNameSegment(field: string, value: string): string {
+  if (value.startsWith('-')) throw validationError([{ name: field, value, reason: "field must not begin with a '-'" }]);
+  if (value.endsWith('-')) throw validationError([{ name: field, value, reason: "field must not end with a '-'" }]);
+  return value.replaceAll('-', '--');
+}
+
+/** clientv3 nodes.Delete goes on past resources that are already gone (or not supported). */
+async function ignoreGone(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ResourceNotFound || err instanceof OperationNotSupported) return;
+    throw err;
   }
 }
 
