@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { H2Connection, headerBlock, type H2Stream, type StreamHandler, type StreamReceiver } from './connection.ts';
 import type { HeaderList } from './hpack.ts';
+import { mark } from '../trace.ts';
 
 /** gRPC status codes used here. */
 const Status = { OK: 0, CANCELLED: 1, UNKNOWN: 2, INTERNAL: 13, UNIMPLEMENTED: 12, RESOURCE_EXHAUSTED: 8 } as const;
@@ -285,6 +286,7 @@ export class GrpcServer implements StreamHandler {
         endWith(stream, { code: Status.INTERNAL, details: `grpc: error unmarshalling request: ${(e as Error).message}` });
         return;
       }
+      mark('decoded');
       let metadata: RequestMetadata | undefined;
       const call: UnaryCall = {
         request,
@@ -308,6 +310,7 @@ export class GrpcServer implements StreamHandler {
           stream.sendHeaders(RESPONSE_HEADERS);
           stream.sendData(frame);
           stream.sendTrailers(OK_TRAILERS);
+          mark('responded');
         });
       } catch (e) {
         endWith(stream, { code: Status.UNKNOWN, details: (e as Error).message });
