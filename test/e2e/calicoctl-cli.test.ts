@@ -204,6 +204,48 @@ void test('calicoctl executable against real etcd: output, messages, bad input a
     assert.equal(r2.out, "Successfully deleted 2 'GlobalNetworkSet' resource(s)\n", r2.err);
     assert.equal((await calicoctl(['get', 'ippools'], { env })).out, 'NAME   CIDR   SELECTOR   \n\n');
   });
+
+  await t.test('delete node cleans up like Calico: endpoints, IPAM addresses and affinities, peers, per-node config', async () => {
+    const docs = [
+      'apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ct-node-1}\nspec:\n  bgp: {ipv4Address: 198.18.0.1/24, ipv4IPIPTunnelAddr: 198.19.0.6}',
+      'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: ct-pool}\nspec: {cidr: 198.19.0.0/16}',
+      'apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata: {name: ct--node--1-k8s-mypod-eth0, namespace: default}\nspec: {node: ct-node-1, orchestrator: k8s, pod: mypod, endpoint: eth0, interfaceName: calimypod, ipNetworks: [198.19.0.1/32]}',
+      'apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: ct-peer-1}\nspec: {node: ct-node-1, peerIP: 198.18.0.9, asNumber: 64512}',
+      'apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: ct-peer-2}\nspec: {node: ct-node-2, peerIP: 198.18.0.9, asNumber: 64512}',
+      'apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: node.ct-node-1}\nspec: {}',
+      'apiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata: {name: ct-hep-1}\nspec: {node: ct-node-1, interfaceName: eth0}',
+    ];
+    const applied = await calicoctl(['apply', '-f', '-'], { env, stdin: docs.join('\n---\n') });
+    assert.equal(applied.out, 'Successfully applied 7 resource(s)\n', applied.err);
+    // IPAM state as Calico's IPAM writes it: a /26 affine to the node holding the pod's
+    // address (handle h-pod) and the IPIP tunnel address (handle h-ipip).
+    const allocations: (number | null)[] = Array.from({ length: 64 }, () => null);
+    allocations[1] = 0;
+    allocations[6] = 1;
+    await raw.put('/calico/ipam/v2/assignment/ipv4/block/198.19.0.0-26', JSON.stringify({
+      cidr: '198.19.0.0/26', affinity: 'host:ct-node-1', allocations, unallocated: allocations.map((a, o) => (a === null ? o : -1)).filter((o) => o >= 0),
+      attributes: [{ handle_id: 'h-pod', secondary: { node: 'ct-node-1', pod: 'mypod' } }, { handle_id: 'h-ipip', secondary: { node: 'ct-node-1', type: 'ipipTunnelAddress' } }],
+      sequenceNumber: 2, sequenceNumberForAllocation: { 1: 0, 6: 1 }, deleted: false,
+    }));
+    await raw.put('/calico/ipam/v2/host/ct-node-1/ipv4/block/198.19.0.0-26', '{"state":"confirmed","deleted":false}');
+    await raw.put('/calico/ipam/v2/handle/h-pod', '{"block":{"198.19.0.0/26":1},"deleted":false}');
+    await raw.put('/calico/ipam/v2/handle/h-ipip', '{"block":{"198.19.0.0/26":1},"deleted":false}');
+    const del = await calicoctl(['delete', 'node', 'ct-node-1'], { env });
+    assert.equal(del.out, "Successfully deleted 1 'Node' resource(s)\n", del.err);
+    assert.deepEqual((await raw.range('/calico/ipam/v2/')).kvs.map((k) => k.key), [], 'block, affinity and handles released');
+    const names = async (kind: string, ...more: string[]) => {
+      const r = await calicoctl(['get', kind, ...more, '-o', 'go-template={{range .items}}{{.metadata.name}} {{end}}'], { env });
+      assert.equal(r.code, 0, r.err);
+      return r.out;
+    };
+    assert.equal(await names('workloadendpoints', '-A'), '');
+    assert.equal(await names('bgppeers'), 'ct-peer-2 ');
+    assert.equal(await names('hostendpoints'), '');
+    assert.doesNotMatch(await names('felixconfigurations'), /node\.ct-node-1/);
+    assert.equal(await names('nodes'), '');
+    await calicoctl(['delete', 'bgppeer', 'ct-peer-2'], { env });
+    await calicoctl(['delete', 'ippool', 'ct-pool'], { env });
+  });
 });
 
 void test('calicoctl with an unreachable datastore fails fast with one line, in Calico\'s words and stream', async () => {
