@@ -4,6 +4,7 @@
 // scripts look for that text, so calicoctl prints our field errors the same way, with our
 // reason and the JSON path inside the brackets.
 
+import { parseAllDocuments } from 'yaml';
 import type { AnyResource, FieldError } from '../model/index.ts';
 
 /** Words Go spells as initialisms in Calico's API field names. */
@@ -207,4 +208,171 @@ export function goTypeError(kind: string, e: FieldError): string | undefined {
   if (!kindOfValue) return undefined;
   const goType = m[1] === 'true or false' ? 'bool' : 'string';
   return `json: cannot unmarshal ${kindOfValue} into Go struct field ${kind}Spec.${e.path} of type ${goType}`;
+}
+
+// ---- Decode-time errors of Calico's own JSON unmarshalers (api/pkg/lib/numorstring Port and
+// ASNumber). Go's strict decoder keeps going after an unknown field or a plain type mismatch
+// (it reports the first of those at the end), but an error from a type's UnmarshalJSON ends
+// decoding at once and wins: so `ports: [65536]` next to a misplaced field reports the port.
+
+type Json = Record<string, unknown>;
+
+/** A key as Go's encoding/json matches it: exactly, else case-insensitively. */
+function goKey(o: Json, name: string): string | undefined {
+  if (name in o) return name;
+  const lower = name.toLowerCase();
+  return Object.keys(o).find((k) => k.toLowerCase() === lower);
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Go's word for a JSON value's kind in "cannot unmarshal <kind> into ...". */
+function jsonKind(v: unknown): string {
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return 'number';
+  if (typeof v === 'string') return 'string';
+  if (Array.isArray(v)) return 'array';
+  return 'object';
+}
+
+/** numorstring.Port's UnmarshalJSON on one `ports`/`notPorts` element; `field` is Go's dotted path. */
+function portError(v: unknown, field: string): string | undefined {
+  const typeErr = (value: string) => `json: cannot unmarshal ${value} into Go struct field EntityRule.${field} of type uint16`;
+  if (v === null) return undefined; // null leaves the zero value
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= 65535 ? undefined : typeErr(`number ${String(v)}`);
+  if (typeof v !== 'string') return typeErr(jsonKind(v));
+  if (/^\d+$/.test(v)) return Number(v) <= 65535 ? undefined : `invalid port format (${v})`;
+  const range = /^(\d+):(\d+)$/.exec(v);
+  if (range) {
+    const [lo, hi] = [Number(range[1]), Number(range[2])];
+    if (lo > 65535) return `invalid minimum port number in range (${v})`;
+    if (hi > 65535) return `invalid maximum port number in range (${v})`;
+    if (lo > hi) return `minimum port number (${lo}) is greater than maximum port number (${hi}) in port range`;
+    return undefined;
+  }
+  return /^[a-zA-Z0-9_.-]{1,128}$/.test(v) ? undefined : `invalid name for named port (${v})`;
+}
+
+/** numorstring.ASNumber's UnmarshalJSON: a uint32, or "n" / "a.b" (two 16-bit halves) as a string. */
+function asNumberError(v: unknown, struct: string, field: string): string | undefined {
+  if (v === null) return undefined;
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= 0 && v <= 4294967295) return undefined;
+    // not a uint32, then not a string either: Go reports the second attempt
+    return `json: cannot unmarshal number into Go struct field ${struct}.${field} of type string`;
+  }
+  if (typeof v !== 'string') return `json: cannot unmarshal ${jsonKind(v)} into Go struct field ${struct}.${field} of type string`;
+  if (/^\d+$/.test(v) && Number(v) <= 4294967295) return undefined;
+  const parts = v.split('.');
+  const half = (p: string) => /^\d+$/.test(p) && Number(p) <= 65535;
+  return parts.length === 2 && half(parts[0]!) && half(parts[1]!) ? undefined : `invalid AS Number format (${v})`;
+}
+
+const RULE_KINDS: ReadonlySet<string> = new Set(['NetworkPolicy', 'GlobalNetworkPolicy', 'StagedNetworkPolicy', 'StagedGlobalNetworkPolicy', 'Profile']);
+
+/**
+ * The error Calico's decoder would stop at for one raw resource (before any validation):
+ * a bad port in a rule, or a bad AS number, with Go's wording. Undefined when none.
+ */
+export function goUnmarshalerError(raw: unknown): string | undefined {
+  if (!isObject(raw)) return undefined;
+  const kind = typeof raw.kind === 'string' ? raw.kind : '';
+  const specKey = goKey(raw, 'spec');
+  const spec = specKey ? raw[specKey] : undefined;
+  if (!isObject(spec)) return undefined;
+  if (RULE_KINDS.has(kind)) {
+    // in document order, as Go decodes
+    for (const [k, rules] of Object.entries(spec)) {
+      const dir = k.toLowerCase();
+      if ((dir !== 'ingress' && dir !== 'egress') || !Array.isArray(rules)) continue;
+      for (const rule of rules) {
+        if (!isObject(rule)) continue;
+        for (const [side, entity] of Object.entries(rule)) {
+          const s = side.toLowerCase();
+          if ((s !== 'source' && s !== 'destination') || !isObject(entity)) continue;
+          for (const [pk, ports] of Object.entries(entity)) {
+            const p = pk.toLowerCase();
+            if ((p !== 'ports' && p !== 'notports') || !Array.isArray(ports)) continue;
+            const goName = p === 'ports' ? 'ports' : 'notPorts';
+            for (const port of ports) {
+              const e = portError(port, `spec.${dir}.${s}.${goName}`);
+              if (e) return e;
+            }
+          }
+        }
+      }
+    }
+    return undefined;
+  }
+  if (kind === 'BGPPeer' || kind === 'BGPConfiguration') {
+    const struct = `${kind}Spec`;
+    for (const [k, v] of Object.entries(spec)) {
+      const f = k.toLowerCase();
+      const e = f === 'asnumber' ? asNumberError(v, struct, 'spec.asNumber') : f === 'localasnumber' && kind === 'BGPPeer' ? asNumberError(v, struct, 'spec.localASNumber') : undefined;
+      if (e) return e;
+    }
+    return undefined;
+  }
+  if (kind === 'Node') {
+    const bgpKey = goKey(spec, 'bgp');
+    const bgp = bgpKey ? spec[bgpKey] : undefined;
+    const asKey = isObject(bgp) ? goKey(bgp, 'asNumber') : undefined;
+    return asKey && isObject(bgp) ? asNumberError(bgp[asKey], 'NodeBGPSpec', 'spec.bgp.asNumber') : undefined;
+  }
+  return undefined;
+}
+
+/** The first resource (in decoding order) of a file's text that Calico's decoder would stop at. */
+export function firstUnmarshalerError(text: string): { document: number; item?: number; raw: Json; message: string } | undefined {
+  const check = (value: unknown, document: number, item?: number) => {
+    const message = goUnmarshalerError(value);
+    return message ? { document, ...(item !== undefined ? { item } : {}), raw: value as Json, message } : undefined;
+  };
+  const each = (value: unknown, document: number) => {
+    if (Array.isArray(value)) {
+      for (let j = 0; j < value.length; j++) {
+        const hit = check(value[j], document, j + 1);
+        if (hit) return hit;
+      }
+      return undefined;
+    }
+    if (isObject(value) && Array.isArray(value.items) && typeof value.kind === 'string' && value.kind.endsWith('List')) {
+      for (let j = 0; j < value.items.length; j++) {
+        const hit = check(value.items[j], document, j + 1);
+        if (hit) return hit;
+      }
+      return undefined;
+    }
+    return check(value, document);
+  };
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return each(JSON.parse(text), 1);
+    } catch {
+      // YAML below
+    }
+  }
+  let docs;
+  try {
+    docs = parseAllDocuments(text);
+  } catch {
+    return undefined;
+  }
+  const list = Array.isArray(docs) ? docs : [docs];
+  for (let i = 0; i < list.length; i++) {
+    const doc = list[i]!;
+    if (doc.errors.length) return undefined; // the decoder reports the syntax error first
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch {
+      return undefined;
+    }
+    const hit = each(value, i + 1);
+    if (hit) return hit;
+  }
+  return undefined;
 }

@@ -252,6 +252,11 @@ const ST_INVALID: [string, string, string[]][] = [
   ["pool-invalidIpIp2", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"IPPool\",\"metadata\":{\"name\":\"invalid-ipip-2\"},\"spec\":{\"disabled\":\"Maybe\",\"cidr\":\"10.0.1.0/24\"}}", ["cannot unmarshal string into Go struct field IPPoolSpec.spec.disabled of type bool"]],
   ["profile-ICMPtype", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"Profile\",\"metadata\":{\"name\":\"profile2\"},\"spec\":{\"Egress\":[{\"action\":\"Allow\",\"destination\":{},\"source\":{}}],\"Ingress\":[{\"ipVersion\":4,\"ICMP\":{\"type\":256,\"code\":255},\"action\":\"Deny\",\"protocol\":\"ICMP\",\"destination\":{},\"source\":{}}]}}", ["Type = '256'"]],
   ["profile-ICMPcode", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"Profile\",\"metadata\":{\"name\":\"profile2\"},\"spec\":{\"Egress\":[{\"action\":\"Allow\",\"destination\":{},\"source\":{}}],\"Ingress\":[{\"ipVersion\":4,\"ICMP\":{\"type\":19,\"code\":256},\"action\":\"Deny\",\"protocol\":\"ICMP\",\"destination\":{},\"source\":{}}]}}", ["Code = '256'"]],
+  // Calico's own unmarshalers (numorstring ASNumber, Port) stop decoding ahead of the misplaced
+  // fields ('scope', 'protocol' under source) these documents also carry.
+  ["bgpPeer-invalidASnum", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":\"bgppeer2\"},\"spec\":{\"asNumber\":4294967296,\"node\":\"node1\",\"peerIP\":\"192.168.0.250\",\"scope\":\"node\"}}", ["failed to execute command: json: cannot unmarshal number into Go struct field BGPPeerSpec.spec.asNumber of type string (cannot create stdin document 1 (BGPPeer bgppeer2))"]],
+  ["policy-invalidHighPortinList", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"policy2\"},\"spec\":{\"Egress\":[{\"action\":\"Deny\",\"destination\":{},\"source\":{\"protocol\":\"TCP\",\"ports\":[10,90,65536]}}],\"Ingress\":[{\"action\":\"Allow\",\"destination\":{},\"protocol\":\"UDP\",\"source\":{}}],\"order\":100000,\"selector\":\"\"}}", ["failed to execute command: json: cannot unmarshal number 65536 into Go struct field EntityRule.spec.egress.source.ports of type uint16"]],
+  ["policy-invalidHighPortinRange", "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"policy2\"},\"spec\":{\"Egress\":[{\"action\":\"Deny\",\"destination\":{},\"source\":{\"protocol\":\"TCP\",\"ports\":[\"1:65536\"]}}],\"Ingress\":[{\"action\":\"Allow\",\"destination\":{},\"protocol\":\"UDP\",\"source\":{}}],\"order\":100000,\"selector\":\"\"}}", ["failed to execute command: invalid maximum port number in range (1:65536)"]],
   ["compound-config", "[{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":\"compound-config\"},\"spec\":{\"node\":\"node1\",\"peerIP\":\"192.168.0.250\",\"asNumber\":64513}},{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"Profile\",\"metadata\":{\"name\":\"profile2\"},\"spec\":{\"Egress\":[{\"action\":\"Allow\",\"destination\":{},\"source\":{}}],\"Ingress\":[{\"ipVersion\":4,\"ICMP\":{\"type\":256,\"code\":255},\"action\":\"Deny\",\"protocol\":\"ICMP\",\"destination\":{},\"source\":{}}]}}]", ["Type = '256'"]],
 ];
 
@@ -399,4 +404,31 @@ void test('an unreachable datastore: Calico\'s "Failed to create Calico API clie
   }
   const v = await run(['version']);
   assert.deepEqual(v, { code: 1, out: 'Client Version:    v1\nGit commit:        x\n', err: 'context deadline exceeded (datastore unavailable at http://127.0.0.1:9: connect ECONNREFUSED 127.0.0.1:9; check the datastore is running, and ETCD_ENDPOINTS or --config)\n' });
+});
+
+void test("Calico's unmarshaler errors (numorstring Port, ASNumber): Go's words, ahead of collected decode errors, in document order", async () => {
+  const { run } = harness();
+  const gnp = (ports: string, extra = '') => `apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p1}\nspec:\n  ingress:\n  - action: Allow\n    protocol: TCP\n    destination: {ports: ${ports}${extra}}\n`;
+  const cases: [string, string][] = [
+    [gnp('[80, 70000]'), 'failed to execute command: json: cannot unmarshal number 70000 into Go struct field EntityRule.spec.ingress.destination.ports of type uint16 (cannot create stdin document 1 (GlobalNetworkPolicy p1))\n'],
+    [gnp('["99999"]'), 'failed to execute command: invalid port format (99999) (cannot create stdin document 1 (GlobalNetworkPolicy p1))\n'],
+    [gnp('["70000:80"]'), 'failed to execute command: invalid minimum port number in range (70000:80) (cannot create stdin document 1 (GlobalNetworkPolicy p1))\n'],
+    [gnp('["90:80"]'), 'failed to execute command: minimum port number (90) is greater than maximum port number (80) in port range (cannot create stdin document 1 (GlobalNetworkPolicy p1))\n'],
+    [gnp('["bad name!"]'), 'failed to execute command: invalid name for named port (bad name!) (cannot create stdin document 1 (GlobalNetworkPolicy p1))\n'],
+    [gnp('[true]'), 'failed to execute command: json: cannot unmarshal bool into Go struct field EntityRule.spec.ingress.destination.ports of type uint16 (cannot create stdin document 1 (GlobalNetworkPolicy p1))\n'],
+    ['apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: b1}\nspec: {peerIP: 198.18.0.1, asNumber: "1.2.3"}\n', 'failed to execute command: invalid AS Number format (1.2.3) (cannot create stdin document 1 (BGPPeer b1))\n'],
+    ['apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n1}\nspec: {bgp: {ipv4Address: 198.18.0.1/24, asNumber: -1}}\n', 'failed to execute command: json: cannot unmarshal number into Go struct field NodeBGPSpec.spec.bgp.asNumber of type string (cannot create stdin document 1 (Node n1))\n'],
+  ];
+  for (const [doc, err] of cases) {
+    const r = await run(['create', '-f', '-'], doc);
+    assert.deepEqual({ code: r.code, out: r.out, err: r.err }, { code: 1, out: '', err }, doc);
+  }
+  // Valid forms pass: numbers and strings in range, "a.b" AS numbers, named ports.
+  assert.equal((await run(['create', '-f', '-'], gnp('[80, "443", "8000:8080", "http"]'))).code, 0);
+  assert.equal((await run(['create', '-f', '-'], 'apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: b2}\nspec: {peerIP: 198.18.0.1, asNumber: "1.10"}\n')).code, 0);
+  // Documents are decoded in order: an unknown field in document 1 is reported before a bad port in document 2.
+  const two = await run(['create', '-f', '-'], `${gnp('[80]', ', bogus: 1')}---\n${gnp('[70000]').replace('p1', 'p2')}`);
+  assert.match(two.err, /^field in document is not recognized or is in the wrong location: bogus/);
+  const rev = await run(['create', '-f', '-'], `${gnp('[80]').replace('p1', 'p3')}---\n${gnp('[70000]', ', bogus: 1').replace('p1', 'p4')}`);
+  assert.match(rev.err, /^failed to execute command: json: cannot unmarshal number 70000 .*\(cannot create stdin document 2 \(GlobalNetworkPolicy p4\)\)\n$/);
 });

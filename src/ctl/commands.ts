@@ -19,6 +19,7 @@ import {
   ModelError,
   assertValid,
   decodeDocumentsDetailed,
+  describeResource,
   lookupKind,
   toList,
   type AnyResource,
@@ -33,7 +34,7 @@ import {
   type DatastoreClient,
   type DatastoreConfig,
 } from '../datastore/index.ts';
-import { calicoFieldErrors, goTypeError } from './calico-errors.ts';
+import { calicoFieldErrors, firstUnmarshalerError, goTypeError } from './calico-errors.ts';
 import { loadClientConfig } from './config.ts';
 import { changeLabels, parsePatch, patchResource } from './patch.ts';
 import { renderTable, needsAsNumber } from './table.ts';
@@ -115,6 +116,10 @@ function errList(errs: readonly Error[]): string {
   return `[${errs.map((e) => e.message).join(' ')}]`;
 }
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, '; ').replace(/:\s*$/, '');
 }
@@ -145,6 +150,22 @@ async function loadFromFiles(io: CtlIO, opts: CommonOptions, action: string, val
     }
     const source = file === '-' ? 'stdin' : file;
     const r = decodeDocumentsDetailed(text, { source, action, validate });
+    // An error from one of Calico's own unmarshalers (a port, an AS number) ends Go's decoding
+    // of its document at once, ahead of the unknown fields and type mismatches it collects.
+    const stop = firstUnmarshalerError(text);
+    if (stop && (r.errors.length === 0 || (r.errors[0]!.context.document ?? 1) >= stop.document)) {
+      const meta = isRecord(stop.raw.metadata) ? stop.raw.metadata : {};
+      const where = describeResource({
+        source,
+        action,
+        document: stop.document,
+        ...(stop.item !== undefined ? { item: stop.item } : {}),
+        ...(typeof stop.raw.kind === 'string' ? { kind: stop.raw.kind } : {}),
+        ...(typeof meta.name === 'string' ? { name: meta.name } : {}),
+        ...(typeof meta.namespace === 'string' ? { namespace: meta.namespace } : {}),
+      });
+      throw new CommandFailed(`failed to execute command: ${stop.message} (cannot ${action} ${where})`);
+    }
     if (r.errors.length) {
       const first = r.errors[0]!;
       const more = r.errors.length > 1 ? ` (and ${r.errors.length - 1} more error${r.errors.length > 2 ? 's' : ''} in ${source})` : '';
