@@ -432,3 +432,41 @@ void test("Calico's unmarshaler errors (numorstring Port, ASNumber): Go's words,
   const rev = await run(['create', '-f', '-'], `${gnp('[80]').replace('p1', 'p3')}---\n${gnp('[70000]', ', bogus: 1').replace('p1', 'p4')}`);
   assert.match(rev.err, /^failed to execute command: json: cannot unmarshal number 70000 .*\(cannot create stdin document 2 \(GlobalNetworkPolicy p4\)\)\n$/);
 });
+
+void test('ExecuteConfigCommand order: version check, then the input, then the client (common/resources.go, version_mismatch.go)', async () => {
+  const { run, kv } = harness('v3.31.0');
+  await kv.put(keyFor('ClusterInformation', 'default'), encodeStored({ apiVersion: 'projectcalico.org/v3', kind: 'ClusterInformation', metadata: { name: 'default' }, spec: { calicoVersion: 'v3.30.2' } } as AnyResource));
+  // A mismatched cluster is reported before a bad file or an unknown resource type.
+  assert.match((await run(['apply', '-f', '/nonexistent/x.yaml'])).err, /^version mismatch\./);
+  assert.match((await run(['delete', '-f', '-'], 'kind: [')).err, /^version mismatch\./);
+  assert.match((await run(['get', 'widgets'])).err, /^failed to get resources: version mismatch\./);
+  assert.match((await run(['label', 'widget', 'x', 'a=b'])).err, /^failed to get widget x, error version mismatch\./);
+  // The version check skips a datastore it cannot reach, or a bad configuration: the input is
+  // checked first, then the client's failure is reported (stdout).
+  const down = new DatastoreUnavailable(['http://127.0.0.1:9'], 'connect ECONNREFUSED 127.0.0.1:9');
+  let calls = 0;
+  const failing = memoryDatastore({}, new MemoryKv());
+  const resources = new Proxy(failing.resources, { get: (t, p) => (typeof (t as unknown as Record<string | symbol, unknown>)[p] === 'function' ? async () => { calls++; throw down; } : (t as unknown as Record<string | symbol, unknown>)[p]) });
+  const runWith = async (argv: string[], env: Record<string, string> = {}, stdin = '') => {
+    let out = '';
+    let err = '';
+    const io: CtlIO = { out: (s) => void (out += s), err: (s) => void (err += s), readStdin: async () => stdin, env };
+    const code = await runCalicoctl(argv, io, { connect: () => ({ ...failing, resources, close: async () => {} }), defaultConfigPath: '/nonexistent/calicoctl.cfg', version: { version: 'v1', gitCommit: 'x' } });
+    return { code, out, err };
+  };
+  const bad = await runWith(['apply', '-f', '/nonexistent/x.yaml']);
+  assert.deepEqual(bad, { code: 1, out: '', err: 'failed to execute command: open /nonexistent/x.yaml: no such file or directory\n' });
+  assert.equal((await runWith(['get', 'widgets'])).err, "failed to get resources: resource type 'widgets' is not supported\n");
+  calls = 0;
+  const unreachable = await runWith(['apply', '-f', '-'], {}, pool('p1', '198.18.0.0/24'));
+  assert.equal(unreachable.code, 1);
+  assert.match(unreachable.out, /^Failed to create Calico API client: context deadline exceeded \(datastore unavailable at http:\/\/127\.0\.0\.1:9/);
+  assert.equal(calls, 1, 'an unreachable datastore is tried once');
+  const badConfig = await runWith(['apply', '-f', '/nonexistent/x.yaml'], { DATASTORE_TYPE: 'kubernetes' });
+  assert.equal(badConfig.err, 'failed to execute command: open /nonexistent/x.yaml: no such file or directory\n');
+  const badConfigGood = await runWith(['apply', '-f', '-'], { DATASTORE_TYPE: 'kubernetes' }, pool('p1', '198.18.0.0/24'));
+  assert.match(badConfigGood.out, /^Failed to create Calico API client: .*unsupported datastoreType 'kubernetes'/);
+  // A missing --config file ends the command at the version check, before the input.
+  const missing = await runWith(['apply', '-f', '/nonexistent/x.yaml', '--config', '/nonexistent/c.cfg']);
+  assert.deepEqual(missing, { code: 1, out: 'Error reading config file: /nonexistent/c.cfg\n', err: '' });
+});

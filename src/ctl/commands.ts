@@ -335,8 +335,40 @@ class Session {
     }
     return this.client;
   }
+  /** A failure the version check met and ExecuteConfigCommand reports after reading the input. */
+  deferred: unknown;
+  /** The client for the command itself: the deferred failure, if any, is reported now. */
+  commandClient(): DatastoreClient {
+    if (this.deferred !== undefined) throw this.deferred;
+    return this.open();
+  }
   async close(): Promise<void> {
     await this.client?.close();
+  }
+}
+
+/**
+ * calicoctl's ExecuteConfigCommand order: first the version check, on a client of its own —
+ * a missing --config file exits there ("Error reading config file"), any other failure to get
+ * a client or to reach the datastore skips the check — then the input (files or arguments) is
+ * read and checked, and only then the command's client is created, which reports those
+ * failures ("Failed to create Calico API client: ..."). The failure is kept on the session
+ * (commandClient() throws it), so an unreachable datastore is tried once.
+ */
+async function versionCheckFirst(session: Session, deps: CtlDeps, opts: CommonOptions, wrap?: (msg: string) => string): Promise<void> {
+  let ds: DatastoreClient;
+  try {
+    ds = session.open();
+  } catch (err) {
+    if (err instanceof CommandFailed && err.message.startsWith('Error reading config file')) throw err;
+    session.deferred = err;
+    return;
+  }
+  try {
+    await checkVersionMismatch(ds, deps, opts, wrap);
+  } catch (err) {
+    if (!(err instanceof DatastoreUnavailable)) throw err;
+    session.deferred = err;
   }
 }
 
@@ -447,14 +479,14 @@ export async function runValidate(io: CtlIO, opts: CommonOptions): Promise<void>
 /** create / apply / replace. */
 export async function runWrite(io: CtlIO, deps: CtlDeps, action: 'create' | 'apply' | 'replace', opts: CommonOptions & { skipExists?: boolean }): Promise<void> {
   if (!opts.filename) throw new CommandFailed(`no resources specified: calicoctl ${action} needs -f FILENAME (a file, a directory or - for stdin)`);
-  const targets = await loadFromFiles(io, opts, action, false);
-  if (targets.length === 0) {
-    io.out('No resources specified\n');
-    return;
-  }
   await withSession(io, deps, opts.config, async (session) => {
-    const ds = session.open();
-    await checkVersionMismatch(ds, deps, opts);
+    await versionCheckFirst(session, deps, opts);
+    const targets = await loadFromFiles(io, opts, action, false);
+    const ds = session.commandClient();
+    if (targets.length === 0) {
+      io.out('No resources specified\n');
+      return;
+    }
     const kind = singleKind(targets, false);
     try {
       await ds.resources.ensureInitialized();
@@ -552,11 +584,11 @@ function reportReplace(io: CtlIO, total: number, handled: number, err: Error | u
 /** delete by file or by kind and names. */
 export async function runDelete(io: CtlIO, deps: CtlDeps, kindArg: string | undefined, names: string[], opts: CommonOptions & { skipNotExists?: boolean }): Promise<void> {
   const fromFile = !!opts.filename;
-  const targets = fromFile ? await loadFromFiles(io, opts, 'delete', false) : fromArgs(kindArg, names, undefined, false);
-  if (targets.length === 0) throw new CommandFailed('no resources specified');
   await withSession(io, deps, opts.config, async (session) => {
-    const ds = session.open();
-    await checkVersionMismatch(ds, deps, opts);
+    await versionCheckFirst(session, deps, opts);
+    const targets = fromFile ? await loadFromFiles(io, opts, 'delete', false) : fromArgs(kindArg, names, undefined, false);
+    if (targets.length === 0) throw new CommandFailed('no resources specified');
+    const ds = session.commandClient();
     const kind = singleKind(targets, !fromFile);
     const errs: Error[] = [];
     let handled = 0;
@@ -651,17 +683,17 @@ export async function runGet(io: CtlIO, deps: CtlDeps, kindArg: string | undefin
     }
   }
   const fromFile = !!opts.filename;
-  let targets: Target[];
-  try {
-    targets = fromFile ? await loadFromFiles(io, opts, 'get', false) : fromArgs(kindArg, names, undefined, true);
-  } catch (err) {
-    if (err instanceof CommandFailed && !fromFile) throw new CommandFailed(`failed to get resources: ${err.message}`);
-    throw err;
-  }
   const printNamespace = (opts.allNamespaces ?? false) || !!opts.namespace;
   await withSession(io, deps, opts.config, async (session) => {
-    const ds = session.open();
-    await checkVersionMismatch(ds, deps, opts, (m) => `failed to get resources: ${m}`);
+    await versionCheckFirst(session, deps, opts, (m) => `failed to get resources: ${m}`);
+    let targets: Target[];
+    try {
+      targets = fromFile ? await loadFromFiles(io, opts, 'get', false) : fromArgs(kindArg, names, undefined, true);
+    } catch (err) {
+      if (err instanceof CommandFailed && !fromFile) throw new CommandFailed(`failed to get resources: ${err.message}`);
+      throw err;
+    }
+    const ds = session.commandClient();
     const printed: Printed[] = [];
     const errs: Error[] = [];
     for (const t of targets) {
@@ -774,17 +806,18 @@ export async function runLabel(
 ): Promise<void> {
   // label_command.go: the key=value argument is checked first, then the resource is fetched.
   if (!opts.remove && !labelArg.includes('=')) throw new CommandFailed(`invalid label ${labelArg}`);
-  let target: Target | undefined;
-  try {
-    [target] = fromArgs(kindArg, [name], undefined, false);
-    if (name === '') throw new CommandFailed('resource name may not be empty');
-  } catch (err) {
-    throw new CommandFailed(`failed to get ${kindArg} ${name}, error ${(err as Error).message}`);
-  }
-  const kind = target!.res.kind;
   await withSession(io, deps, opts.config, async (session) => {
-    const ds = session.open();
-    await checkVersionMismatch(ds, deps, opts, (m) => `failed to get ${kindArg} ${name}, error ${m}`);
+    // its get goes through ExecuteConfigCommand: the version check, then the arguments
+    await versionCheckFirst(session, deps, opts, (m) => `failed to get ${kindArg} ${name}, error ${m}`);
+    let target: Target | undefined;
+    try {
+      [target] = fromArgs(kindArg, [name], undefined, false);
+      if (name === '') throw new CommandFailed('resource name may not be empty');
+    } catch (err) {
+      throw new CommandFailed(`failed to get ${kindArg} ${name}, error ${(err as Error).message}`);
+    }
+    const kind = target!.res.kind;
+    const ds = session.commandClient();
     const info = lookupKind(kind)!;
     let current: AnyResource;
     try {
