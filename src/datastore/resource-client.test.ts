@@ -415,3 +415,40 @@ void test('node deletion with an IPAM release cool-down leaves released addresse
   // Calico's name rules for the endpoint prefix apply to the node name.
   await assert.rejects(rc.delete('Node', '-bad'), /field must not begin with a '-'/);
 });
+
+void test('node deletion: a block changed by another IPAM client between read and write is re-read, its change kept', async () => {
+  const { kv } = await nodeWithEverything();
+  const blockA = '/calico/ipam/v2/assignment/ipv4/block/192.168.0.0-26';
+  let raced = false;
+  // Another client allocates 192.168.0.9 for node-2 right after our first read of block A.
+  const racing = new Proxy(kv, {
+    get(target, prop, receiver) {
+      if (prop !== 'get') return Reflect.get(target, prop, receiver) as unknown;
+      return async (key: string, options?: { revision?: number }) => {
+        const got = await target.get(key, options);
+        if (key === blockA && !raced && got) {
+          raced = true;
+          const b = JSON.parse(got.value) as { allocations: (number | null)[]; unallocated: number[]; attributes: object[]; sequenceNumber: number };
+          b.allocations[9] = b.attributes.length;
+          b.attributes.push({ handle_id: 'late', secondary: { node: 'node-2' } });
+          b.unallocated = b.unallocated.filter((o) => o !== 9);
+          b.sequenceNumber++;
+          await target.put(blockA, JSON.stringify(b));
+        }
+        return got;
+      };
+    },
+  });
+  const rc = new ResourceClient({ kv: racing }, { now: () => new Date('2026-11-24T06:00:00.123Z') });
+  await rc.delete('Node', 'node-1');
+  assert.ok(raced);
+  const a = await json(kv, blockA);
+  assert.ok(a);
+  const allocs = a.allocations as (number | null)[];
+  const attrs = a.attributes as { handle_id: string }[];
+  assert.equal(allocs[1], null, 'node-1 pod address released');
+  assert.equal(attrs[allocs[9]!]?.handle_id, 'late', 'the concurrent allocation survives');
+  assert.equal(attrs[allocs[5]!]?.handle_id, 'other-pod');
+  assert.equal(a.affinity, null);
+  assert.deepEqual(await json(kv, '/calico/ipam/v2/handle/myhandle'), { block: { '192.168.1.0/26': 1 }, deleted: false }, 'the handle decremented once');
+});
