@@ -3,6 +3,7 @@
 // responses are raw gRPC (test/e2e/datastore-lib/raw-client.ts) so codes and messages are exact.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import { startDatastore, startEtcd, type Proc } from './datastore-lib/procs.ts';
 import { B, prefixEnd, RawEtcd, type Msg } from './datastore-lib/raw-client.ts';
 
@@ -537,6 +538,33 @@ for (const kind of ['calico-datastore', 'etcd'] as const) {
       assert.ok((ml.members[0].clientURLs as string[]).includes(proc.endpoint), `${ml.members[0].clientURLs} has ${proc.endpoint}`);
       const al = await c.call('Maintenance', 'Alarm', { action: 0 });
       assert.deepEqual(al.alarms, []);
+    });
+
+    void it('gRPC health service: the server ("") is SERVING, other services NOT_FOUND', async () => {
+      // grpc.health.v1.HealthCheckRequest { string service = 1 } / Response { status = 1 }
+      const ch = new grpc.Client(proc.endpoint.replace(/^https?:\/\//, ''), grpc.credentials.createInsecure());
+      const check = (service: string) =>
+        new Promise<{ err: grpc.ServiceError | null; res?: Buffer }>((resolve) => {
+          const svc = Buffer.from(service);
+          const req = service ? Buffer.concat([Buffer.from([0x0a, svc.length]), svc]) : Buffer.alloc(0);
+          ch.makeUnaryRequest(
+            '/grpc.health.v1.Health/Check',
+            (b: Buffer) => b,
+            (b: Buffer) => b,
+            req,
+            (err, res) => resolve({ err, res }),
+          );
+        });
+      try {
+        const ok = await check('');
+        assert.equal(ok.err, null);
+        assert.deepEqual([...ok.res!], [0x08, 0x01], 'status SERVING');
+        const nf = await check('no.such.Service');
+        assert.equal(nf.err?.code, NOT_FOUND);
+        assert.equal(nf.err?.details, 'unknown service');
+      } finally {
+        ch.close();
+      }
     });
   });
 }

@@ -75,13 +75,25 @@ async function exercise(ep: string, tls?: string[]): Promise<void> {
   assert.equal(ok(ep, ['get', '/ctl/leased'], o), '');
   // delete with prefix reports the count
   assert.equal(ok(ep, ['del', '/ctl/', '--prefix'], o).trim(), '3');
-  // endpoint status: etcdctl 3.4 dials it with the whole URL ("http://127.0.0.1:N") as the
-  // HTTP/2 :authority on plain-text connections, which Node's HTTP/2 server rejects (see
-  // docs/datastore.md, Limitations); over TLS the authority is the host name and it works.
-  if (tls) {
-    const st = JSON.parse(ok(ep, ['endpoint', 'status', '-w', 'json'], o));
-    assert.equal(st[0].Status.leader, st[0].Status.header.member_id);
-    assert.equal(st[0].Status.version, '3.4.23');
+  // endpoint status/health: etcdctl 3.4 sends the whole URL ("http://127.0.0.1:N") as the
+  // HTTP/2 :authority here on plain-text connections (Node's HTTP/2 server used to refuse it)
+  const st = JSON.parse(ok(ep, ['endpoint', 'status', '-w', 'json'], o));
+  assert.equal(st[0].Status.leader, st[0].Status.header.member_id);
+  assert.equal(st[0].Status.version, '3.4.23');
+  const health = ctl(ep, ['endpoint', 'health'], o);
+  assert.equal(health.code, 0, health.err);
+  assert.match(health.out + health.err, /is healthy: successfully committed proposal/);
+  // the concurrency recipes (lease + txn + watch): a lock held while a command runs, an election
+  assert.equal(ok(ep, ['lock', '/ctl-lock', 'echo', 'held'], o), 'held\n');
+  const elect = spawn(ETCDCTL, ['--endpoints', ep, ...(tls ?? []), 'elect', '/ctl-election', 'p1'], { env: { ...process.env, ETCDCTL_API: '3' } });
+  let eout = '';
+  elect.stdout.on('data', (d: Buffer) => (eout += d.toString()));
+  try {
+    const t1 = Date.now();
+    while (!eout.includes('p1') && Date.now() - t1 < 5000) await new Promise((r) => setTimeout(r, 50));
+    assert.match(eout, /^\/ctl-election\/[0-9a-f]+\np1\n/);
+  } finally {
+    elect.kill('SIGINT');
   }
   const ml = ok(ep, ['member', 'list'], o);
   assert.match(ml, /started, default, , /);
@@ -108,6 +120,17 @@ void describe('etcdctl against calico-datastore', () => {
 
   void it('put/get/del/txn/watch/lease/status over TCP', async () => {
     await exercise(plain.endpoint);
+  });
+
+  void it('works over a unix socket given by absolute path (unix:///path)', async () => {
+    const abs = path.join(sockDir, 'abs.sock');
+    const srv = await startDatastore({ listen: [`unix://${abs}`] });
+    try {
+      assert.equal(ok(`unix://${abs}`, ['put', '/abs/a', 'via-abs'], {}).trim(), 'OK');
+      assert.equal(ok(`unix://${abs}`, ['get', '/abs/a', '--print-value-only'], {}), 'via-abs\n');
+    } finally {
+      await srv.cleanup();
+    }
   });
 
   void it('works over the unix socket, which is mode 0600', async () => {

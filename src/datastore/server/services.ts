@@ -78,6 +78,36 @@ function sizedDefinition(name: string): ServiceDef {
   return out;
 }
 
+const SERVING = Buffer.from([0x08, 0x01]);
+/** HealthCheckRequest: field 1 (service, length-delimited) is all it has. */
+function decodeHealthRequest(buf: Buffer): { service: string } {
+  let service = '';
+  let i = 0;
+  const varint = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (i >= buf.length || shift > 28) throw new Error('bad varint');
+      const b = buf[i++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (!(b & 0x80)) return v;
+    }
+  };
+  while (i < buf.length) {
+    const tag = varint();
+    const wire = tag & 7;
+    if (wire === 2) {
+      const len = varint();
+      if (i + len > buf.length) throw new Error('truncated field');
+      if (tag >>> 3 === 1) service = buf.toString('utf8', i, i + len);
+      i += len;
+    } else if (wire === 0) varint();
+    else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else throw new Error(`wire type ${wire}`);
+  }
+  return { service };
+}
+
 const sizeOf = (req: object): number => (req as Record<symbol, number>)[SIZE] ?? 0;
 
 function costTxn(t: TxnRequest): number {
@@ -355,6 +385,34 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
     MoveLeader: unimpl('MoveLeader (single member)'),
     Downgrade: unimpl('Downgrade'),
   });
+
+  // ---------------------------------------------------------------- gRPC health (grpc.health.v1)
+  // etcd registers the standard health service with the whole server ("") SERVING; any
+  // other service name is NOT_FOUND. Messages: HealthCheckRequest { string service = 1 },
+  // HealthCheckResponse { ServingStatus status = 1 } with SERVING = 1.
+  const healthMethod = (name: string, stream: boolean): MethodDef => ({
+    path: `/grpc.health.v1.Health/${name}`,
+    requestStream: false,
+    responseStream: stream,
+    requestDeserialize: decodeHealthRequest,
+    responseSerialize: () => SERVING,
+  });
+  const healthCheck = (service: string): StatusLike | null => (service === '' ? null : { code: GrpcCode.NOT_FOUND, details: 'unknown service' });
+  server.addService(
+    { Check: healthMethod('Check', false), Watch: healthMethod('Watch', true) },
+    {
+      Check: (call: Call<{ service: string }>, cb: Cb) => {
+        const err = healthCheck(call.request.service);
+        cb(err, err ? undefined : {});
+      },
+      // one SERVING, then the stream stays open (the status never changes while we serve)
+      Watch: (call: StreamCall) => {
+        const err = healthCheck((call.request as { service: string }).service);
+        if (err) call.end(err);
+        else call.write({});
+      },
+    },
+  );
 
   // ---------------------------------------------------------------- Auth (not supported: disabled)
   const authDef = serviceDefinition('Auth');
