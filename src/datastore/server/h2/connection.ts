@@ -30,6 +30,9 @@ const STREAM_WINDOW = 4 << 20;
 /** Connection receive window (the initial 65,535 is raised at once). */
 const CONN_WINDOW = 64 << 20;
 const MAX_HEADER_BLOCK = 256 * 1024;
+/** Output staging buffer: its first size, and the most kept between writes. */
+const OUT_INITIAL = 16 * 1024;
+const OUT_KEEP = 256 * 1024;
 
 class ConnError extends Error {
   readonly code: number;
@@ -170,7 +173,9 @@ export class H2Connection {
   private lastStreamId = 0;
   /** A header block split over CONTINUATION frames. */
   private headerParts: { id: number; endStream: boolean; parts: Buffer[]; size: number } | null = null;
-  private out: Buffer[] = [];
+  /** Frames staged for the next socket write. */
+  private outBuf = Buffer.allocUnsafe(OUT_INITIAL);
+  private outLen = 0;
   private flushScheduled = false;
   private dead = false;
   private goingAway = false;
@@ -205,25 +210,44 @@ export class H2Connection {
 
   frame(type: number, flags: number, id: number, payload: Buffer): void {
     if (this.dead) return;
-    const h = Buffer.allocUnsafe(9);
-    h.writeUIntBE(payload.length, 0, 3);
-    h[3] = type;
-    h[4] = flags;
-    h.writeUInt32BE(id, 5);
-    this.out.push(h);
-    if (payload.length) this.out.push(payload);
+    const len = payload.length;
+    if (this.outLen + 9 + len > this.outBuf.length) this.grow(9 + len);
+    const b = this.outBuf;
+    const o = this.outLen;
+    b[o] = len >>> 16;
+    b[o + 1] = (len >>> 8) & 0xff;
+    b[o + 2] = len & 0xff;
+    b[o + 3] = type;
+    b[o + 4] = flags;
+    b[o + 5] = id >>> 24;
+    b[o + 6] = (id >>> 16) & 0xff;
+    b[o + 7] = (id >>> 8) & 0xff;
+    b[o + 8] = id & 0xff;
+    if (len) b.set(payload, o + 9);
+    this.outLen = o + 9 + len;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      queueMicrotask(this.flushFn);
     }
   }
 
+  private grow(need: number): void {
+    const n = Buffer.allocUnsafe(Math.max(this.outBuf.length * 2, this.outLen + need));
+    this.outBuf.copy(n, 0, 0, this.outLen);
+    this.outBuf = n;
+  }
+
+  private readonly flushFn = () => this.flush();
+
+  /** Writes everything queued in one socket write (a copy: the staging buffer is reused). */
   flush(): void {
     this.flushScheduled = false;
-    if (this.dead || !this.out.length) return;
-    const out = this.out;
-    this.out = [];
-    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (this.dead || this.outLen === 0) return;
+    const data = Buffer.allocUnsafe(this.outLen);
+    this.outBuf.copy(data, 0, 0, this.outLen);
+    this.outLen = 0;
+    if (this.outBuf.length > OUT_KEEP) this.outBuf = Buffer.allocUnsafe(OUT_INITIAL);
+    this.socket.write(data);
   }
 
   windowUpdate(id: number, n: number): void {
@@ -302,12 +326,12 @@ export class H2Connection {
         off = PREFACE.length;
       }
       while (b.length - off >= 9) {
-        const len = b.readUIntBE(off, 3);
+        const len = (b[off]! << 16) | (b[off + 1]! << 8) | b[off + 2]!;
         if (len > MAX_FRAME_SIZE) throw new ConnError(H2Error.FRAME_SIZE_ERROR, `frame of ${len} bytes exceeds SETTINGS_MAX_FRAME_SIZE`);
         if (b.length - off < 9 + len) break;
         const type = b[off + 3]!;
         const flags = b[off + 4]!;
-        const id = b.readUInt32BE(off + 5) & 0x7fffffff;
+        const id = ((b[off + 5]! & 0x7f) << 24) | (b[off + 6]! << 16) | (b[off + 7]! << 8) | b[off + 8]!;
         this.onFrame(type, flags, id, b.subarray(off + 9, off + 9 + len));
         if (this.dead) return;
         off += 9 + len;
@@ -421,6 +445,7 @@ export class H2Connection {
   }
 
   private unpad(flags: number, p: Buffer, extra = 0): Buffer {
+    if (!(flags & Flag.PADDED) && extra === 0) return p;
     let start = 0;
     let end = p.length;
     if (flags & Flag.PADDED) {

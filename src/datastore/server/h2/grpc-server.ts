@@ -77,6 +77,9 @@ function frameWith(serialize: (v: never) => Buffer): (v: unknown) => Buffer {
   };
 }
 
+/** The fields of a request's headers the server routes on, per (shared) header list. */
+const parsed = new WeakMap<HeaderList, { path: string; method: string; contentType: string; encoding: string }>();
+
 /** Metadata as a plain map of the request's non-reserved headers (lower-case names). */
 export type RequestMetadata = Map<string, string>;
 
@@ -124,9 +127,14 @@ class MessageReader {
       const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.len);
       const flag = all[0]!;
       let msg = all.subarray(5, 5 + msgLen);
-      const rest = all.subarray(5 + msgLen);
-      this.chunks = rest.length ? [rest] : [];
-      this.len = rest.length;
+      if (all.length > 5 + msgLen) {
+        const rest = all.subarray(5 + msgLen);
+        this.chunks = [rest];
+        this.len = rest.length;
+      } else {
+        this.chunks.length = 0;
+        this.len = 0;
+      }
       if (flag === 1) msg = this.decompress(msg);
       else if (flag !== 0) throw { code: Status.INTERNAL, details: `grpc: invalid message compression flag ${flag}` };
       out.push(msg);
@@ -238,16 +246,19 @@ export class GrpcServer implements StreamHandler {
   }
 
   onRequest(stream: H2Stream, headers: HeaderList, endStream: boolean): void {
-    let path = '';
-    let method = '';
-    let contentType = '';
-    let encoding = 'identity';
-    for (const [k, v] of headers) {
-      if (k === ':path') path = v;
-      else if (k === ':method') method = v;
-      else if (k === 'content-type') contentType = v;
-      else if (k === 'grpc-encoding') encoding = v;
+    // header lists repeat (the decoder returns the same list for the same block): parse once
+    let req = parsed.get(headers);
+    if (!req) {
+      req = { path: '', method: '', contentType: '', encoding: 'identity' };
+      for (const [k, v] of headers) {
+        if (k === ':path') req.path = v;
+        else if (k === ':method') req.method = v;
+        else if (k === 'content-type') req.contentType = v;
+        else if (k === 'grpc-encoding') req.encoding = v;
+      }
+      parsed.set(headers, req);
     }
+    const { path, method, contentType, encoding } = req;
     if (method !== 'POST' || !(contentType === 'application/grpc' || contentType.startsWith('application/grpc+') || contentType.startsWith('application/grpc;'))) {
       // not gRPC: an HTTP error (grpc-go answers 415 for a wrong content type)
       stream.sendTrailersOnly(headerBlock([[':status', method !== 'POST' ? '405' : '415'], ['content-type', 'text/plain']]));

@@ -81,3 +81,14 @@ void test('encodeHeaders output decodes back (static matches, name indexes and n
   assert.deepEqual(new HpackDecoder().decode(encodeHeaders(list)), list);
   assert.deepEqual([...encodeHeaders([[':status', '200']])], [0x88]);
 });
+
+void test('a repeated block is served from the cache only while the dynamic table is unchanged', () => {
+  const d = new HpackDecoder();
+  d.decode(hex('8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff')); // inserts :authority www.example.com
+  const onlyIndexed = Buffer.from([0xbe]); // dynamic index 62: the newest entry
+  assert.deepEqual(d.decode(onlyIndexed), [[':authority', 'www.example.com']]);
+  assert.equal(d.decode(onlyIndexed), d.decode(onlyIndexed), 'same list from the cache');
+  d.decode(hex('5886 a8eb 1064 9cbf')); // inserts cache-control: no-cache, now index 62
+  assert.deepEqual(d.decode(onlyIndexed), [['cache-control', 'no-cache']]);
+  assert.deepEqual(d.decode(Buffer.from([0xbf])), [[':authority', 'www.example.com']]);
+});

@@ -149,6 +149,16 @@ export class HpackDecoder {
   private maxAllowed: number;
   private max: number;
   private pos = 0;
+  /** Bumped by every change of the dynamic table. */
+  private version = 0;
+  /**
+   * Blocks that left the table unchanged, by their bytes: decoding them again gives the same
+   * list while the table is unchanged. A client repeats the same block for every call of a
+   * method (indexed fields plus a literal :path), so most requests skip the decode. The lists
+   * are shared: callers must not modify them.
+   */
+  private readonly cache = new Map<string, HeaderList>();
+  private cacheVersion = 0;
 
   constructor(maxTableSize = 4096) {
     this.maxAllowed = maxTableSize;
@@ -156,6 +166,27 @@ export class HpackDecoder {
   }
 
   decode(block: Uint8Array): HeaderList {
+    const cacheable = block.length <= 512;
+    let key = '';
+    if (cacheable) {
+      if (this.cacheVersion !== this.version) {
+        this.cache.clear();
+        this.cacheVersion = this.version;
+      }
+      key = Buffer.from(block.buffer, block.byteOffset, block.length).toString('latin1');
+      const hit = this.cache.get(key);
+      if (hit) return hit;
+    }
+    const before = this.version;
+    const out = this.decodeFields(block);
+    if (cacheable && this.version === before) {
+      if (this.cache.size >= 64) this.cache.clear();
+      this.cache.set(key, out);
+    }
+    return out;
+  }
+
+  private decodeFields(block: Uint8Array): HeaderList {
     const out: HeaderList = [];
     this.pos = 0;
     let sawHeader = false;
@@ -180,6 +211,7 @@ export class HpackDecoder {
         const size = this.int(block, 5);
         if (size > this.maxAllowed) throw new HpackError(`dynamic table size update ${size} above the limit ${this.maxAllowed}`);
         this.max = size;
+        this.version++;
         this.evict(0);
       } else {
         // literal without indexing (0000) or never indexed (0001)
@@ -227,6 +259,7 @@ export class HpackDecoder {
   }
 
   private add(name: string, value: string): void {
+    this.version++;
     const size = name.length + value.length + 32;
     this.evict(size);
     if (size <= this.max) {
