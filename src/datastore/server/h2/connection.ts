@@ -4,7 +4,7 @@
 // answers, leaves in a single socket write: a unary response is HEADERS + DATA + trailers
 // in one segment, the way grpc-go answers.
 import type { Duplex } from 'node:stream';
-import { encodeHeaders, HpackDecoder, HpackError, type HeaderList } from './hpack.ts';
+import { encodeHeaders, encodeInt, encodeLiteral, HpackDecoder, HpackError, type HeaderList } from './hpack.ts';
 
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -30,6 +30,27 @@ const STREAM_WINDOW = 4 << 20;
 /** Connection receive window (the initial 65,535 is raised at once). */
 const CONN_WINDOW = 64 << 20;
 const MAX_HEADER_BLOCK = 256 * 1024;
+// Success responses' header blocks: with incremental indexing (first use on a connection)
+// and plain literals (when the peer's table is too small to hold our two entries).
+const CT: [string, string] = ['content-type', 'application/grpc'];
+const OK: [string, string] = ['grpc-status', '0'];
+/** Table size of both our entries (name + value + 32 each, RFC 7541 §4.1). */
+const DYN_ENTRIES_SIZE = CT[0].length + CT[1].length + 32 + OK[0].length + OK[1].length + 32;
+const OK_HEADERS_INDEXING = (() => {
+  const out: number[] = [0x88];
+  encodeInt(out, 31, 6, 0x40); // literal with incremental indexing, name: static 31 (content-type)
+  encodeLiteral(out, CT[1]);
+  return Buffer.from(out);
+})();
+const OK_HEADERS_LITERAL = encodeHeaders([[':status', '200'], CT]);
+const OK_TRAILERS_INDEXING = (() => {
+  const out: number[] = [0x40]; // literal with incremental indexing, new name
+  encodeLiteral(out, OK[0]);
+  encodeLiteral(out, OK[1]);
+  return Buffer.from(out);
+})();
+const OK_TRAILERS_LITERAL = encodeHeaders([OK]);
+
 /** Output staging buffer: its first size, and the most kept between writes. */
 const OUT_INITIAL = 16 * 1024;
 const OUT_KEEP = 256 * 1024;
@@ -55,6 +76,12 @@ export interface StreamReceiver {
   onReset(): void;
 }
 
+/**
+ * A header block, or a function making it when its frame is written: blocks that refer to the
+ * connection's HPACK state (`okTrailers`) must be made in the order they go out.
+ */
+export type HeaderBlock = Buffer | (() => Buffer);
+
 export class H2Stream {
   readonly id: number;
   readonly conn: H2Connection;
@@ -67,7 +94,7 @@ export class H2Stream {
   private recvUnacked = 0;
   /** DATA payload waiting for send window, and the trailers to follow it. */
   private queue: Buffer[] = [];
-  private queuedTrailers: Buffer | null = null;
+  private queuedTrailers: HeaderBlock | null = null;
 
   constructor(conn: H2Connection, id: number, sendWindow: number) {
     this.conn = conn;
@@ -83,7 +110,7 @@ export class H2Stream {
   sendHeaders(block: Buffer): void {
     if (this.reset || this.localClosed || this.headersSent) return;
     this.headersSent = true;
-    this.conn.frame(FrameType.HEADERS, Flag.END_HEADERS, this.id, block);
+    this.conn.headers(Flag.END_HEADERS, this.id, block);
   }
 
   sendData(payload: Buffer): void {
@@ -93,7 +120,7 @@ export class H2Stream {
   }
 
   /** Trailers (END_STREAM); queued behind data still waiting for window. */
-  sendTrailers(block: Buffer): void {
+  sendTrailers(block: HeaderBlock): void {
     if (this.reset || this.localClosed) return;
     if (this.queue.length) {
       this.queuedTrailers = block;
@@ -109,9 +136,9 @@ export class H2Stream {
     this.finish(block);
   }
 
-  private finish(block: Buffer): void {
+  private finish(block: HeaderBlock): void {
     this.localClosed = true;
-    this.conn.frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, this.id, block);
+    this.conn.headers(Flag.END_HEADERS | Flag.END_STREAM, this.id, typeof block === 'function' ? block() : block);
     // The client is still sending: tell it we need nothing more (as grpc-go does).
     if (!this.remoteClosed) this.conn.rst(this, H2Error.NO_ERROR);
     this.conn.maybeForget(this);
@@ -184,6 +211,11 @@ export class H2Connection {
   sendWindow = 65535;
   private recvUnacked = 0;
   onClose: (() => void) | null = null;
+  // HPACK encoder state (responses): the peer's table size we use, a size update owed at the
+  // start of the next header block, and our own inserted entries, newest first.
+  private encTableMax = 4096;
+  private pendingSizeUpdate: Buffer | null = null;
+  private dyn: ('ct' | 'ok')[] = [];
 
   constructor(socket: Duplex, handler: StreamHandler) {
     this.socket = socket;
@@ -248,6 +280,41 @@ export class H2Connection {
     this.outLen = 0;
     if (this.outBuf.length > OUT_KEEP) this.outBuf = Buffer.allocUnsafe(OUT_INITIAL);
     this.socket.write(data);
+  }
+
+  /** A HEADERS frame; a table size update we owe goes first in its block. */
+  headers(flags: number, id: number, block: Buffer): void {
+    if (this.pendingSizeUpdate) {
+      block = Buffer.concat([this.pendingSizeUpdate, block]);
+      this.pendingSizeUpdate = null;
+    }
+    this.frame(FrameType.HEADERS, flags, id, block);
+  }
+
+  /**
+   * The success response's header block (`:status: 200`, `content-type: application/grpc`)
+   * and trailers (`grpc-status: 0`). The first use inserts the non-static field into the
+   * peer's dynamic table (as grpc-go does); later responses refer to it by index, so the
+   * peer's decoder does no string work at all. Blocks must be sent in the order they are
+   * asked for (the index depends on what was inserted before).
+   */
+  okHeaders(): Buffer {
+    return this.indexedOr('ct', OK_HEADERS_INDEXING, OK_HEADERS_LITERAL, 0x88);
+  }
+
+  readonly okTrailers = (): Buffer => {
+    return this.indexedOr('ok', OK_TRAILERS_INDEXING, OK_TRAILERS_LITERAL, -1);
+  };
+
+  private indexedOr(entry: 'ct' | 'ok', inserting: Buffer, literal: Buffer, prefix: number): Buffer {
+    const pos = this.dyn.indexOf(entry);
+    if (pos >= 0) {
+      const idx = 62 + pos;
+      return Buffer.from(prefix >= 0 ? [prefix, 0x80 | idx] : [0x80 | idx]);
+    }
+    if (this.encTableMax < DYN_ENTRIES_SIZE) return literal;
+    this.dyn.unshift(entry);
+    return inserting;
   }
 
   windowUpdate(id: number, n: number): void {
@@ -437,11 +504,24 @@ export class H2Connection {
       this.peerInitialWindow = value;
       for (const s of this.streams.values()) s.sendWindow += delta;
       if (delta > 0) for (const s of [...this.blocked]) s.drain();
+    } else if (key === 1) {
+      // the peer's decoder table size: ours must not exceed it (a size update says so)
+      const max = Math.min(value, 4096);
+      if (max < this.encTableMax) {
+        const out: number[] = [];
+        if (max < DYN_ENTRIES_SIZE) {
+          encodeInt(out, 0, 5, 0x20); // evict everything we inserted
+          this.dyn = [];
+        }
+        encodeInt(out, max, 5, 0x20);
+        this.pendingSizeUpdate = Buffer.from(out);
+        this.encTableMax = max;
+      }
     } else if (key === 5) {
       if (value < 16384 || value > 16777215) throw new ConnError(H2Error.PROTOCOL_ERROR, 'SETTINGS_MAX_FRAME_SIZE out of range');
       this.peerMaxFrame = value;
     }
-    // HEADER_TABLE_SIZE: our encoder never indexes. Others are advisory for a server.
+    // Others are advisory for a server.
   }
 
   private unpad(flags: number, p: Buffer, extra = 0): Buffer {

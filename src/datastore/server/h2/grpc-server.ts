@@ -39,11 +39,6 @@ interface Route {
   frame: (v: unknown) => Buffer;
 }
 
-const RESPONSE_HEADERS = headerBlock([
-  [':status', '200'],
-  ['content-type', 'application/grpc'],
-]);
-const OK_TRAILERS = headerBlock([['grpc-status', '0']]);
 
 /** grpc-message is percent-encoded (gRPC over HTTP/2 spec): everything outside 0x20–0x7e and '%'. */
 function percentEncode(s: string): string {
@@ -93,8 +88,8 @@ function metadataOf(headers: HeaderList): RequestMetadata {
 function endWith(stream: H2Stream, err: StatusLike | null): void {
   if (stream.closed || stream.localClosed) return;
   if (!err) {
-    if (!stream.headersSent) stream.sendHeaders(RESPONSE_HEADERS);
-    stream.sendTrailers(OK_TRAILERS);
+    if (!stream.headersSent) stream.sendHeaders(stream.conn.okHeaders());
+    stream.sendTrailers(stream.conn.okTrailers);
     return;
   }
   const code = typeof err.code === 'number' ? err.code : Status.UNKNOWN;
@@ -180,7 +175,7 @@ export class StreamCall extends EventEmitter {
 
   write(msg: unknown): boolean {
     if (this.stream.closed || this.stream.localClosed) return false;
-    if (!this.stream.headersSent) this.stream.sendHeaders(RESPONSE_HEADERS);
+    if (!this.stream.headersSent) this.stream.sendHeaders(this.stream.conn.okHeaders());
     this.stream.sendData(this.frame(msg));
     return true;
   }
@@ -318,9 +313,9 @@ export class GrpcServer implements StreamHandler {
           } catch (e) {
             return endWith(stream, { code: Status.INTERNAL, details: `grpc: error while marshaling: ${(e as Error).message}` });
           }
-          stream.sendHeaders(RESPONSE_HEADERS);
+          stream.sendHeaders(stream.conn.okHeaders());
           stream.sendData(frame);
-          stream.sendTrailers(OK_TRAILERS);
+          stream.sendTrailers(stream.conn.okTrailers);
           mark('responded');
         });
       } catch (e) {

@@ -293,14 +293,15 @@ export function encodeHeaders(headers: HeaderList): Buffer {
       encodeInt(out, nameIdx + 1, 4, 0);
     } else {
       out.push(0);
-      literal(out, name);
+      encodeLiteral(out, name);
     }
-    literal(out, value);
+    encodeLiteral(out, value);
   }
   return Buffer.from(out);
 }
 
-function literal(out: number[], s: string): void {
+/** A string literal (Huffman-coded when shorter). */
+export function encodeLiteral(out: number[], s: string): void {
   const raw = Buffer.from(s, 'latin1');
   const huff = huffmanEncode(s);
   const use = huff.length < raw.length ? huff : raw;
