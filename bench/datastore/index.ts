@@ -3,7 +3,8 @@
 //   npm run bench -- datastore [--runs N] [--quick] [--only put1,put64,range64,watch]
 //
 // Warm-ups (not recorded): 2 × (puts, ranges) per server, and one shorter watch pass per
-// server kind, so the client process's code is warm before the first measured run.
+// server kind, so the client process's code is warm before the first measured run. The
+// watch and memory lines run after the throughput lines, with only the measured server up.
 // Lines: durable puts/s with 1 client and with 64 clients (spread over 4 client processes),
 // ranges/s with 64 clients, watch latency put→event p50/p99 with 1,000 watchers, server memory
 // per watcher (RSS growth from 1,000 to 5,000 watchers); CPU used by the server and by the
@@ -223,19 +224,6 @@ async function main(): Promise<void> {
         await load(srv, 'range', 2, 16, 'warm-range');
       }
     }
-    // warm-up of the watch line, not recorded: the client's own watch code (etcd3's parsing,
-    // this process's JIT and heap) is cold the first time, which used to cost whichever server
-    // went first in run 1 (always ours) its p99
-    if (want('watch')) {
-      for (const start of [startOurs, startTheirs]) {
-        const fresh = await start();
-        try {
-          await watchBench(fresh, 1000, 300);
-        } finally {
-          await fresh.cleanup();
-        }
-      }
-    }
     for (let run = 0; run < RUNS; run++) {
       const order: ['ours' | 'etcd', Proc | null][] = run % 2 === 0 ? [['ours', ours], ['etcd', etcd]] : [['etcd', etcd], ['ours', ours]];
       for (const [who, srv] of order) {
@@ -251,24 +239,42 @@ async function main(): Promise<void> {
         if (srv && want('put1')) record(line('puts/s, 1 client', 'ops/s', true), await load(srv, 'put', 1, 1, `p1${run}`));
         if (srv && want('put64')) record(line('puts/s, 64 clients (4 procs x 16)', 'ops/s', true), await load(srv, 'put', 4, 16, `p64${run}`));
         if (srv && want('range64')) record(line('ranges/s, 64 clients (4 procs x 16)', 'ops/s', true), await load(srv, 'range', 4, 16, `r64${run}`));
-        if (want('watch')) {
-          // a fresh server of each kind: the memory baseline is not skewed by the load lines
-          const fresh = who === 'ours' ? await startOurs() : await startTheirs();
-          try {
-            const wb = await watchBench(fresh, 1000, QUICK ? 300 : 1000);
-            line('watch latency p50, 1,000 watchers', 'ms', false)[who].push(wb.p50);
-            line('watch latency p99, 1,000 watchers', 'ms', false)[who].push(wb.p99);
-            line(`server memory per watcher (RSS growth from 1,000 to ${MEM_WATCHERS.toLocaleString('en-US')} watchers)`, 'KiB', false)[who].push(wb.kibPerWatcher);
-          } finally {
-            await fresh.cleanup();
-          }
-        }
         console.log(`  run ${run + 1} ${who} done`);
       }
     }
   } finally {
     await ours?.cleanup();
     await etcd?.cleanup();
+  }
+  // The watch and memory lines run after the throughput servers are gone, each on a freshly
+  // started server of its kind, so no other server's after-load housekeeping (GC, checkpoints)
+  // shares the machine with the one measured.
+  if (want('watch')) {
+    // warm-up, not recorded: the client's own watch code (etcd3's parsing, this process's JIT
+    // and heap) is cold the first time, which used to cost whichever server went first
+    for (const start of [startOurs, startTheirs]) {
+      const fresh = await start();
+      try {
+        await watchBench(fresh, 1000, 300);
+      } finally {
+        await fresh.cleanup();
+      }
+    }
+    for (let run = 0; run < RUNS; run++) {
+      const order: ('ours' | 'etcd')[] = run % 2 === 0 ? ['ours', 'etcd'] : ['etcd', 'ours'];
+      for (const who of order) {
+        const fresh = who === 'ours' ? await startOurs() : await startTheirs();
+        try {
+          const wb = await watchBench(fresh, 1000, QUICK ? 300 : 1000);
+          line('watch latency p50, 1,000 watchers', 'ms', false)[who].push(wb.p50);
+          line('watch latency p99, 1,000 watchers', 'ms', false)[who].push(wb.p99);
+          line(`server memory per watcher (RSS growth from 1,000 to ${MEM_WATCHERS.toLocaleString('en-US')} watchers)`, 'KiB', false)[who].push(wb.kibPerWatcher);
+        } finally {
+          await fresh.cleanup();
+        }
+        console.log(`  watch run ${run + 1} ${who} done`);
+      }
+    }
   }
   const fmt = (v: number, unit: string) => (unit === 'ops/s' ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
   const pair = (a: number[] | undefined, b: number[] | undefined, digits: number) => (a?.length ? `${median(a).toFixed(digits)} / ${median(b!).toFixed(digits)}` : '');
