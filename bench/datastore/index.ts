@@ -14,7 +14,7 @@
 // reported. The watch and memory lines run on a freshly started server of each kind, so the
 // RSS baseline is not inflated by the load lines before (a Go heap grown by the load and
 // returned to the OS meanwhile made etcd's growth negative).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -121,6 +121,16 @@ async function load(server: Proc, mode: 'put' | 'range', procs: number, perProc:
   } finally {
     for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
   }
+}
+
+/**
+ * Writes back the page cache (`sync`) before a latency run: the dirty pages a previous run or a
+ * just-deleted data directory left would otherwise be flushed by the kernel during the next
+ * run, and its fdatasync calls would wait behind them (it was always the first watch run after
+ * the load lines, always ours, that had the worst p99).
+ */
+function settleDisk(): void {
+  spawnSync('sync', [], { stdio: 'ignore' });
 }
 
 async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -253,6 +263,7 @@ async function main(): Promise<void> {
     // warm-up, not recorded: the client's own watch code (etcd3's parsing, this process's JIT
     // and heap) is cold the first time, which used to cost whichever server went first
     for (const start of [startOurs, startTheirs]) {
+      settleDisk();
       const fresh = await start();
       try {
         await watchBench(fresh, 1000, 300);
@@ -263,6 +274,7 @@ async function main(): Promise<void> {
     for (let run = 0; run < RUNS; run++) {
       const order: ('ours' | 'etcd')[] = run % 2 === 0 ? ['ours', 'etcd'] : ['etcd', 'ours'];
       for (const who of order) {
+        settleDisk();
         const fresh = who === 'ours' ? await startOurs() : await startTheirs();
         try {
           const wb = await watchBench(fresh, 1000, QUICK ? 300 : 1000);
