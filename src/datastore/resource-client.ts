@@ -326,16 +326,21 @@ export function encodeStored(res: AnyResource): string {
   return JSON.stringify(out);
 }
 
-/** A stored value back into a resource, resourceVersion from the key's mod revision. */
-export function decodeStored(kv: KeyValue, expectedKind?: KindName): AnyResource {
-  let obj: unknown;
+/** A stored value as a JSON object (resources and Calico's raw IPAM objects alike). */
+function parseJsonObject<T>(kv: KeyValue): T {
+  let v: unknown;
   try {
-    obj = JSON.parse(kv.value);
+    v = JSON.parse(kv.value);
   } catch (err) {
     throw new DatastoreEntryCorrupt(kv.key, `value is not JSON: ${(err as Error).message}`);
   }
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new DatastoreEntryCorrupt(kv.key, 'value is not a JSON object');
-  const res = obj as AnyResource;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatastoreEntryCorrupt(kv.key, 'value is not a JSON object');
+  return v as T;
+}
+
+/** A stored value back into a resource, resourceVersion from the key's mod revision. */
+export function decodeStored(kv: KeyValue, expectedKind?: KindName): AnyResource {
+  const res = parseJsonObject<AnyResource>(kv);
   let kind = expectedKind;
   if (!kind) {
     try {
@@ -789,7 +794,7 @@ export class ResourceClient {
   private async ipamCooldownSeconds(): Promise<number> {
     const kv = await this.kv.get(IPAM_CONFIG_KEY);
     if (!kv) return 0;
-    const cfg = parseIpamJson<{ ipCooldownSeconds?: unknown }>(kv);
+    const cfg = parseJsonObject<{ ipCooldownSeconds?: unknown }>(kv);
     return typeof cfg.ipCooldownSeconds === 'number' ? cfg.ipCooldownSeconds : 0;
   }
 
@@ -858,7 +863,7 @@ export class ResourceClient {
     for (let attempt = 0; attempt < IPAM_RETRIES; attempt++) {
       const kv = await this.kv.get(key);
       if (!kv) return; // no block: nothing is allocated
-      const block = parseIpamJson<IpamBlock>(kv);
+      const block = parseJsonObject<IpamBlock>(kv);
       const now = this.now();
       const counts = releaseInBlock(block, ips, cooldown, now, kv.key);
       if (!counts) return; // none of them was allocated
@@ -881,7 +886,7 @@ export class ResourceClient {
         if (!h) continue; // Calico: "Failed to decrement handle" (a warning)
         let handle: { block?: Record<string, number> };
         try {
-          handle = parseIpamJson<{ block?: Record<string, number> }>(h);
+          handle = parseJsonObject<{ block?: Record<string, number> }>(h);
         } catch {
           continue;
         }
@@ -943,7 +948,7 @@ export class ResourceClient {
     const blockKey = ipamBlockKey(formatCIDR(cidr));
     const [aff, blk] = await Promise.all([this.kv.get(affKey), this.kv.get(blockKey)]);
     if (!aff || !blk) return 'done';
-    const block = parseIpamJson<IpamBlock>(blk);
+    const block = parseJsonObject<IpamBlock>(blk);
     garbageCollect(block, cooldown, this.now());
     const affinity = block.affinity ?? null;
     if (affinity !== null && affinity !== `host:${name}`) {
@@ -1073,16 +1078,6 @@ interface IpamBlock {
   [k: string]: unknown;
 }
 
-function parseIpamJson<T>(kv: KeyValue): T {
-  let v: unknown;
-  try {
-    v = JSON.parse(kv.value);
-  } catch (err) {
-    throw new DatastoreEntryCorrupt(kv.key, `value is not JSON: ${(err as Error).message}`);
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatastoreEntryCorrupt(kv.key, 'value is not a JSON object');
-  return v as T;
-}
 
 /** A block key's CIDR (/calico/ipam/v2/assignment/ipv4/block/10.0.0.0-26). */
 function blockCidrOfKey(key: string): CIDR | null {
