@@ -277,6 +277,19 @@ function readTxn(r: Reader, depth = 0): TxnRequest {
   return m;
 }
 
+/** grpc.health.v1.HealthCheckRequest { string service = 1 }. */
+export function decodeHealthCheckRequest(buf: Buffer): { service: string } {
+  const r = new Reader(buf);
+  let service = '';
+  while (r.pos < r.end) {
+    const tag = r.u32();
+    if (tag === 0x0a) service = r.bytes().toString('utf8');
+    else r.skip(tag & 7);
+  }
+  return { service };
+}
+/** grpc.health.v1.HealthCheckResponse { status: SERVING (1) }. */
+export const HEALTH_SERVING = Buffer.from([0x08, 0x01]);
 export const decodeRangeRequest = (buf: Buffer): RangeRequest => readRange(new Reader(buf));
 export const decodePutRequest = (buf: Buffer): PutRequest => readPut(new Reader(buf));
 export const decodeDeleteRangeRequest = (buf: Buffer): DeleteRangeRequest => readDelete(new Reader(buf));

@@ -1,6 +1,6 @@
 // gRPC handlers for etcd's KV, Watch, Lease, Maintenance, Cluster and Auth services: thin
 // shells that validate, then hand reads and writes to the committer and store.
-import { encodeWatchResponse, frameEncoders, requestDecoders, responseEncoders } from './codec.ts';
+import { decodeHealthCheckRequest, encodeWatchResponse, frameEncoders, HEALTH_SERVING, requestDecoders, responseEncoders } from './codec.ts';
 import { Committer, toEtcdError } from './committer.ts';
 import { EtcdError, Errors, GrpcCode } from './errors.ts';
 import type { Lessor } from './lessor.ts';
@@ -76,36 +76,6 @@ function sizedDefinition(name: string): ServiceDef {
     if (name === 'Watch' && m === 'Watch') out[m].responseSerialize = encodeWatchResponse as (v: object) => Buffer;
   }
   return out;
-}
-
-const SERVING = Buffer.from([0x08, 0x01]);
-/** HealthCheckRequest: field 1 (service, length-delimited) is all it has. */
-function decodeHealthRequest(buf: Buffer): { service: string } {
-  let service = '';
-  let i = 0;
-  const varint = () => {
-    let v = 0;
-    for (let shift = 0; ; shift += 7) {
-      if (i >= buf.length || shift > 28) throw new Error('bad varint');
-      const b = buf[i++]!;
-      v += (b & 0x7f) * 2 ** shift;
-      if (!(b & 0x80)) return v;
-    }
-  };
-  while (i < buf.length) {
-    const tag = varint();
-    const wire = tag & 7;
-    if (wire === 2) {
-      const len = varint();
-      if (i + len > buf.length) throw new Error('truncated field');
-      if (tag >>> 3 === 1) service = buf.toString('utf8', i, i + len);
-      i += len;
-    } else if (wire === 0) varint();
-    else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
-    else throw new Error(`wire type ${wire}`);
-  }
-  return { service };
 }
 
 const sizeOf = (req: object): number => (req as Record<symbol, number>)[SIZE] ?? 0;
@@ -394,8 +364,8 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
     path: `/grpc.health.v1.Health/${name}`,
     requestStream: false,
     responseStream: stream,
-    requestDeserialize: decodeHealthRequest,
-    responseSerialize: () => SERVING,
+    requestDeserialize: decodeHealthCheckRequest,
+    responseSerialize: () => HEALTH_SERVING,
   });
   const healthCheck = (service: string): StatusLike | null => (service === '' ? null : { code: GrpcCode.NOT_FOUND, details: 'unknown service' });
   server.addService(

@@ -8,9 +8,9 @@ import { encodeHeaders, encodeInt, encodeLiteral, HpackDecoder, HpackError, type
 
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
-export const FrameType = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PUSH_PROMISE: 5, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
+const FrameType = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PUSH_PROMISE: 5, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
 const Flag = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
-export const H2Error = {
+const H2Error = {
   NO_ERROR: 0,
   PROTOCOL_ERROR: 1,
   INTERNAL_ERROR: 2,
@@ -50,6 +50,9 @@ const OK_TRAILERS_INDEXING = (() => {
   return Buffer.from(out);
 })();
 const OK_TRAILERS_LITERAL = encodeHeaders([OK]);
+/** The same fields once inserted: our entry at dynamic position 0 or 1 (index 62 or 63). */
+const OK_HEADERS_INDEXED = [0, 1].map((pos) => Buffer.from([0x88, 0x80 | (62 + pos)]));
+const OK_TRAILERS_INDEXED = [0, 1].map((pos) => Buffer.from([0x80 | (62 + pos)]));
 
 /** Output staging buffer: its first size, and the most kept between writes. */
 const OUT_INITIAL = 16 * 1024;
@@ -65,7 +68,7 @@ class ConnError extends Error {
 
 /** What the connection needs from the layer above (the gRPC server). */
 export interface StreamHandler {
-  /** A new stream's request headers. Returns the stream's receiver, or null if it answered already. */
+  /** A new stream's request headers; the handler answers it or sets `stream.receiver` for its data. */
   onRequest(stream: H2Stream, headers: HeaderList, endStream: boolean): void;
 }
 
@@ -234,10 +237,6 @@ export class H2Connection {
     socket.on('end', () => this.destroy());
   }
 
-  get streamCount(): number {
-    return this.streams.size;
-  }
-
   // ---- output ----
 
   frame(type: number, flags: number, id: number, payload: Buffer): void {
@@ -299,19 +298,17 @@ export class H2Connection {
    * asked for (the index depends on what was inserted before).
    */
   okHeaders(): Buffer {
-    return this.indexedOr('ct', OK_HEADERS_INDEXING, OK_HEADERS_LITERAL, 0x88);
+    return this.indexedOr('ct', OK_HEADERS_INDEXING, OK_HEADERS_LITERAL, OK_HEADERS_INDEXED);
   }
 
   readonly okTrailers = (): Buffer => {
-    return this.indexedOr('ok', OK_TRAILERS_INDEXING, OK_TRAILERS_LITERAL, -1);
+    return this.indexedOr('ok', OK_TRAILERS_INDEXING, OK_TRAILERS_LITERAL, OK_TRAILERS_INDEXED);
   };
 
-  private indexedOr(entry: 'ct' | 'ok', inserting: Buffer, literal: Buffer, prefix: number): Buffer {
+  /** `indexed[i]` refers to our entry at dynamic position i (index 62 + i). */
+  private indexedOr(entry: 'ct' | 'ok', inserting: Buffer, literal: Buffer, indexed: readonly Buffer[]): Buffer {
     const pos = this.dyn.indexOf(entry);
-    if (pos >= 0) {
-      const idx = 62 + pos;
-      return Buffer.from(prefix >= 0 ? [prefix, 0x80 | idx] : [0x80 | idx]);
-    }
+    if (pos >= 0) return indexed[pos]!;
     if (this.encTableMax < DYN_ENTRIES_SIZE) return literal;
     this.dyn.unshift(entry);
     return inserting;
@@ -605,9 +602,4 @@ export class H2Connection {
     this.handler.onRequest(s, headers, endStream);
     if (endStream) this.maybeForget(s);
   }
-}
-
-/** A prebuilt HPACK block for a fixed header list. */
-export function headerBlock(headers: HeaderList): Buffer {
-  return encodeHeaders(headers);
 }

@@ -5,8 +5,8 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { H2Connection, headerBlock, type H2Stream, type StreamHandler, type StreamReceiver } from './connection.ts';
-import type { HeaderList } from './hpack.ts';
+import { H2Connection, type H2Stream, type StreamHandler, type StreamReceiver } from './connection.ts';
+import { encodeHeaders, type HeaderList } from './hpack.ts';
 import { mark } from '../trace.ts';
 
 /** gRPC status codes used here. */
@@ -58,7 +58,7 @@ function statusBlock(code: number, details: string, withHttp: boolean): Buffer {
     : [];
   h.push(['grpc-status', String(code)]);
   if (details) h.push(['grpc-message', percentEncode(details)]);
-  return headerBlock(h);
+  return encodeHeaders(h);
 }
 
 function frameWith(serialize: (v: never) => Buffer): (v: unknown) => Buffer {
@@ -96,6 +96,20 @@ function endWith(stream: H2Stream, err: StatusLike | null): void {
   const details = err.details ?? err.message ?? 'Unknown error';
   if (stream.headersSent) stream.sendTrailers(statusBlock(code, details, false));
   else stream.sendTrailersOnly(statusBlock(code, details, true));
+}
+
+/**
+ * Feeds a DATA chunk to the call's reader; on a bad or oversized message the call ends with
+ * its status and false is returned (the call reads nothing more).
+ */
+function readChunk(stream: H2Stream, reader: MessageReader, chunk: Buffer, msgs: Buffer[]): boolean {
+  try {
+    reader.push(chunk, msgs);
+    return true;
+  } catch (status) {
+    endWith(stream, status as StatusLike);
+    return false;
+  }
 }
 
 /** Reassembles length-prefixed gRPC messages from DATA chunks. */
@@ -227,10 +241,6 @@ export class GrpcServer implements StreamHandler {
     c.onClose = () => this.conns.delete(c);
   }
 
-  get connectionCount(): number {
-    return this.conns.size;
-  }
-
   /** GOAWAY to every connection; resolves when they are closed or after `graceMs` (then cut). */
   async close(graceMs = 1000): Promise<void> {
     this.closing = true;
@@ -256,7 +266,7 @@ export class GrpcServer implements StreamHandler {
     const { path, method, contentType, encoding } = req;
     if (method !== 'POST' || !(contentType === 'application/grpc' || contentType.startsWith('application/grpc+') || contentType.startsWith('application/grpc;'))) {
       // not gRPC: an HTTP error (grpc-go answers 415 for a wrong content type)
-      stream.sendTrailersOnly(headerBlock([[':status', method !== 'POST' ? '405' : '415'], ['content-type', 'text/plain']]));
+      stream.sendTrailersOnly(encodeHeaders([[':status', method !== 'POST' ? '405' : '415'], ['content-type', 'text/plain']]));
       return;
     }
     const route = this.routes.get(path);
@@ -325,13 +335,7 @@ export class GrpcServer implements StreamHandler {
     if (endStream) return finish();
     stream.receiver = {
       onData(chunk) {
-        if (failed) return;
-        try {
-          reader.push(chunk, msgs);
-        } catch (status) {
-          failed = true;
-          endWith(stream, status as StatusLike);
-        }
+        if (!failed) failed = !readChunk(stream, reader, chunk, msgs);
       },
       onEnd: finish,
       onReset() {
@@ -354,14 +358,14 @@ export class GrpcServer implements StreamHandler {
         endWith(stream, { code: Status.UNKNOWN, details: (e as Error).message });
       }
     };
-    const deliver = (): boolean => {
+    const deliver = (): void => {
       for (const m of msgs.splice(0)) {
         let req: unknown;
         try {
           req = route.def.requestDeserialize(m);
         } catch (e) {
           endWith(stream, { code: Status.INTERNAL, details: `grpc: error unmarshalling request: ${(e as Error).message}` });
-          return false;
+          return;
         }
         if (!clientStreams) {
           call.request = req;
@@ -370,7 +374,6 @@ export class GrpcServer implements StreamHandler {
           call.emit('data', req);
         }
       }
-      return true;
     };
     const end = () => {
       if (ended) return;
@@ -390,14 +393,8 @@ export class GrpcServer implements StreamHandler {
     stream.receiver = {
       onData(chunk) {
         if (ended) return;
-        try {
-          reader.push(chunk, msgs);
-        } catch (status) {
-          ended = true;
-          endWith(stream, status as StatusLike);
-          return;
-        }
-        deliver();
+        if (readChunk(stream, reader, chunk, msgs)) deliver();
+        else ended = true;
       },
       onEnd: end,
       onReset() {
