@@ -17,9 +17,111 @@ export interface LiveEntry {
 
 const L = (b: Buffer) => b.toString('latin1');
 
+/** Keys per block of the sorted key list; a block that outgrows twice this is split. */
+const BLOCK = 512;
+
+/**
+ * A sorted set of keys kept as a list of sorted blocks (each 1..2×BLOCK keys): inserting or
+ * removing a key moves at most 2×BLOCK references instead of half the whole list, so a put
+ * of a new key costs the same with 100 or 1,000,000 keys in the store.
+ */
+export class SortedKeys {
+  private blocks: string[][] = [];
+  private n = 0;
+
+  get size(): number {
+    return this.n;
+  }
+
+  /** Replaces the contents with `keys`, which must be sorted and distinct. */
+  reset(keys: string[]): void {
+    this.blocks = [];
+    for (let i = 0; i < keys.length; i += BLOCK) this.blocks.push(keys.slice(i, i + BLOCK));
+    this.n = keys.length;
+  }
+
+  /** Index of the block where `k` is or would go: the first whose last key is >= k (else the last). */
+  private blockFor(k: string): number {
+    const bs = this.blocks;
+    let lo = 0;
+    let hi = bs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const blk = bs[mid]!;
+      if (blk[blk.length - 1]! < k) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Adds `k`, which must not be present. */
+  insert(k: string): void {
+    if (this.blocks.length === 0) {
+      this.blocks.push([k]);
+      this.n = 1;
+      return;
+    }
+    const b = this.blockFor(k);
+    const blk = this.blocks[b]!;
+    blk.splice(lowerBound(blk, k), 0, k);
+    this.n++;
+    if (blk.length > 2 * BLOCK) this.blocks.splice(b + 1, 0, blk.splice(BLOCK));
+  }
+
+  /** Removes `k` if present. */
+  remove(k: string): void {
+    if (this.blocks.length === 0) return;
+    const b = this.blockFor(k);
+    const blk = this.blocks[b]!;
+    const i = lowerBound(blk, k);
+    if (blk[i] !== k) return;
+    blk.splice(i, 1);
+    this.n--;
+    if (blk.length === 0) this.blocks.splice(b, 1);
+  }
+
+  /** How many keys sort before `k`. */
+  rank(k: string): number {
+    if (this.blocks.length === 0) return 0;
+    const b = this.blockFor(k);
+    let r = 0;
+    for (let j = 0; j < b; j++) r += this.blocks[j]!.length;
+    return r + lowerBound(this.blocks[b]!, k);
+  }
+
+  /** Keys >= `from` and (if `end` is given) < `end`, in order, at most `limit` (-1: all). */
+  slice(from: string, end: string | null, limit: number): string[] {
+    const out: string[] = [];
+    if (this.blocks.length === 0 || limit === 0) return out;
+    let b = this.blockFor(from);
+    let i = lowerBound(this.blocks[b]!, from);
+    for (; b < this.blocks.length; b++, i = 0) {
+      const blk = this.blocks[b]!;
+      for (; i < blk.length; i++) {
+        const k = blk[i]!;
+        if (end !== null && k >= end) return out;
+        out.push(k);
+        if (out.length === limit) return out;
+      }
+    }
+    return out;
+  }
+}
+
+function lowerBound(arr: string[], k: string): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid]! < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class LiveIndex {
   private readonly map = new Map<string, LiveEntry>();
-  private sorted: string[] = [];
+  private readonly sorted = new SortedKeys();
   private readonly undo: [string, LiveEntry | undefined][] = [];
   private readonly byLease = new Map<string, Set<string>>();
 
@@ -35,7 +137,7 @@ export class LiveIndex {
       this.map.set(k, e);
       this.leaseAdd(k, e);
     }
-    this.sorted = [...this.map.keys()].sort();
+    this.sorted.reset([...this.map.keys()].sort());
     this.undo.length = 0;
   }
 
@@ -47,7 +149,7 @@ export class LiveIndex {
     const k = L(e.key);
     const prev = this.map.get(k);
     this.undo.push([k, prev]);
-    if (!prev) this.sorted.splice(this.lowerBound(k), 0, k);
+    if (!prev) this.sorted.insert(k);
     else this.leaseDel(k, prev);
     this.map.set(k, e);
     this.leaseAdd(k, e);
@@ -80,7 +182,7 @@ export class LiveIndex {
     this.undo.push([k, prev]);
     this.map.delete(k);
     this.leaseDel(k, prev);
-    this.sorted.splice(this.lowerBound(k), 1);
+    this.sorted.remove(k);
   }
 
   mark(): number {
@@ -94,12 +196,12 @@ export class LiveIndex {
       const cur = this.map.get(k);
       if (cur) this.leaseDel(k, cur);
       if (prev) {
-        if (!cur) this.sorted.splice(this.lowerBound(k), 0, k);
+        if (!cur) this.sorted.insert(k);
         this.map.set(k, prev);
         this.leaseAdd(k, prev);
       } else if (cur) {
         this.map.delete(k);
-        this.sorted.splice(this.lowerBound(k), 1);
+        this.sorted.remove(k);
       }
     }
   }
@@ -109,39 +211,22 @@ export class LiveIndex {
     this.undo.length = 0;
   }
 
-  private lowerBound(k: string): number {
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.sorted[mid]! < k) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  private bounds(sel: KeySel): [number, number] {
-    const lo = this.lowerBound(L(sel.key));
-    const hi = sel.kind === 'range' ? Math.max(lo, this.lowerBound(L(sel.end))) : this.sorted.length;
-    return [lo, hi];
-  }
-
   /** Entries in the selection, in key order, at most `limit` (-1: all). */
   scan(sel: KeySel, limit: number): LiveEntry[] {
     if (sel.kind === 'one') {
       const e = this.map.get(L(sel.key));
       return e && limit !== 0 ? [e] : [];
     }
-    const [lo, hi0] = this.bounds(sel);
-    const hi = limit >= 0 ? Math.min(hi0, lo + limit) : hi0;
-    const out: LiveEntry[] = new Array(Math.max(0, hi - lo));
-    for (let i = lo; i < hi; i++) out[i - lo] = this.map.get(this.sorted[i]!)!;
+    const keys = this.sorted.slice(L(sel.key), sel.kind === 'range' ? L(sel.end) : null, limit);
+    const out: LiveEntry[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) out[i] = this.map.get(keys[i]!)!;
     return out;
   }
 
   count(sel: KeySel): number {
     if (sel.kind === 'one') return this.map.has(L(sel.key)) ? 1 : 0;
-    const [lo, hi] = this.bounds(sel);
-    return hi - lo;
+    const lo = this.sorted.rank(L(sel.key));
+    const hi = sel.kind === 'range' ? this.sorted.rank(L(sel.end)) : this.sorted.size;
+    return Math.max(0, hi - lo);
   }
 }
