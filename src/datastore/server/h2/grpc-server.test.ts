@@ -42,6 +42,15 @@ void describe('GrpcServer: gRPC over our own HTTP/2', () => {
           call.end();
         });
         call.on('cancelled', () => events.push('cancelled'));
+        call.on('close', () => events.push('close'));
+      },
+    });
+    // server-streaming: counts how often the handler starts
+    server.addService(def('Maintenance'), {
+      Snapshot: (call: StreamCall) => {
+        events.push('snapshot-start');
+        call.write({ header: { revision: '1' }, remaining_bytes: '0', blob: Buffer.from('snap') });
+        setTimeout(() => call.end(), 30);
       },
     });
     tcp = createServer({ noDelay: true }, (s) => server.handleConnection(s));
@@ -236,5 +245,51 @@ void describe('GrpcServer: gRPC over our own HTTP/2', () => {
       off += 9 + len;
     }
     assert.equal(goaway, 9, 'GOAWAY with COMPRESSION_ERROR');
+  });
+  /** Opens a stream with Node's HTTP/2 client, sends `body` and collects the messages and trailers. */
+  const rawCall = async (path: string, body: Buffer) => {
+    const h2 = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const req = h2.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+      req.end(body);
+      let trailers: http2.IncomingHttpHeaders = {};
+      req.once('trailers', (t) => (trailers = t));
+      const data = await new Promise<Buffer>((r) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.once('end', () => r(Buffer.concat(chunks)));
+      });
+      let n = 0;
+      for (let off = 0; off + 5 <= data.length; off += 5 + data.readUInt32BE(off + 1)) n++;
+      return { messages: n, trailers };
+    } finally {
+      h2.close();
+    }
+  };
+  const msg = (payload: Buffer) => {
+    const f = Buffer.alloc(5 + payload.length);
+    f.writeUInt32BE(payload.length, 1);
+    payload.copy(f, 5);
+    return f;
+  };
+  const watchReq = (key: string) => serviceDefinition('Watch')['Watch']!.requestSerialize({ create_request: { key: Buffer.from(key) } });
+
+  void it('ends a bidirectional call at a request that does not unmarshal: INTERNAL, nothing after it delivered, the handler closed', async () => {
+    events.length = 0;
+    const { messages, trailers } = await rawCall('/etcdserverpb.Watch/Watch', Buffer.concat([msg(watchReq('one')), msg(Buffer.from([0x0a, 0xff])), msg(watchReq('three'))]));
+    assert.equal(messages, 1, 'only the request before the bad one is answered');
+    assert.equal(trailers['grpc-status'], String(grpc.status.INTERNAL));
+    assert.match(String(trailers['grpc-message']), /^grpc: error unmarshalling request: /);
+    assert.ok(events.includes('close'), 'the handler was told the call is over');
+    assert.ok(!events.includes('end'));
+  });
+
+  void it('starts a server-streaming handler once, however many request messages arrive', async () => {
+    events.length = 0;
+    const req = serviceDefinition('Maintenance')['Snapshot']!.requestSerialize({});
+    const { messages, trailers } = await rawCall('/etcdserverpb.Maintenance/Snapshot', Buffer.concat([msg(req), msg(req), msg(req)]));
+    assert.equal(trailers['grpc-status'], '0');
+    assert.equal(messages, 1);
+    assert.deepEqual(events, ['snapshot-start']);
   });
 });

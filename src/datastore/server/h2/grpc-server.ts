@@ -358,20 +358,29 @@ export class GrpcServer implements StreamHandler {
         endWith(stream, { code: Status.UNKNOWN, details: (e as Error).message });
       }
     };
+    /** The server ends the call (a bad request message): the handler hears 'close' and nothing more. */
+    const fail = (status: StatusLike | null) => {
+      ended = true;
+      msgs.length = 0;
+      if (status) endWith(stream, status);
+      if (started) call.emit('close');
+    };
     const deliver = (): void => {
       for (const m of msgs.splice(0)) {
+        // a server-streaming call reads one request, as grpc-go's handlers do; more are ignored
+        if (!clientStreams && started) return;
         let req: unknown;
         try {
           req = route.def.requestDeserialize(m);
         } catch (e) {
-          endWith(stream, { code: Status.INTERNAL, details: `grpc: error unmarshalling request: ${(e as Error).message}` });
-          return;
+          return fail({ code: Status.INTERNAL, details: `grpc: error unmarshalling request: ${(e as Error).message}` });
         }
         if (!clientStreams) {
           call.request = req;
           start();
         } else {
           call.emit('data', req);
+          if (ended || stream.closed || stream.localClosed) return;
         }
       }
     };
@@ -380,6 +389,7 @@ export class GrpcServer implements StreamHandler {
       ended = true;
       if (reader.partial) {
         endWith(stream, { code: Status.INTERNAL, details: 'grpc: client half-closed inside a message' });
+        if (started) call.emit('close');
         return;
       }
       if (!started) {
@@ -394,7 +404,7 @@ export class GrpcServer implements StreamHandler {
       onData(chunk) {
         if (ended) return;
         if (readChunk(stream, reader, chunk, msgs)) deliver();
-        else ended = true;
+        else fail(null);
       },
       onEnd: end,
       onReset() {
