@@ -21,6 +21,7 @@ import {
   type CtlIO,
 } from './commands.ts';
 import { DEFAULT_CONFIG_PATH } from './config.ts';
+import { runMigrateImport, runMigrateLock } from './datastore-migrate.ts';
 
 /** How long a datastore request may take before calicoctl reports it unreachable. */
 export const CALICOCTL_CALL_TIMEOUT_MS = 4_000;
@@ -233,6 +234,23 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
       io.out(text);
     });
 
+  // `calicoctl datastore migrate ...`: lock/unlock on etcd; import needs a Kubernetes datastore.
+  const datastoreCmd = cfg(program.command('datastore').description('Calico datastore management'));
+  const migrateCmd = cfg(datastoreCmd.command('migrate').description('Migrate the contents of an etcdv3 datastore to a Kubernetes datastore'));
+  const configOpt = (c: Command): Command => c.option('-c, --config <config>', 'Path to the file containing connection configuration in YAML or JSON format.', DEFAULT_CONFIG_PATH);
+  const configOf = (o: Opts): { config?: string } => (typeof o.config === 'string' && o.config !== DEFAULT_CONFIG_PATH ? { config: o.config } : {});
+  cfg(configOpt(migrateCmd.command('import').description('Store and convert yaml of resources into the Kubernetes datastore'))
+    .option('-f, --filename <filename>', 'Filename to use to import resources.'))
+    .action(async (o: Opts) => runMigrateImport(io, deps, { ...configOf(o), ...(typeof o.filename === 'string' ? { filename: o.filename } : {}) }));
+  cfg(configOpt(migrateCmd.command('export').description('Export the contents of the etcdv3 datastore to yaml (not implemented in calico-ts)')))
+    .action(() => {
+      throw new CommandFailed('datastore migrate export is not implemented in calico-ts: there is no Kubernetes datastore to migrate to (back up etcd with `etcdctl snapshot save` instead)');
+    });
+  for (const [name, lock, text] of [['lock', true, 'Lock the datastore to prevent changes during migration'], ['unlock', false, 'Unlock the datastore to allow changes after migration']] as const) {
+    cfg(configOpt(migrateCmd.command(name).description(text)))
+      .action(async (o: Opts) => runMigrateLock(io, deps, lock, { ...configOf(o), ...(program.opts().allowVersionMismatch ? { allowVersionMismatch: true } : {}) }));
+  }
+
   program.hook('preAction', () => {
     // cobra's PersistentPreRunE parses the level with logrus.ParseLevel.
     const level = String(program.opts().logLevel ?? 'panic');
@@ -246,9 +264,13 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
     io.out(program.helpInformation());
     return 0;
   }
-  if (argv.length === 1 && argv[0] === 'node') {
-    io.out(nodeCmd.helpInformation());
-    return 0;
+  // ... and so does a group of subcommands (node, datastore, datastore migrate).
+  const groups: [readonly string[], Command][] = [[['node'], nodeCmd], [['datastore'], datastoreCmd], [['datastore', 'migrate'], migrateCmd]];
+  for (const [path, cmd] of groups) {
+    if (argv.length === path.length && path.every((p, i) => argv[i] === p)) {
+      io.out(cmd.helpInformation());
+      return 0;
+    }
   }
 
   try {

@@ -390,7 +390,7 @@ function unavailable(err: unknown): CommandFailed | undefined {
   return undefined;
 }
 
-async function withSession<T>(io: CtlIO, deps: CtlDeps, configPath: string | undefined, fn: (s: Session) => Promise<T>): Promise<T> {
+export async function withSession<T>(io: CtlIO, deps: CtlDeps, configPath: string | undefined, fn: (s: Session) => Promise<T>): Promise<T> {
   const s = new Session(io, deps, configPath);
   try {
     return await fn(s);
@@ -407,7 +407,7 @@ async function withSession<T>(io: CtlIO, deps: CtlDeps, configPath: string | und
  * than this client's (compared without a leading "v" and a "-suffix") is refused. No
  * ClusterInformation, or no calicoVersion in it, passes.
  */
-async function checkVersionMismatch(ds: DatastoreClient, deps: CtlDeps, opts: CommonOptions, wrap: (msg: string) => string = (m) => m): Promise<void> {
+export async function checkVersionMismatch(ds: DatastoreClient, deps: CtlDeps, opts: CommonOptions, wrap: (msg: string) => string = (m) => m): Promise<void> {
   if (opts.allowVersionMismatch) return;
   let ci: AnyResource;
   try {
