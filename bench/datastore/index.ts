@@ -6,7 +6,8 @@
 // server kind, so the client process's code is warm before the first measured run. The
 // watch and memory lines run after the throughput lines, with only the measured server up.
 // Lines: durable puts/s with 1 client and with 64 clients (spread over 4 client processes),
-// ranges/s with 64 clients, watch latency put→event p50/p99 with 1,000 watchers, server memory
+// ranges/s with 64 clients, watch latency put→event p50/p99 with 1,000 watchers (3,000 sequential
+// puts per run), server memory
 // per watcher (RSS growth from 1,000 to 5,000 watchers); CPU used by the server and by the
 // clients on each throughput line (in cores
 // and in ms per operation); the disk's fsync cost; the load average before and after. Each
@@ -31,6 +32,12 @@ const WORKER = path.join(import.meta.dirname, 'worker.ts');
 const NODE = process.execPath;
 const CLK = 100; // USER_HZ
 const MEM_WATCHERS = 5000;
+/**
+ * Put → event samples per watch run. The p99 of 1,000 samples is the 10th-slowest round trip,
+ * so a few more or fewer fdatasync spikes in a run move it a lot; 3,000 samples (p99 is then
+ * the 30th-slowest) give a steadier estimate for a few seconds more per run.
+ */
+const WATCH_SAMPLES = 3000;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -277,7 +284,7 @@ async function main(): Promise<void> {
         settleDisk();
         const fresh = who === 'ours' ? await startOurs() : await startTheirs();
         try {
-          const wb = await watchBench(fresh, 1000, QUICK ? 300 : 1000);
+          const wb = await watchBench(fresh, 1000, QUICK ? 300 : WATCH_SAMPLES);
           line('watch latency p50, 1,000 watchers', 'ms', false)[who].push(wb.p50);
           line('watch latency p99, 1,000 watchers', 'ms', false)[who].push(wb.p99);
           line(`server memory per watcher (RSS growth from 1,000 to ${MEM_WATCHERS.toLocaleString('en-US')} watchers)`, 'KiB', false)[who].push(wb.kibPerWatcher);
