@@ -98,6 +98,10 @@ export class H2Stream {
   /** DATA payload waiting for send window, and the trailers to follow it. */
   private queue: Buffer[] = [];
   private queuedTrailers: HeaderBlock | null = null;
+  /** Bytes of DATA payload waiting for the peer's flow-control window. */
+  queuedBytes = 0;
+  /** Called when everything queued has been written (the peer opened its window again). */
+  onDrained: (() => void) | null = null;
 
   constructor(conn: H2Connection, id: number, sendWindow: number) {
     this.conn = conn;
@@ -118,8 +122,10 @@ export class H2Stream {
 
   sendData(payload: Buffer): void {
     if (this.reset || this.localClosed) return;
-    if (this.queue.length) this.queue.push(payload);
-    else this.writeData(payload);
+    if (this.queue.length) {
+      this.queue.push(payload);
+      this.queuedBytes += payload.length;
+    } else this.writeData(payload);
   }
 
   /** Trailers (END_STREAM); queued behind data still waiting for window. */
@@ -153,6 +159,7 @@ export class H2Stream {
       const n = Math.min(payload.length - off, this.conn.peerMaxFrame, this.sendWindow, this.conn.sendWindow);
       if (n <= 0) {
         this.queue.unshift(off ? payload.subarray(off) : payload);
+        this.queuedBytes += payload.length - off;
         this.conn.blocked.add(this);
         return;
       }
@@ -167,10 +174,14 @@ export class H2Stream {
   drain(): void {
     const q = this.queue;
     this.queue = [];
+    this.queuedBytes = 0;
     for (let i = 0; i < q.length; i++) {
       this.writeData(q[i]!);
       if (this.queue.length) {
-        this.queue.push(...q.slice(i + 1));
+        for (let j = i + 1; j < q.length; j++) {
+          this.queue.push(q[j]!);
+          this.queuedBytes += q[j]!.length;
+        }
         return;
       }
     }
@@ -179,7 +190,9 @@ export class H2Stream {
       const t = this.queuedTrailers;
       this.queuedTrailers = null;
       this.finish(t);
+      return;
     }
+    this.onDrained?.();
   }
 
   /** Receive flow control: bytes the layer above has taken. */

@@ -35,7 +35,8 @@ void describe('GrpcServer: gRPC over our own HTTP/2', () => {
       Watch: (call: StreamCall) => {
         call.on('data', (req: { create_request?: { key: Buffer } }) => {
           const key = req.create_request?.key ?? Buffer.alloc(0);
-          call.write({ header: { revision: '1' }, watch_id: '1', created: true, events: [{ type: 0, kv: { key, value: Buffer.alloc(key.toString() === 'huge' ? 200_000 : 1, 1) } }] });
+          const ok = call.write({ header: { revision: '1' }, watch_id: '1', created: true, events: [{ type: 0, kv: { key, value: Buffer.alloc(key.toString() === 'huge' ? 200_000 : 1, 1) } }] });
+          if (!ok && !events.includes('full')) events.push('full');
         });
         call.on('end', () => {
           events.push('end');
@@ -43,6 +44,7 @@ void describe('GrpcServer: gRPC over our own HTTP/2', () => {
         });
         call.on('cancelled', () => events.push('cancelled'));
         call.on('close', () => events.push('close'));
+        call.on('drain', () => events.push('drain'));
       },
     });
     // server-streaming: counts how often the handler starts
@@ -291,5 +293,30 @@ void describe('GrpcServer: gRPC over our own HTTP/2', () => {
     assert.equal(trailers['grpc-status'], '0');
     assert.equal(messages, 1);
     assert.deepEqual(events, ['snapshot-start']);
+  });
+  void it('asks a streaming writer to pause while a client is not reading, and says when it may go on', async () => {
+    events.length = 0;
+    const h2 = http2.connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 65535 } });
+    try {
+      const req = h2.request({ ':method': 'POST', ':path': '/etcdserverpb.Watch/Watch', 'content-type': 'application/grpc', te: 'trailers' });
+      req.pause();
+      // 30 responses of ~200 KB: 6 MB against a 64 KiB window and a 4 MiB high-water mark
+      for (let i = 0; i < 30; i++) req.write(msg(watchReq('huge')));
+      const until = async (what: string) => {
+        for (let i = 0; i < 300 && !events.includes(what); i++) await new Promise((r) => setTimeout(r, 10));
+        return events.includes(what);
+      };
+      assert.ok(await until('full'), 'write() returned false once 4 MiB waited for the client');
+      assert.ok(!events.includes('drain'));
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.length));
+      req.resume();
+      assert.ok(await until('drain'), "'drain' once the client took everything");
+      for (let i = 0; i < 300 && bytes < 30 * 200_000; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(bytes > 30 * 200_000, `all responses arrived (${bytes} bytes)`);
+      req.close();
+    } finally {
+      h2.close();
+    }
   });
 });

@@ -171,7 +171,16 @@ export interface UnaryCall {
   readonly cancelled: boolean;
 }
 
-/** A streaming call: 'data' per request message, 'end' when the client half-closes, 'cancelled' if it goes away. */
+/**
+ * Bytes a streaming call may have waiting for the client's flow-control window before `write`
+ * asks the writer to pause (it returns false; 'drain' follows once the client has taken them).
+ */
+export const STREAM_HIGH_WATER = 4 << 20;
+
+/**
+ * A streaming call: 'data' per request message, 'end' when the client half-closes, 'cancelled'
+ * if it goes away, 'drain' when responses held back by a slow reader have all been sent.
+ */
 export class StreamCall extends EventEmitter {
   /** The request of a server-streaming call. */
   request: unknown = undefined;
@@ -185,13 +194,23 @@ export class StreamCall extends EventEmitter {
     this.stream = stream;
     this.frame = frame;
     this.metadata = metadata;
+    stream.onDrained = () => this.emit('drain');
   }
 
+  /**
+   * Sends a response message. False when the call is over (nothing sent) or when the client
+   * is not reading fast enough: the message is queued, but the writer should wait for 'drain'.
+   */
   write(msg: unknown): boolean {
     if (this.stream.closed || this.stream.localClosed) return false;
     if (!this.stream.headersSent) this.stream.sendHeaders(this.stream.conn.okHeaders());
     this.stream.sendData(this.frame(msg));
-    return true;
+    return this.stream.queuedBytes < STREAM_HIGH_WATER;
+  }
+
+  /** Bytes of responses waiting for the client to open its window. */
+  get pendingBytes(): number {
+    return this.stream.queuedBytes;
   }
 
   /** Ends the call: OK, or with the given status. */
