@@ -470,3 +470,14 @@ void test('ExecuteConfigCommand order: version check, then the input, then the c
   const missing = await runWith(['apply', '-f', '/nonexistent/x.yaml', '--config', '/nonexistent/c.cfg']);
   assert.deepEqual(missing, { code: 1, out: 'Error reading config file: /nonexistent/c.cfg\n', err: '' });
 });
+
+void test('delete KIND without names deletes one resource with an empty name, which never exists (resourcemgr.GetResourcesFromArgs, etcdv3 Delete)', async () => {
+  const { run } = harness();
+  await run(['create', '-f', '-'], pool('p1', '198.18.0.0/24'));
+  assert.deepEqual(await run(['delete', 'ippool']), { code: 1, out: '', err: "Failed to delete 'IPPool' resource: resource does not exist: IPPool() with error: <nil>\n\n" });
+  assert.deepEqual(await run(['delete', 'networkpolicy']), { code: 1, out: '', err: "Failed to delete 'NetworkPolicy' resource: resource does not exist: NetworkPolicy(default/) with error: <nil>\n\n" });
+  assert.deepEqual(await run(['delete', 'ippool', '--skip-not-exists']), { code: 0, out: "Successfully deleted 1 'IPPool' resource(s)\n", err: '' });
+  assert.equal((await run(['get', 'ippool', 'p1'])).code, 0, 'nothing was deleted');
+  // create/apply/replace/validate take (and ignore) positional arguments next to -f, as cobra's default does.
+  assert.equal((await run(['create', '-f', '-', 'extra'], pool('p2', '198.18.1.0/24'))).out, "Successfully created 1 'IPPool' resource(s)\n");
+});

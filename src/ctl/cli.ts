@@ -98,7 +98,9 @@ export function cobraStyle(message: string): string {
 }
 
 function crudFlags(cmd: Command): Command {
+  // cobra's default for these commands takes any positional arguments; with -f they are unused.
   return cmd
+    .allowExcessArguments(true)
     .option('-f, --filename <filename>', "Filename to use to create/apply/replace/delete the resource. Use '-' for stdin.")
     .option('-R, --recursive', 'Process the filename specified in -f recursively.')
     .option('--skip-empty', 'Do not error if files contain no data.')

@@ -586,7 +586,9 @@ export async function runDelete(io: CtlIO, deps: CtlDeps, kindArg: string | unde
   const fromFile = !!opts.filename;
   await withSession(io, deps, opts.config, async (session) => {
     await versionCheckFirst(session, deps, opts);
-    const targets = fromFile ? await loadFromFiles(io, opts, 'delete', false) : fromArgs(kindArg, names, undefined, false);
+    // Without names calicoctl still deletes one resource of the kind, with an empty name (which
+    // never exists): "resource does not exist: IPPool() with error: <nil>".
+    const targets = fromFile ? await loadFromFiles(io, opts, 'delete', false) : fromArgs(kindArg, names, undefined, true);
     if (targets.length === 0) throw new CommandFailed('no resources specified');
     const ds = session.commandClient();
     const kind = singleKind(targets, !fromFile);
@@ -599,7 +601,8 @@ export async function runDelete(io: CtlIO, deps: CtlDeps, kindArg: string | unde
         if (info.kind === 'ClusterInformation') throw new Error('operation delete is not supported on ClusterInformation');
         if (isKubernetesPolicyName(t.res)) throw new Error(kubernetesPolicyRefusal('delete', t.res));
         const m = t.res.metadata;
-        await ds.resources.delete(info.kind, m.name ?? '', m.namespace, m.resourceVersion ? { resourceVersion: m.resourceVersion } : undefined);
+        if (!m.name) throw new ResourceNotFound(`${info.kind}(${info.namespaced ? `${m.namespace ?? ''}/` : ''})`);
+        await ds.resources.delete(info.kind, m.name, m.namespace, m.resourceVersion ? { resourceVersion: m.resourceVersion } : undefined);
         handled++;
       } catch (err) {
         const u = unavailable(err);
