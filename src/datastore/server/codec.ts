@@ -376,7 +376,11 @@ const nested = (sz: number[], n: number): number => {
 /** ResponseHeader: cluster_id and member_id (fields 1, 2) and raft_term (4) encoded once per value. */
 let headerCache: { cluster: string | undefined; member: string | undefined; term: string | undefined; pre: Buffer; post: Buffer } | null = null;
 
+/** The parts of a header without identity or term (the headers inside a txn's responses). */
+const NO_IDENTITY = { pre: EMPTY, post: EMPTY };
+
 function headerParts(h: Header): { pre: Buffer; post: Buffer } {
+  if (h.cluster_id === undefined && h.member_id === undefined && h.raft_term === undefined) return NO_IDENTITY;
   const c = headerCache;
   if (c && c.cluster === h.cluster_id && c.member === h.member_id && c.term === h.raft_term) return c;
   const field = (tag: number, v: number | bigint): Buffer => {

@@ -51,6 +51,7 @@ export const Errors = {
   compacted: mk('compacted', GrpcCode.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'),
   futureRev: mk('future-rev', GrpcCode.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'),
   noSpace: mk('no-space', GrpcCode.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded'),
+  corrupt: mk('corrupt', GrpcCode.DATA_LOSS, 'etcdserver: corrupt cluster'),
   leaseNotFound: mk('lease-not-found', GrpcCode.NOT_FOUND, 'etcdserver: requested lease not found'),
   leaseExist: mk('lease-exist', GrpcCode.FAILED_PRECONDITION, 'etcdserver: lease already exists'),
   leaseTTLTooLarge: mk('lease-ttl-too-large', GrpcCode.OUT_OF_RANGE, 'etcdserver: too large lease TTL'),

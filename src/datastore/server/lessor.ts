@@ -61,6 +61,13 @@ export class Lessor {
     return Math.max(0, Math.trunc((dl - this.now()) / 1000));
   }
 
+  /** Every granted lease, soonest deadline first (ties in grant order). */
+  byExpiry(): string[] {
+    const ids = [...this.committer.store.leases.keys()];
+    const dl = (id: string) => this.deadlines.get(id) ?? Infinity;
+    return ids.sort((a, b) => dl(a) - dl(b));
+  }
+
   tick(): void {
     const store = this.committer.store;
     const now = this.now();

@@ -15,6 +15,9 @@ import { WatchSession, type WatchHub, type WatchRequest } from './watch-hub.ts';
 export const ETCD_API_VERSION = '3.4.23';
 const SIZE = Symbol('requestBytes');
 const NOSPACE = 1;
+const CORRUPT = 2;
+/** etcd's AlarmType names. */
+const ALARM_NAMES: Record<number, string> = { 0: 'NONE', 1: 'NOSPACE', 2: 'CORRUPT' };
 const KV_OVERHEAD = 256;
 const LEASE_OVERHEAD = 64;
 
@@ -115,13 +118,12 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
   };
   const checkQuota = (cost: number) => {
     if (cost === 0) return;
-    if (store.alarms.has(NOSPACE)) throw Errors.noSpace();
+    if (store.hasAlarm(NOSPACE)) throw Errors.noSpace();
     if (env.quotaBackendBytes > 0 && dbSizeEstimate(cost) + cost >= env.quotaBackendBytes) {
       env.log('warn', 'backend quota exceeded: raising NOSPACE alarm', { dbSize: store.dbSize(), quota: env.quotaBackendBytes });
       committer.write(
         () => {
-          store.alarms.add(NOSPACE);
-          store.persistAlarms();
+          store.activateAlarm(store.memberId, NOSPACE);
         },
         () => {},
       );
@@ -129,9 +131,16 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
     }
   };
 
-  /** Runs a write through the committer and answers with the full header. */
+  /**
+   * Runs a write through the committer and answers with the full header. While a CORRUPT
+   * alarm is active every write is refused, as etcd's corrupt applier does (reads go on).
+   */
   const write = <T extends { header: Header }>(cb: Cb, fn: (ctx: Parameters<Parameters<Committer['write']>[0]>[0]) => T) => {
-    committer.write(fn, (err, res) => {
+    const guarded = (ctx: Parameters<typeof fn>[0]) => {
+      if (store.alarms.size > 0 && store.hasAlarm(CORRUPT)) throw Errors.corrupt();
+      return fn(ctx);
+    };
+    committer.write(guarded, (err, res) => {
       if (err) cb(statusOf(err));
       else {
         res!.header = header(res!.header.revision);
@@ -296,15 +305,16 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
           keys: call.request.keys ? store.leaseKeys(id) : [],
         };
       }),
-    LeaseLeases: (_call: Call<object>, cb: Cb) =>
-      read(cb, () => ({ header: header(), leases: [...store.leases.keys()].map((ID) => ({ ID })) })),
+    // soonest expiry first, as etcd's lessor lists them
+    LeaseLeases: (_call: Call<object>, cb: Cb) => read(cb, () => ({ header: header(), leases: lessor.byExpiry().map((ID) => ({ ID })) })),
   });
 
   // ---------------------------------------------------------------- Cluster
   const unimpl = (what: string) => (_call: unknown, cb: Cb) => cb(statusOf(Errors.unimplemented(what)));
   const members = () => [{ ID: store.memberId, name: env.name, peerURLs: [], clientURLs: env.clientUrls(), isLearner: false }];
   server.addService(sizedDefinition('Cluster'), {
-    MemberList: (_call: unknown, cb: Cb) => read(cb, () => ({ header: header(), members: members() })),
+    // etcd's cluster responses carry cluster, member and term, but no revision
+    MemberList: (_call: unknown, cb: Cb) => read(cb, () => ({ header: header(0), members: members() })),
     MemberAdd: unimpl('MemberAdd (calico-datastore is a single member; use etcd for clusters)'),
     MemberRemove: unimpl('MemberRemove (single member)'),
     MemberUpdate: unimpl('MemberUpdate (single member)'),
@@ -312,7 +322,7 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
   });
 
   // ---------------------------------------------------------------- Maintenance
-  const alarmList = () => [...store.alarms].map((alarm) => ({ memberID: store.memberId, alarm }));
+  const alarmName = (a: number) => ALARM_NAMES[a] ?? String(a);
   server.addService(sizedDefinition('Maintenance'), {
     Status: (_call: unknown, cb: Cb) =>
       read(cb, () => ({
@@ -323,24 +333,35 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
         raftIndex: store.rev,
         raftTerm: 2,
         raftAppliedIndex: store.rev,
-        errors: [...store.alarms].map((a) => `memberID:${store.memberId} alarm:${a === NOSPACE ? 'NOSPACE' : a === 2 ? 'CORRUPT' : a}`),
+        // each alarm as etcd prints an AlarmMember (protobuf compact text)
+        errors: store.alarmList(0).map((a) => `memberID:${a.memberID} alarm:${alarmName(a.alarm)} `),
         dbSizeInUse: store.dbSizeInUse(),
         isLearner: false,
       })),
+    // etcd's AlarmStore: GET lists the alarms of a type (all for NONE); ACTIVATE and
+    // DEACTIVATE act on the (member, type) given and answer with that alarm (none if
+    // deactivating one that is not active). Alarm responses have no header.
     Alarm: (call: Call<{ action: number; memberID: string; alarm: number }>, cb: Cb) =>
       guard(cb, () => {
         const { action, alarm } = call.request;
+        // memberID 0 means this member (etcd would record, or look for, an alarm of member 0)
+        const member = BigInt(call.request.memberID) === 0n ? store.memberId : BigInt(call.request.memberID).toString();
         if (action === 0) {
-          read(cb, () => ({ header: header(), alarms: alarmList() }));
+          read(cb, () => ({ alarms: store.alarmList(alarm) }));
           return;
         }
-        write(cb, () => {
-          const before = alarmList();
-          if (action === 1 && alarm !== 0) store.alarms.add(alarm);
-          else if (action === 2) store.alarms.delete(alarm);
-          store.persistAlarms();
-          return { header: { revision: store.rev }, alarms: action === 2 ? before.filter((a) => a.alarm === alarm) : alarmList() };
-        });
+        if (action !== 1 && action !== 2) {
+          // etcd 3.4 crashes on this (its applier returns neither a response nor an error)
+          cb(statusOf(Errors.invalid(`unknown alarm action ${action} (expected 0 GET, 1 ACTIVATE or 2 DEACTIVATE)`)));
+          return;
+        }
+        committer.write(
+          () => {
+            const a = action === 1 ? store.activateAlarm(member, alarm) : store.deactivateAlarm(member, alarm);
+            return { alarms: a ? [a] : [] };
+          },
+          (err, res) => (err ? cb(statusOf(err)) : cb(null, res)),
+        );
       }),
     Defragment: (_call: unknown, cb: Cb) =>
       read(cb, () => {
@@ -353,7 +374,7 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
       call.end({ code: GrpcCode.UNIMPLEMENTED, details: 'calico-datastore: Snapshot is not implemented (copy the data directory while stopped)' });
     },
     MoveLeader: unimpl('MoveLeader (single member)'),
-    Downgrade: unimpl('Downgrade'),
+    // Downgrade (etcd 3.5) is left unregistered: grpc-go's "unknown method", as etcd 3.4 answers
   });
 
   // ---------------------------------------------------------------- gRPC health (grpc.health.v1)
@@ -387,8 +408,8 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
   // ---------------------------------------------------------------- Auth (not supported: disabled)
   const authDef = serviceDefinition('Auth');
   const authImpl: Record<string, unknown> = {};
-  for (const m of Object.keys(authDef)) authImpl[m] = (_call: unknown, cb: Cb) => cb(statusOf(Errors.authNotEnabled()));
-  authImpl['AuthStatus'] = (_call: unknown, cb: Cb) => cb(null, { header: header(), enabled: false, authRevision: 0 });
+  // AuthStatus (etcd 3.5) stays unregistered: "unknown method", as etcd 3.4 answers
+  for (const m of Object.keys(authDef)) if (m !== 'AuthStatus') authImpl[m] = (_call: unknown, cb: Cb) => cb(statusOf(Errors.authNotEnabled()));
   authImpl['AuthDisable'] = (_call: unknown, cb: Cb) => cb(null, { header: header() });
   authImpl['AuthEnable'] = (_call: unknown, cb: Cb) =>
     cb({ code: GrpcCode.UNIMPLEMENTED, details: 'calico-datastore: authentication is not supported; use TLS client certificates (--client-cert-auth)' });

@@ -309,7 +309,10 @@ void describe('request validation', () => {
   void it('finds overlapping writes like etcd checkIntervals', () => {
     assert.throws(() => checkTxnIntervals({ compare: [], success: [p('a'), p('a')], failure: [] }), /duplicate key/);
     assert.throws(() => checkTxnIntervals({ compare: [], success: [d('a', 'c'), p('b')], failure: [] }), /duplicate key/);
-    assert.throws(() => checkTxnIntervals({ compare: [], success: [d('a', '\0'), p('zzz')], failure: [] }), /duplicate key/);
+    // etcd takes range ends literally here: a from-key ("\0") or inverted delete overlaps no put
+    checkTxnIntervals({ compare: [], success: [d('a', '\0'), p('zzz')], failure: [] });
+    checkTxnIntervals({ compare: [], success: [d('d', 'a'), p('b')], failure: [] });
+    assert.throws(() => checkTxnIntervals({ compare: [], success: [{ request_txn: { compare: [], success: [d('a', 'c')], failure: [] } }, p('b')], failure: [] }), /duplicate key/);
     checkTxnIntervals({ compare: [], success: [d('a', 'c'), p('c')], failure: [p('a')] });
     checkTxnIntervals({ compare: [], success: [{ request_txn: { compare: [], success: [p('x')], failure: [p('x')] } }], failure: [] });
   });

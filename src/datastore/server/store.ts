@@ -89,6 +89,14 @@ function toKv(r: LiveRow, withValue: boolean): KeyValue {
   };
 }
 
+/** One active alarm (etcd's AlarmMember). */
+export interface AlarmMember {
+  /** Member id, decimal. */
+  memberID: string;
+  /** AlarmType: 0 NONE, 1 NOSPACE, 2 CORRUPT. */
+  alarm: number;
+}
+
 /** How a [key, range_end) pair selects keys (etcd's conventions). */
 export type KeySel = { kind: 'one'; key: Buffer } | { kind: 'from'; key: Buffer } | { kind: 'range'; key: Buffer; end: Buffer };
 
@@ -137,13 +145,17 @@ export class MvccStore {
   readonly file: string;
   /** Current (committed or being-written) revision. */
   rev = 1;
-  compactRev = 0;
+  /** Revision of the last compaction; -1 before the first (etcd's compactMainRev, so compacting at 0 works once). */
+  compactRev = -1;
   clusterId = '0';
   memberId = '0';
   /** Persisted lease grants: id (decimal string) → granted TTL in seconds. */
   readonly leases = new Map<string, number>();
-  /** Active alarms (etcd AlarmType numbers); 1 = NOSPACE. Persisted. */
-  alarms = new Set<number>();
+  /**
+   * Active alarms, as etcd's AlarmStore keeps them: one per (member id, AlarmType number),
+   * keyed `member:type`; 1 = NOSPACE, 2 = CORRUPT. Persisted as that list.
+   */
+  alarms = new Map<string, AlarmMember>();
   /** The latest state, in memory (mirrors the live table). */
   readonly live = new LiveIndex();
   private readonly cache = new Map<string, StatementSync>();
@@ -290,7 +302,7 @@ export class MvccStore {
     const ins = db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)');
     const id = () => (randomBytes(8).readBigUInt64BE() >> 1n).toString();
     ins.run('schema', String(SCHEMA_VERSION));
-    ins.run('compact_rev', '0');
+    ins.run('compact_rev', '-1');
     ins.run('cluster_id', id());
     ins.run('member_id', id());
     ins.run('alarms', '');
@@ -303,10 +315,16 @@ export class MvccStore {
     // above the compaction revision, so the newest row is the current revision.
     const maxHist = (this.db.prepare('SELECT max(rev) AS m FROM history').get() as { m: number | null }).m ?? 0;
     this.rev = Math.max(maxHist, this.compactRev, 1);
-    if (!Number.isSafeInteger(this.compactRev) || this.compactRev < 0) throw new Error(`bad recorded compact revision ${meta.get('compact_rev')}`);
+    if (!Number.isSafeInteger(this.compactRev) || this.compactRev < -1) throw new Error(`bad recorded compact revision ${meta.get('compact_rev')}`);
     this.clusterId = meta.get('cluster_id') ?? '0';
     this.memberId = meta.get('member_id') ?? '0';
-    this.alarms = new Set((meta.get('alarms') ?? '').split(',').filter(Boolean).map(Number));
+    this.alarms = new Map();
+    for (const entry of (meta.get('alarms') ?? '').split(',').filter(Boolean)) {
+      // "member:type"; a bare type (written before alarms had members) is this member's
+      const [member, type] = entry.includes(':') ? entry.split(':') : [this.memberId, entry];
+      const a = { memberID: BigInt(member!).toString(), alarm: Number(type) };
+      this.alarms.set(`${a.memberID}:${a.alarm}`, a);
+    }
     if (!Number.isSafeInteger(this.rev)) throw new Error(`bad revision ${this.rev} in history`);
     this.leases.clear();
     for (const r of this.db.prepare('SELECT CAST(id AS TEXT) AS id, ttl FROM leases').all() as { id: string; ttl: number }[]) {
@@ -409,7 +427,40 @@ export class MvccStore {
   }
 
   persistAlarms(): void {
-    this.s.metaSet!.run('alarms', [...this.alarms].join(','));
+    this.s.metaSet!.run('alarms', [...this.alarms.keys()].join(','));
+  }
+
+  /** True if an alarm of this type is active for any member. */
+  hasAlarm(type: number): boolean {
+    for (const a of this.alarms.values()) if (a.alarm === type) return true;
+    return false;
+  }
+
+  /** Active alarms of one type, or all of them for type 0 (etcd's AlarmStore.Get). */
+  alarmList(type: number): AlarmMember[] {
+    return [...this.alarms.values()].filter((a) => type === 0 || a.alarm === type);
+  }
+
+  /** Raises an alarm (persisted); returns it, or the same one already active. */
+  activateAlarm(memberID: string, type: number): AlarmMember {
+    const key = `${memberID}:${type}`;
+    let a = this.alarms.get(key);
+    if (!a) {
+      a = { memberID, alarm: type };
+      this.alarms.set(key, a);
+      this.persistAlarms();
+    }
+    return a;
+  }
+
+  /** Clears an alarm (persisted); returns it, or null if it was not active. */
+  deactivateAlarm(memberID: string, type: number): AlarmMember | null {
+    const key = `${memberID}:${type}`;
+    const a = this.alarms.get(key);
+    if (!a) return null;
+    this.alarms.delete(key);
+    this.persistAlarms();
+    return a;
   }
 
   private stmt(sql: string): StatementSync {
@@ -441,7 +492,11 @@ export class MvccStore {
     return ctx && ctx.sub > 0 ? ctx.rev : this.rev;
   }
 
-  /** Validates a range's revision against the view (etcd's checkRange). */
+  /**
+   * Validates a txn range's revision against the state before the txn (etcd's
+   * checkRequestRange): unlike a plain range, a negative revision is not "current" here but
+   * compared with the compaction revision (-1 before any compaction).
+   */
   checkRangeRev(r: RangeRequest, view: number): void {
     const rev = num(r.revision);
     if (rev === 0) return;
@@ -537,11 +592,16 @@ export class MvccStore {
     if (ctx.sub > 0) this.rev = ctx.rev;
   }
 
-  /** etcd's checkPut: lease exists; ignore_value/ignore_lease need an existing key. */
-  checkPut(p: PutRequest): void {
+  /**
+   * etcd's put checks: the lease exists and ignore_value/ignore_lease have a key to keep
+   * from. A plain Put checks the lease first; inside a txn (checkRequestPut) the key first.
+   */
+  checkPut(p: PutRequest, inTxn = false): void {
     const lease = leaseStr(p.lease);
+    const missingKey = (p.ignore_value || p.ignore_lease) && !this.live.get(p.key);
+    if (inTxn && missingKey) throw Errors.keyNotFound();
     if (lease !== '0' && !this.leases.has(lease)) throw Errors.leaseNotFound();
-    if ((p.ignore_value || p.ignore_lease) && !this.live.get(p.key)) throw Errors.keyNotFound();
+    if (missingKey) throw Errors.keyNotFound();
   }
 
   put(ctx: WriteCtx, p: PutRequest): PutResponse {
@@ -603,14 +663,16 @@ export class MvccStore {
     return rows.every((r) => compareKv(c, r));
   }
 
-  /** etcd's checkTxn on the taken path: lease existence, range revisions, ignore_* keys. */
-  private checkTxn(t: TxnRequest, path: boolean[], i: number): number {
+  /**
+   * etcd's checkRequests over the taken path (nested txns included), one kind of op per
+   * pass: `f` is called for every non-txn op in order.
+   */
+  private checkTxn(t: TxnRequest, path: boolean[], i: number, f: (op: RequestOp) => void): number {
     const ops = path[i] ? t.success : t.failure;
     let next = i + 1;
     for (const op of ops) {
-      if (op.request_range) this.checkRangeRev(op.request_range, this.rev);
-      else if (op.request_put) this.checkPut(op.request_put);
-      else if (op.request_txn) next = this.checkTxn(op.request_txn, path, next);
+      if (op.request_txn) next = this.checkTxn(op.request_txn, path, next, f);
+      else f(op);
     }
     return next;
   }
@@ -618,18 +680,21 @@ export class MvccStore {
   /** Runs a txn; read-only txns should pass ctx with no intent to change (they will not). */
   txn(ctx: WriteCtx, t: TxnRequest): TxnResponse {
     const path = this.comparePath(t);
-    this.checkTxn(t, path, 0);
+    // etcd checks every put on the path first (write txns only), then every range
+    if (MvccStore.txnWrites(t)) this.checkTxn(t, path, 0, (op) => op.request_put && this.checkPut(op.request_put, true));
+    this.checkTxn(t, path, 0, (op) => op.request_range && this.checkRangeRev(op.request_range, this.rev));
     const resp = this.execTxn(ctx, t, path, { i: 0 });
     resp.header = { revision: this.viewRev(ctx) };
     return resp;
   }
 
+  /** Runs the taken branch; a nested txn's response has an empty header, as in etcd. */
   private execTxn(ctx: WriteCtx, t: TxnRequest, path: boolean[], pos: { i: number }): TxnResponse {
     const succeeded = path[pos.i++]!;
     const ops = succeeded ? t.success : t.failure;
     const responses: ResponseOp[] = [];
     for (const op of ops) responses.push(this.execOp(ctx, op, path, pos));
-    return { header: { revision: this.viewRev(ctx) }, succeeded, responses };
+    return { header: { revision: 0 }, succeeded, responses };
   }
 
   private execOp(ctx: WriteCtx, op: RequestOp, path: boolean[], pos: { i: number }): ResponseOp {
@@ -717,8 +782,11 @@ function compareKv(c: Compare, r: LiveRow | null): boolean {
       result = a < b ? -1 : a > b ? 1 : 0;
       break;
     }
-    default:
+    case 0:
       result = Math.sign((r?.version ?? 0) - num(c.version));
+      break;
+    default:
+      result = 0; // an unknown target compares equal (etcd)
   }
   switch (c.result) {
     case 0:

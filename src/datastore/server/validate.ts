@@ -38,7 +38,11 @@ function checkRequestOp(u: RequestOp, maxTxnOps: number): void {
   else throw Errors.keyNotFound(); // empty op: etcd answers this way too
 }
 
-/** A deleted interval: [start, end) in latin1-string order; end '' = to infinity; point if end null. */
+/**
+ * A deleted interval: [start, end) in latin1-string order; a point if end is null. The end is
+ * taken literally, as etcd's checkIntervals does: a from-key end ("\0") or an end before the
+ * key makes an interval that contains no key, so it conflicts with no put.
+ */
 interface Interval {
   start: string;
   end: string | null;
@@ -48,8 +52,7 @@ const L = (b: Buffer) => b.toString('latin1');
 
 function intervalHas(iv: Interval, k: string): boolean {
   if (iv.end === null) return k === iv.start;
-  if (k < iv.start) return false;
-  return iv.end === '' || k < iv.end;
+  return k >= iv.start && k < iv.end;
 }
 
 /** etcd's checkIntervals: no key may be put twice, nor put and deleted, on one txn path. */
@@ -64,9 +67,7 @@ function checkIntervals(reqs: RequestOp[]): { puts: Set<string>; dels: Interval[
     const d = q.request_delete_range;
     if (!d) continue;
     if (d.range_end.length !== 0) {
-      // etcd's affine interval: a range end of "\0" means everything from the key on
-      const end = d.range_end.length === 1 && d.range_end[0] === 0 ? '' : L(d.range_end);
-      dels.push({ start: L(d.key), end });
+      dels.push({ start: L(d.key), end: L(d.range_end) });
     } else {
       dels.push({ start: L(d.key), end: null });
     }

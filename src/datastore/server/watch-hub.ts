@@ -190,7 +190,9 @@ export class WatchSession {
       while (this.watchers.has(this.nextId)) this.nextId++;
       id = this.nextId++;
     }
-    const start = Number(c.start_revision) > 0 ? Number(c.start_revision) : cur + 1;
+    // 0 means "from the next revision"; any other value, negative too, is taken as given
+    // (etcd: a start below the compaction revision, -1 before any, is answered as compacted)
+    const start = Number(c.start_revision) !== 0 ? Number(c.start_revision) : cur + 1;
     const w: Watcher = {
       id,
       session: this,
@@ -208,7 +210,8 @@ export class WatchSession {
     if (start <= cur) {
       if (start < store.compactRev) {
         this.watchers.delete(id);
-        this.send({ header: env.header(cur), watch_id: id, canceled: true, compact_revision: store.compactRev });
+        // etcd's compaction notice carries no revision (its header revision is 0)
+        this.send({ header: env.header(0), watch_id: id, canceled: true, compact_revision: store.compactRev });
         return;
       }
       let pos: [number, number] | null = [start, 0];
