@@ -3,6 +3,9 @@
 // Each test names the Calico file that shows the behaviour. In-memory datastore; the
 // executable against real etcd is covered in test/e2e/calicoctl-*.test.ts.
 import { test } from 'node:test';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { DatastoreUnavailable, MemoryKv, memoryDatastore, encodeStored } from '../datastore/index.ts';
 import { applyDefaults, keyFor, type AnyResource } from '../model/index.ts';
@@ -480,4 +483,32 @@ void test('delete KIND without names deletes one resource with an empty name, wh
   assert.equal((await run(['get', 'ippool', 'p1'])).code, 0, 'nothing was deleted');
   // create/apply/replace/validate take (and ignore) positional arguments next to -f, as cobra's default does.
   assert.equal((await run(['create', '-f', '-', 'extra'], pool('p2', '198.18.1.0/24'))).out, "Successfully created 1 'IPPool' resource(s)\n");
+});
+
+void test('empty input: checked per file, in a directory too; stdin is "-"; an empty directory is named (common/resources.go, file/iter.go)', async (t) => {
+  const { run } = harness();
+  const dir = mkdtempSync(path.join(tmpdir(), 'ctl-empty-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.deepEqual(await run(['apply', '-f', '-'], '# only a comment\n'), { code: 1, out: '', err: 'no resources specified in file -\n' });
+  mkdirSync(path.join(dir, 'none'));
+  writeFileSync(path.join(dir, 'none', 'notes.txt'), 'not a manifest');
+  assert.deepEqual(await run(['apply', '-f', path.join(dir, 'none')]), { code: 1, out: '', err: `no resources specified in directory ${path.join(dir, 'none')}\n` });
+  assert.deepEqual(await run(['apply', '--skip-empty', '-f', path.join(dir, 'none')]), { code: 0, out: 'No resources specified\n', err: '' });
+  // a.yaml is applied only if b.yaml (empty) does not stop the command first: it does, and nothing is written.
+  writeFileSync(path.join(dir, 'a.yaml'), pool('p1', '198.18.0.0/24'));
+  writeFileSync(path.join(dir, 'b.yaml'), '');
+  assert.deepEqual(await run(['apply', '-f', dir]), { code: 1, out: '', err: `no resources specified in file ${path.join(dir, 'b.yaml')}\n` });
+  assert.equal((await run(['get', 'ippool', 'p1'])).code, 1);
+  assert.deepEqual(await run(['apply', '--skip-empty', '-f', dir]), { code: 0, out: "Successfully applied 1 'IPPool' resource(s)\n", err: '' });
+});
+
+void test('get -A / -a on a kind that is not namespaced: exactly "IPPool is not namespaced" (tests/fv namespace_option_test.go TestMultiOption)', async () => {
+  const { run } = harness();
+  await run(['create', '-f', '-'], pool('p1', '198.18.0.0/24'));
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"NetworkPolicy","metadata":{"name":"policy1","namespace":"firstns"},"spec":{}}');
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"NetworkPolicy","metadata":{"name":"policy2","namespace":"secondns"},"spec":{}}');
+  for (const flag of ['-A', '-a']) assert.deepEqual(await run(['get', 'ippool', flag]), { code: 1, out: '', err: 'IPPool is not namespaced\n' });
+  const a = await run(['get', 'networkPolicy', '-A']);
+  assert.equal(a.out, 'NAMESPACE   NAME      TIER      \nfirstns     policy1   default   \nsecondns    policy2   default   \n\n');
+  assert.deepEqual(await run(['get', 'networkPolicy', '-a']), a);
 });

@@ -53,7 +53,7 @@ void test('mixed kinds, partial success, skip flags', async () => {
   assert.equal((await run(['delete', '--skip-not-exists', 'tier', 'nosuch'])).code, 0);
   assert.equal((await run(['delete', 'tier'])).err, "Failed to delete 'Tier' resource: resource does not exist: Tier() with error: <nil>\n\n");
   assert.equal((await run(['apply'])).err, 'no resources specified: calicoctl apply needs -f FILENAME (a file, a directory or - for stdin)\n');
-  assert.equal((await run(['apply', '-f', '-'], '# only a comment\n')).err, 'no resources specified in file stdin\n');
+  assert.equal((await run(['apply', '-f', '-'], '# only a comment\n')).err, 'no resources specified in file -\n');
   assert.equal((await run(['apply', '--skip-empty', '-f', '-'], '')).out, 'No resources specified\n');
 });
 

@@ -186,8 +186,9 @@ async function loadFromFiles(io: CtlIO, opts: CommonOptions, action: string, val
       }
       throw new CommandFailed(`failed to execute command: ${oneLine(first.message)}${more}`);
     }
-    if (r.resources.length === 0 && !opts.skipEmpty && !isDir) {
-      throw new CommandFailed(`no resources specified in file ${source}`);
+    if (r.resources.length === 0 && !opts.skipEmpty) {
+      // Checked per file, also for each file of a directory; stdin is named "-" as given.
+      throw new CommandFailed(`no resources specified in file ${file}`);
     }
     for (const d of r.resources) {
       const m = d.resource.metadata ?? {};
