@@ -512,3 +512,42 @@ void test('get -A / -a on a kind that is not namespaced: exactly "IPPool is not 
   assert.equal(a.out, 'NAMESPACE   NAME      TIER      \nfirstns     policy1   default   \nsecondns    policy2   default   \n\n');
   assert.deepEqual(await run(['get', 'networkPolicy', '-a']), a);
 });
+
+// Each kind's names and table headings (narrow, wide) as calicoctl's resourcemgr registers them.
+const RESOURCEMGR_KINDS: [string, string, string][] = [
+  ['bgpconfiguration bgpconfigurations bgpconfig bgpconfigs', 'NAME LOGSEVERITY MESHENABLED ASNUMBER', 'NAME LOGSEVERITY MESHENABLED ASNUMBER'],
+  ['bgpfilter bgpfilters bgpf bgpfs bf bfs', 'NAME NUMEXPORTV4 NUMIMPORTV4 NUMEXPORTV6 NUMIMPORTV6', 'NAME NUMEXPORTV4 NUMIMPORTV4 NUMEXPORTV6 NUMIMPORTV6'],
+  ['bgppeer bgppeers bgpp bgpps bp bps', 'NAME PEERIP NODE ASN', 'NAME PEERIP NODE ASN'],
+  ['clusterinformation clusterinformations clusterinfo clusterinfos', 'NAME CLUSTERGUID CLUSTERTYPE CALICOVERSION DATASTOREREADY', 'NAME CLUSTERGUID CLUSTERTYPE CALICOVERSION DATASTOREREADY'],
+  ['felixconfiguration felixconfigurations felixconfig felixconfigs', 'NAME', 'NAME'],
+  ['globalnetworkpolicy globalnetworkpolicies gnp gnps', 'NAME TIER', 'NAME TIER ORDER SELECTOR'],
+  ['globalnetworkset globalnetworksets gnetsets', 'NAME', 'NAME NETS'],
+  ['hostendpoint hostendpoints hep heps', 'NAME NODE', 'NAME NODE INTERFACE IPS PROFILES'],
+  ['ipamconfiguration ipamconfigurations ipamconfig ipamconfigs', 'NAME STRICTAFFINITY AUTOALLOCATEBLOCKS', 'NAME STRICTAFFINITY AUTOALLOCATEBLOCKS MAXBLOCKSPERHOST'],
+  ['ippool ippools ipp ipps pool pools', 'NAME CIDR SELECTOR', 'NAME CIDR NAT IPIPMODE VXLANMODE DISABLED DISABLEBGPEXPORT SELECTOR ASSIGNMENTMODE'],
+  ['ipreservation ipreservations reservation reservations', 'NAME', 'NAME CIDRS'],
+  ['kubecontrollersconfiguration kubecontrollersconfigurations kubecontrollersconfig kubecontrollersconfigs', 'NAME', 'NAME'],
+  ['networkpolicy networkpolicies policy np policies pol pols', 'NAME TIER', 'NAME TIER ORDER SELECTOR'],
+  ['networkset networksets netsets', 'NAME', 'NAME NETS'],
+  ['node nodes no nos', 'NAME', 'NAME ASN IPV4 IPV6'],
+  ['caliconodestatus caliconodestatuses nodestatus nodestatuses', 'NAME NODE', 'NAME NODE CLASSES'],
+  ['profile profiles pro pros', 'NAME', 'NAME LABELS'],
+  ['stagedglobalnetworkpolicy stagedglobalnetworkpolicies sgnp sgnps', 'NAME TIER', 'NAME TIER ORDER SELECTOR'],
+  ['stagedkubernetesnetworkpolicy stagedkubernetesnetworkpolicies stagedkubernetespolicy sknp stagedkubernetespolicies skpol skpols', 'NAME', 'NAME PODSELECTOR'],
+  ['stagednetworkpolicy stagednetworkpolicies stagedpolicy snp stagedpolicies spol spols', 'NAME TIER', 'NAME TIER ORDER SELECTOR'],
+  ['tier tiers', 'NAME ORDER', 'NAME ORDER'],
+  ['workloadendpoint workloadendpoints wep weps', 'WORKLOAD NODE NETWORKS INTERFACE', 'NAME WORKLOAD NODE NETWORKS INTERFACE PROFILES NATS'],
+];
+
+void test('every resource name calicoctl accepts, and each kind\'s table headings, narrow and wide (resourcemgr/*.go registerResource)', async () => {
+  const { run } = harness();
+  for (const [names, narrow, wide] of RESOURCEMGR_KINDS) {
+    for (const [i, alias] of names.split(' ').entries()) {
+      for (const name of [alias, alias.toUpperCase()]) {
+        const r = await run(['get', name, ...(i % 2 ? ['-o', 'wide'] : [])]);
+        assert.equal(r.code, 0, `${name}: ${r.err}`);
+        assert.equal(r.out.split('\n')[0]!.trim().split(/ +/).join(' '), i % 2 ? wide : narrow, name);
+      }
+    }
+  }
+});
