@@ -265,6 +265,35 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
       c.range({ key: s.k(), range_end: s.end(), sort_target: 1, sort_order: 2, serializable: true, revision: s.rev(8) }), kv);
   });
 
+  diff('range: sort with many ties (more than a dozen equal keys)', async (s) => {
+    // 40 keys in one txn (equal create and mod revisions), versions 1-3, values from 4 choices
+    const keys = Array.from({ length: 40 }, (_, i) => `k${String((i * 17) % 40).padStart(2, '0')}`);
+    await s.step('txn: 40 puts', (c) => c.txn({ success: keys.map((k, i) => ({ request_put: { key: s.k(k), value: B(`v${i % 4}`) } })) }));
+    await s.step('txn: bump every third', (c) => c.txn({ success: keys.filter((_, i) => i % 3 === 0).map((k) => ({ request_put: { key: s.k(k), value: B('v1') } })) }));
+    await s.step('txn: bump every fifth', (c) => c.txn({ success: keys.filter((_, i) => i % 5 === 0).map((k) => ({ request_put: { key: s.k(k), value: B('v2') } })) }));
+    const kv = (m: Msg) => (m.kvs as Msg[]).map((x) => Buffer.from(x.key).toString().slice(s.prefix.length)).join(' ');
+    for (const target of [0, 1, 2, 3, 4]) {
+      for (const order of [0, 1, 2]) {
+        for (const limit of [0, 15]) {
+          await s.step(`sort target ${target} order ${order} limit ${limit}`, (c) =>
+            c.range({ key: s.k(), range_end: s.end(), sort_target: target, sort_order: order, limit }), kv);
+        }
+      }
+    }
+    // 120 keys (past Go's ninther and partial-insertion thresholds): values mostly
+    // descending in key order with runs of ties, versions in a saw pattern
+    const big = Array.from({ length: 120 }, (_, i) => `m${String(i).padStart(3, '0')}`);
+    await s.step('txn: 120 puts', (c) => c.txn({ success: big.map((k, i) => ({ request_put: { key: s.k(k), value: B(`w${String(Math.trunc((119 - i) / 5)).padStart(2, '0')}`) } })) }));
+    await s.step('txn: bump some', (c) => c.txn({ success: big.filter((_, i) => i % 7 < 3).map((k) => ({ request_put: { key: s.k(k), ignore_value: true } })) }));
+    const mkv = (m: Msg) => (m.kvs as Msg[]).map((x) => Buffer.from(x.key).toString().slice(s.prefix.length + 1)).join(' ');
+    for (const target of [1, 2, 3, 4]) {
+      for (const order of [1, 2]) {
+        await s.step(`120 keys: sort target ${target} order ${order}`, (c) => c.range({ key: s.k('m'), range_end: s.end('m'), sort_target: target, sort_order: order }), mkv);
+      }
+    }
+    await s.step('all 160 keys by value descending, limit 70', (c) => c.range({ key: s.k(), range_end: s.end(), sort_target: 4, sort_order: 2, limit: 70 }), kv);
+  });
+
   diff('range: min/max mod and create revision filters with limit, count and more', async (s) => {
     for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) await s.step(`put ${k}`, (c) => c.put({ key: s.k(k), value: B(k) }));
     await s.step('put b again', (c) => c.put({ key: s.k('b'), value: B('b2') }));
@@ -695,6 +724,68 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
     await nx('cancel negative id');
   });
 
+  diff('watch: writes that arrive together (one response per revision), long catch-up (over 1000 revisions)', async (s) => {
+    const w = s.watch();
+    w.create({ key: s.k(), range_end: s.end() });
+    await s.next('created', w);
+    // not awaited one by one: calico-datastore commits these as one batch
+    await s.step('20 puts at once', async (c) => {
+      const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => c.put({ key: s.k(`p${i % 5}`), value: B(String(i)) })));
+      return { revisions: rs.map((r) => Number(r.header.revision)).sort((a, b) => a - b) };
+    }, (m) => ({ revisions: (m.revisions as number[]).map((r) => r - s.r0) }));
+    const shape: unknown[] = [];
+    for (let got = 0; got < 20; ) {
+      const m = await w.next(3000).catch(() => null);
+      if (!m) break;
+      got += (m.events as Msg[]).length;
+      shape.push({ rev: Number(m.header.revision) - s.r0, events: (m.events as Msg[]).map((e) => Number(e.kv.mod_revision) - s.r0) });
+    }
+    s.note('responses for 20 puts at once', shape);
+    await s.step('1100 more puts', async (c) => {
+      for (let i = 0; i < 1100; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => c.put({ key: s.k(`q${(i + j) % 7}`), value: B(String(i + j)) })));
+      return {};
+    });
+    const w2 = s.watch();
+    w2.create({ key: s.k(), range_end: s.end(), start_revision: s.rev(1) });
+    await s.next('created: catch-up of 1120 revisions', w2);
+    const chunks: unknown[] = [];
+    for (let got = 0; got < 1120; ) {
+      const m = await w2.next(5000).catch(() => null);
+      if (!m) break;
+      const evs = m.events as Msg[];
+      got += evs.length;
+      chunks.push({ rev: Number(m.header.revision) - s.r0, n: evs.length, first: Number(evs[0]?.kv.mod_revision) - s.r0, last: Number(evs[evs.length - 1]?.kv.mod_revision) - s.r0 });
+    }
+    s.note('catch-up responses', chunks);
+  });
+
+  diff('watch: fragment on responses larger than --max-request-bytes', async (s) => {
+    const big = (c: string) => Buffer.alloc(700_000, c);
+    for (const k of ['a', 'b', 'c']) await s.step(`put ${k} (700 kB)`, (c) => c.put({ key: s.k(k), value: big(k) }), (m) => ({ header: m.header }));
+    await s.step('txn: put x and y (2 x 700 kB, one revision)', (c) => c.txn({ success: ['x', 'y'].map((k) => ({ request_put: { key: s.k(k), value: big(k) } })) }), (m) => ({ header: m.header }));
+    const shape = (m: Msg) => ({
+      rev: Number(m.header.revision) - s.r0,
+      watch_id: m.watch_id,
+      fragment: m.fragment,
+      events: (m.events as Msg[]).map((e) => `${Buffer.from(e.kv.key).toString().slice(s.prefix.length)}@${Number(e.kv.mod_revision) - s.r0}:${e.kv.value.length}`),
+    });
+    for (const fragment of [true, false]) {
+      const w = s.watch();
+      w.create({ key: s.k(), range_end: s.end(), start_revision: s.rev(1), fragment });
+      await s.next(`created (fragment ${fragment})`, w);
+      const got: unknown[] = [];
+      for (let n = 0; n < 5; ) {
+        const m = await w.next(5000).catch(() => null);
+        if (!m) break;
+        n += (m.events as Msg[]).length;
+        got.push(shape(m));
+      }
+      s.note(`catch-up of 3.5 MB (fragment ${fragment})`, got);
+      await s.step('put z', (c) => c.put({ key: s.k('z'), value: B('z') }));
+      await s.next(`live event (fragment ${fragment})`, w, 3000, shape);
+    }
+  });
+
   diff('watch: compacted start revision, progress_notify, fragment on small responses', async (s) => {
     for (let i = 0; i < 4; i++) await s.step(`put k ${i}`, (c) => c.put({ key: s.k('k'), value: B(String(i)) }));
     await s.step('compact at r0+3', (c) => c.compact({ revision: s.rev(3) }));
@@ -831,7 +922,13 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
     await s.step('put a', (c) => c.put({ key: s.k('a'), value: B('1') }));
     await s.step('grant lease 7301', (c) => c.call('Lease', 'LeaseGrant', { ID: 7301, TTL: 600 }));
     const alarm = (label: string, action: number, alarm: number, memberID: string | number = self) =>
-      s.step(label, (c) => c.call('Maintenance', 'Alarm', { action, alarm, memberID }));
+      // etcd lists alarms from Go maps: in no particular order
+      s.step(label, (c) => c.call('Maintenance', 'Alarm', { action, alarm, memberID }), (m) => ({
+        ...m,
+        alarms: (m.alarms as Msg[])
+          .map((x) => ({ ...x, memberID: s.aliases.get(x.memberID as string) ?? x.memberID }))
+          .sort((x, y) => `${x.alarm}:${x.memberID}`.localeCompare(`${y.alarm}:${y.memberID}`)),
+      }));
     await alarm('activate NOSPACE', 1, 1);
     await alarm('activate NOSPACE again', 1, 1);
     await alarm('activate NOSPACE for another member', 1, 1, 12345);

@@ -623,6 +623,15 @@ function writeWatchResp(w: Writer, m: WatchResponseMsg, sz: Sizes, i: { i: numbe
   for (const e of m.events ?? []) writeEvent(w, e, sz, i);
 }
 
+/** Encoded size of a WatchResponse (what etcd's fragmenting measures as wr.Size()). */
+export function watchResponseSize(m: WatchResponseMsg): number {
+  return sizeWatchResp(m, []);
+}
+/** Bytes one event adds to an encoded WatchResponse (its field tag and length included). */
+export function watchEventFieldSize(e: Event): number {
+  return sizeMsg(sizeEvent(e, []));
+}
+
 type SizeFn<T> = (m: T, sz: Sizes) => number;
 type WriteFn<T> = (w: Writer, m: T, sz: Sizes, i: { i: number }) => void;
 

@@ -18,6 +18,7 @@ import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, 
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { DataDirError, Errors } from './errors.ts';
+import { goSort } from './go-sort.ts';
 import { LiveIndex, type LiveEntry } from './live-index.ts';
 import type {
   Compare,
@@ -539,9 +540,11 @@ export class MvccStore {
     }
     let order = sortOrder;
     if (sortTarget !== 0 && order === 0) order = 1;
-    if (!(order === 0 || (sortTarget === 0 && order === 1))) {
+    if (sortTarget === 0 && order === 2) rows.reverse();
+    else if (sortTarget !== 0 && (order === 1 || order === 2)) {
+      // Go's unstable sort, as etcd sorts: equal elements end up where etcd puts them
       const cmp = comparator(sortTarget);
-      rows.sort(order === 2 ? (a, b) => cmp(b, a) : cmp);
+      goSort(rows, order === 2 ? (a, b) => cmp(b, a) < 0 : (a, b) => cmp(a, b) < 0);
     }
     let more = false;
     if (limit > 0 && rows.length > limit) {

@@ -1,10 +1,13 @@
 // Watchers. A WatchSession is one gRPC Watch stream (many watchers, ids from 0 per stream as
 // etcd allocates them); the WatchHub indexes every watcher by key (exact-key watchers in a
 // map, range/prefix watchers in a list) and, after each committed batch, sends each watcher
-// the events it matches — one response per watcher per batch, split so no response grows
-// past ~1 MiB. Catch-up from a start revision reads the history table in chunks; since the
-// server is single-threaded and catch-up runs only between batches, a watcher moves from
-// history to live events with no gap and no duplicate (its `nextRev` cursor guards both).
+// the events it matches — as etcd does, one response per watcher per revision (a batch of
+// many writes is many responses), and catch-up from a start revision in responses of at most
+// 1000 revisions. A watcher that asked for `fragment` gets etcd's fragments: a response of
+// --max-request-bytes or more is cut into pieces, all but the last marked `fragment`.
+// Since the server is single-threaded and catch-up runs only between batches, a watcher moves
+// from history to live events with no gap and no duplicate (its `nextRev` cursor guards both).
+import { watchEventFieldSize, watchResponseSize } from './codec.ts';
 import { WatchReasons } from './errors.ts';
 import type { Event, Header } from './proto.ts';
 import { keySel, selContains, type KeySel, type MvccStore } from './store.ts';
@@ -18,6 +21,8 @@ export interface WatchEnv {
   header(rev: number): Header;
   /** Runs fn when no write batch is open (committer.read). */
   whenIdle(fn: () => void): void;
+  /** --max-request-bytes: the size at which responses are fragmented (etcd's default if absent). */
+  maxRequestBytes?: number;
 }
 
 interface Watcher {
@@ -29,13 +34,23 @@ interface Watcher {
   noDelete: boolean;
   prevKv: boolean;
   progressNotify: boolean;
+  fragment: boolean;
   /** Events below this revision are not for this watcher (already sent, or before its start). */
   nextRev: number;
   sentSinceProgress: boolean;
 }
 
-const MAX_RESPONSE_BYTES = 1 << 20;
+/** etcd's default --max-request-bytes. */
+const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+/**
+ * Not etcd's: a response without `fragment` is otherwise sent whole, as etcd does; past this
+ * size it is split on revision boundaries so one catch-up cannot build a giant message.
+ */
+const UNFRAGMENTED_LIMIT = 64 * 1024 * 1024;
+/** History rows read per query during catch-up. */
 const CATCHUP_CHUNK = 1000;
+/** etcd's watchBatchMaxRevs: revisions per catch-up response. */
+const CATCHUP_MAX_REVS = 1000;
 
 export class WatchHub {
   private readonly exact = new Map<string, Set<Watcher>>();
@@ -102,7 +117,15 @@ export class WatchHub {
     }
     if (!per) return;
     for (const [w, evs] of per as Map<Watcher, Event[]>) {
-      w.session.sendEvents(w, evs, rev);
+      // one response per revision, its header at that revision (etcd notifies per write)
+      let from = 0;
+      for (let i = 1; i <= evs.length; i++) {
+        const r = evs[from]!.kv.mod_revision;
+        if (i === evs.length || evs[i]!.kv.mod_revision !== r) {
+          w.session.sendEvents(w, from === 0 && i === evs.length ? evs : evs.slice(from, i), r);
+          from = i;
+        }
+      }
       w.nextRev = rev + 1;
     }
   }
@@ -202,6 +225,7 @@ export class WatchSession {
       noDelete: c.filters.includes(1),
       prevKv: c.prev_kv,
       progressNotify: c.progress_notify,
+      fragment: c.fragment,
       nextRev: start,
       sentSinceProgress: false,
     };
@@ -214,13 +238,29 @@ export class WatchSession {
         this.send({ header: env.header(0), watch_id: id, canceled: true, compact_revision: store.compactRev });
         return;
       }
+      // responses of up to 1000 revisions, counted before the filters (etcd's eventBatch)
+      let batch: Event[] = [];
+      let revs = 0;
+      const flush = () => {
+        const evs = w.noPut || w.noDelete ? batch.filter((ev) => !(ev.type === 0 ? w.noPut : w.noDelete)) : batch;
+        if (evs.length) this.sendEvents(w, evs, cur);
+        batch = [];
+        revs = 0;
+      };
       let pos: [number, number] | null = [start, 0];
       while (pos) {
         const chunk = store.historyChunk(sel, pos[0], pos[1], cur, CATCHUP_CHUNK);
-        const evs = chunk.events.filter((ev) => !(ev.type === 0 ? w.noPut : w.noDelete));
-        if (evs.length) this.sendEvents(w, evs, cur);
+        for (const ev of chunk.events) {
+          const last = batch[batch.length - 1];
+          if (!last || last.kv.mod_revision !== ev.kv.mod_revision) {
+            if (revs === CATCHUP_MAX_REVS) flush();
+            revs++;
+          }
+          batch.push(ev);
+        }
         pos = chunk.next;
       }
+      if (batch.length) flush();
       w.nextRev = cur + 1;
     }
     this.hub.add(w);
@@ -246,7 +286,13 @@ export class WatchSession {
       });
     }
     w.sentSinceProgress = true;
-    // Split big batches (on revision boundaries when possible) to stay under client limits.
+    const header = env.header(rev);
+    if (w.fragment) {
+      this.sendFragments(w, header, out, env.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
+      return;
+    }
+    // Whole, as etcd sends it, unless beyond UNFRAGMENTED_LIMIT (then cut on revision
+    // boundaries where possible). Sizes are estimates: only the cut-off needs them.
     let start = 0;
     let bytes = 0;
     for (let i = 0; i < out.length; i++) {
@@ -254,11 +300,35 @@ export class WatchSession {
       bytes += ev.kv.key.length + ev.kv.value.length + 32 + (ev.prev_kv ? ev.prev_kv.key.length + ev.prev_kv.value.length : 0);
       const last = i === out.length - 1;
       const boundary = last || out[i + 1]!.kv.mod_revision !== ev.kv.mod_revision;
-      if (last || (bytes >= MAX_RESPONSE_BYTES && boundary) || bytes >= 4 * MAX_RESPONSE_BYTES) {
-        this.send({ header: env.header(rev), watch_id: w.id, events: start === 0 && last ? out : out.slice(start, i + 1) });
+      if (last || (bytes >= UNFRAGMENTED_LIMIT && boundary) || bytes >= 4 * UNFRAGMENTED_LIMIT) {
+        this.send({ header, watch_id: w.id, events: start === 0 && last ? out : out.slice(start, i + 1) });
         start = i + 1;
         bytes = 0;
       }
+    }
+  }
+
+  /**
+   * etcd's sendFragments: a response under `max` bytes (encoded), or of one event, goes whole;
+   * otherwise each piece takes events while it stays under `max` (at least one), and every
+   * piece but the last is marked `fragment`.
+   */
+  private sendFragments(w: Watcher, header: Header, evs: Event[], max: number): void {
+    const whole = { header, watch_id: w.id, events: evs };
+    if (evs.length < 2 || watchResponseSize(whole) < max) {
+      this.send(whole);
+      return;
+    }
+    const base = watchResponseSize({ header, watch_id: w.id, fragment: true });
+    let i = 0;
+    while (i < evs.length) {
+      const from = i;
+      let size = base;
+      for (; i < evs.length; i++) {
+        size += watchEventFieldSize(evs[i]!);
+        if (i > from && size >= max) break;
+      }
+      this.send({ header, watch_id: w.id, fragment: i < evs.length, events: evs.slice(from, i) });
     }
   }
 
