@@ -551,3 +551,33 @@ void test('every resource name calicoctl accepts, and each kind\'s table heading
     }
   }
 });
+
+void test('-o json/yaml in the shape of Calico\'s Go structs: fields in struct order, struct-typed fields always present (encoding/json over api/pkg/apis/projectcalico/v3)', async () => {
+  const { run } = harness();
+  const keys = (o: unknown): string[] => Object.keys(o as object);
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{"name":"p1"},"spec":{"nodeSelector":"all()","cidr":"198.18.0.0/24"}}');
+  const p = JSON.parse((await run(['get', 'ippool', 'p1', '-o', 'json'])).out) as { spec: object };
+  assert.deepEqual(keys(p), ['kind', 'apiVersion', 'metadata', 'spec']);
+  assert.deepEqual(keys(p.spec), ['cidr', 'vxlanMode', 'ipipMode', 'blockSize', 'nodeSelector', 'allowedUses', 'assignmentMode']);
+  await run(['create', '-f', '-'], 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g1}\nspec:\n  types: [Ingress]\n  selector: all()\n  ingress:\n  - destination: {ports: [80], nets: [198.18.0.0/24]}\n    protocol: TCP\n    action: Allow\n  - action: Deny\n');
+  const g = JSON.parse((await run(['get', 'gnp', 'g1', '-o', 'json'])).out) as { spec: { ingress: { destination?: object }[] } };
+  assert.deepEqual(keys(g.spec), ['tier', 'ingress', 'selector', 'types']);
+  assert.deepEqual(keys(g.spec.ingress[0]), ['action', 'protocol', 'destination']);
+  assert.deepEqual(keys(g.spec.ingress[0]!.destination), ['nets', 'ports']);
+  assert.deepEqual(keys(g.spec.ingress[1]), ['action'], 'source and destination are omitzero');
+  // Node, Tier and KubeControllersConfiguration status, and a few spec structs, print as {}.
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"Node","metadata":{"name":"n1"},"spec":{"bgp":{"ipv4Address":"198.18.0.1/24","asNumber":64512}}}');
+  const n = JSON.parse((await run(['get', 'node', 'n1', '-o', 'json'])).out) as { spec: { bgp: object }; status: object };
+  assert.deepEqual(n.status, {});
+  assert.deepEqual(keys(n.spec.bgp), ['asNumber', 'ipv4Address']);
+  assert.match((await run(['get', 'tier', 'default', '-o', 'yaml'])).out, /\nstatus: \{\}\n$/);
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"KubeControllersConfiguration","metadata":{"name":"default"},"spec":{}}');
+  const k = JSON.parse((await run(['get', 'kubecontrollersconfig', 'default', '-o', 'json'])).out) as { spec: { controllers: object }; status: object };
+  assert.deepEqual([k.spec.controllers, k.status], [{}, {}]);
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"StagedKubernetesNetworkPolicy","metadata":{"name":"s1","namespace":"default"},"spec":{}}');
+  assert.match((await run(['get', 'sknp', 's1', '-o', 'yaml'])).out, /\nspec:\n {2}podSelector: \{\}\n {2}stagedAction: Set\n$/);
+  // ... and what get prints applies back unchanged.
+  for (const kind of ['node', 'tier', 'kubecontrollersconfig', 'sknp']) {
+    assert.equal((await run(['apply', '-f', '-'], (await run(['get', kind, '-o', 'yaml'])).out)).code, 0, kind);
+  }
+});

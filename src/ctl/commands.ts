@@ -40,6 +40,7 @@ import { changeLabels, parsePatch, patchResource } from './patch.ts';
 import { renderTable, needsAsNumber } from './table.ts';
 import { compileTemplate } from './template.ts';
 import { encodeOutput } from './output.ts';
+import { goShape } from './go-shape.ts';
 
 /** Where output goes and where input comes from (a process, or a test). */
 export interface CtlIO {
@@ -727,7 +728,7 @@ export async function runGet(io: CtlIO, deps: CtlDeps, kindArg: string | undefin
       const objs = asObjects();
       // calicoctl marshals its result slice: one object alone, several as a list, none (only
       // errors) as Go's nil slice, which prints "null".
-      io.out(encodeOutput(objs.length === 1 ? objs[0] : objs.length ? objs : null, fmt.type));
+      io.out(encodeOutput(goShape(objs.length === 1 ? objs[0] : objs.length ? objs : null), fmt.type));
     } else if (fmt.type === 'template') {
       try {
         io.out(tpl!(asObjects()));

@@ -48,6 +48,12 @@ function comparable(r: AnyResource): AnyResource {
   delete c.metadata.uid;
   delete c.metadata.creationTimestamp;
   delete c.metadata.resourceVersion;
+  // calicoctl prints Go's always-present structs as {} (status of Node/Tier/KubeControllersConfiguration,
+  // KubeControllersConfiguration spec.controllers, StagedKubernetesNetworkPolicy spec.podSelector).
+  const empty = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+  const loose = c as unknown as { status?: unknown; spec?: Record<string, unknown> };
+  if (empty(loose.status)) delete loose.status;
+  for (const k of ['controllers', 'podSelector']) if (loose.spec && empty(loose.spec[k])) delete loose.spec[k];
   return c;
 }
 
