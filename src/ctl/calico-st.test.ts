@@ -129,7 +129,7 @@ void test('test_no_config: no datastore configured fails every command cleanly (
   }
   // `ipam show` is not implemented: an error, not a crash.
   const ipam = await run(['ipam', 'show']);
-  assert.deepEqual(ipam, { code: 1, out: '', err: 'unknown command "ipam" for "calicoctl"\n' });
+  assert.deepEqual(ipam, { code: 1, out: '', err: 'calicoctl ipam is not implemented in calico-ts\n' });
 });
 
 void test('test_reject_unknown_resource: get of an unknown kind', async () => {

@@ -77,6 +77,27 @@ export function processIO(): CtlIO {
 
 type Opts = Record<string, unknown>;
 
+// calicoctl's root commands in the order NewCommand adds them (cobra adds help, which it never
+// suggests, and completion).
+const ROOT_COMMANDS = ['create', 'apply', 'replace', 'delete', 'get', 'patch', 'label', 'validate', 'ipam', 'node', 'datastore', 'cluster', 'version', 'completion'];
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** cobra's findSuggestions: commands within edit distance 2 (ignoring case) or starting with what was typed. */
+function suggestFor(typed: string): string {
+  const t = typed.toLowerCase();
+  const found = ROOT_COMMANDS.filter((c) => c !== typed && (editDistance(t, c) <= 2 || c.startsWith(t)));
+  return found.length ? `\n\nDid you mean this?\n${found.map((c) => `\t${c}\n`).join('')}` : '';
+}
+
 /**
  * Command-line errors in the words of calicoctl's parser (cobra/pflag): "unknown flag:
  * --foo", "unknown shorthand flag: 'm' in -m", "unknown command \"foo\" for \"calicoctl\"",
@@ -91,7 +112,7 @@ export function cobraStyle(message: string): string {
     return `unknown shorthand flag: '${opt.charAt(1)}' in ${opt}\n`;
   }
   m = /^error: unknown command '([^']+)'/.exec(line);
-  if (m) return `unknown command "${m[1]}" for "calicoctl"\n`;
+  if (m) return `unknown command "${m[1]}" for "calicoctl"${suggestFor(m[1]!)}\n`;
   m = /^error: option '(?:-(\w), )?(--[\w-]+)[^']*' argument missing/.exec(line);
   if (m) return `flag needs an argument: ${m[2]}\n`;
   return message;
@@ -251,6 +272,16 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
   for (const [name, lock, text] of [['lock', true, 'Lock the datastore to prevent changes during migration'], ['unlock', false, 'Unlock the datastore to allow changes after migration']] as const) {
     cfg(configOpt(migrateCmd.command(name).description(text)))
       .action(async (o: Opts) => runMigrateLock(io, deps, lock, { ...configOf(o), ...(program.opts().allowVersionMismatch ? { allowVersionMismatch: true } : {}) }));
+  }
+
+  // Calico's ipam and cluster commands need IPAM inspection and diagnostics calico-ts does not have yet.
+  for (const [name, what] of [['ipam', 'IP address management'], ['cluster', 'Access cluster information']] as const) {
+    cfg(program.command(name).description(`${what} (not implemented in calico-ts)`))
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(() => {
+        throw new CommandFailed(`calicoctl ${name} is not implemented in calico-ts`);
+      });
   }
 
   program.hook('preAction', () => {

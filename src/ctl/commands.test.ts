@@ -113,6 +113,9 @@ void test('patch validates the result and keeps it atomic; label on namespaced r
 void test('unknown commands, flags and argument counts: cobra/pflag words, exit 1 (tests/st test_flags.py)', async () => {
   const { run } = harness();
   assert.deepEqual(await run(['frobnicate']), { code: 1, out: '', err: 'unknown command "frobnicate" for "calicoctl"\n' });
+  // cobra's suggestions: edit distance up to 2, or a prefix; main's Fprintln adds the last newline.
+  assert.deepEqual(await run(['gte']), { code: 1, out: '', err: 'unknown command "gte" for "calicoctl"\n\nDid you mean this?\n\tget\n\n' });
+  assert.deepEqual(await run(['dat']), { code: 1, out: '', err: 'unknown command "dat" for "calicoctl"\n\nDid you mean this?\n\tget\n\tdatastore\n\n' });
   assert.deepEqual(await run(['get', '--bogus']), { code: 1, out: '', err: 'unknown flag: --bogus\n' });
   assert.deepEqual(await run(['-m']), { code: 1, out: '', err: "unknown shorthand flag: 'm' in -m\n" });
   assert.deepEqual(await run(['--unknown-flag']), { code: 1, out: '', err: 'unknown flag: --unknown-flag\n' });
