@@ -103,7 +103,7 @@ function suggestFor(typed: string): string {
  * --foo", "unknown shorthand flag: 'm' in -m", "unknown command \"foo\" for \"calicoctl\"",
  * "flag needs an argument: --filename". Other commander messages pass through.
  */
-export function cobraStyle(message: string): string {
+export function cobraStyle(message: string, argv: readonly string[] = []): string {
   const line = message.trim();
   let m = /^error: unknown option '([^']+)'/.exec(line);
   if (m) {
@@ -114,7 +114,8 @@ export function cobraStyle(message: string): string {
   m = /^error: unknown command '([^']+)'/.exec(line);
   if (m) return `unknown command "${m[1]}" for "calicoctl"${suggestFor(m[1]!)}\n`;
   m = /^error: option '(?:-(\w), )?(--[\w-]+)[^']*' argument missing/.exec(line);
-  if (m) return `flag needs an argument: ${m[2]}\n`;
+  // pflag names the flag as it was typed: "'o' in -o" for the shorthand.
+  if (m) return m[1] && argv.includes(`-${m[1]}`) && !argv.includes(m[2]!) ? `flag needs an argument: '${m[1]}' in -${m[1]}\n` : `flag needs an argument: ${m[2]}\n`;
   return message;
 }
 
@@ -150,7 +151,7 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
     .option('--context <context>', 'The name of the kubeconfig context to use (ignored: calico-ts uses etcd v3)')
     .option('--allow-version-mismatch', 'Allow client and cluster versions mismatch')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: (s, write) => write(cobraStyle(s)) })
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: (s, write) => write(cobraStyle(s, argv)) })
     .showHelpAfterError(false);
 
   // --allow-version-mismatch is global (cobra persistent flag): every command sees it.
@@ -160,7 +161,7 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
   });
 
   const cfg = (c: Command) =>
-    c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: (s, write) => write(cobraStyle(s)) });
+    c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: (s, write) => write(cobraStyle(s, argv)) });
 
   cfg(crudFlags(program.command('create').description('Create a resource by file, directory or stdin'))
     .option('--skip-exists', 'Skip over resources that already exist.'))
@@ -299,11 +300,16 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
   }
   // ... and so does a group of subcommands (node, datastore, datastore migrate).
   const groups: [readonly string[], Command][] = [[['node'], nodeCmd], [['datastore'], datastoreCmd], [['datastore', 'migrate'], migrateCmd]];
-  for (const [path, cmd] of groups) {
-    if (argv.length === path.length && path.every((p, i) => argv[i] === p)) {
+  // cobra also shows a group's help, exit 0, for a word under it that names no subcommand
+  // (only the root reports unknown commands): `calicoctl node foo`.
+  for (const [path, cmd] of [...groups].reverse()) {
+    if (!path.every((p, i) => argv[i] === p)) continue;
+    const next = argv[path.length];
+    if (next === undefined || (!next.startsWith('-') && !cmd.commands.some((c) => c.name() === next || c.aliases().includes(next)))) {
       io.out(cmd.helpInformation());
       return 0;
     }
+    break;
   }
 
   try {

@@ -113,13 +113,20 @@ void test('patch validates the result and keeps it atomic; label on namespaced r
 void test('unknown commands, flags and argument counts: cobra/pflag words, exit 1 (tests/st test_flags.py)', async () => {
   const { run } = harness();
   assert.deepEqual(await run(['frobnicate']), { code: 1, out: '', err: 'unknown command "frobnicate" for "calicoctl"\n' });
+  // pflag names a flag without its argument as typed.
+  assert.deepEqual(await run(['get', 'ippool', '-o']), { code: 1, out: '', err: "flag needs an argument: 'o' in -o\n" });
+  assert.deepEqual(await run(['get', 'ippool', '--output']), { code: 1, out: '', err: 'flag needs an argument: --output\n' });
+  // Under a group (node, datastore, datastore migrate) a word that names no subcommand shows the group's help.
+  const nodeHelp = await run(['node', 'foo']);
+  assert.equal(nodeHelp.code, 0);
+  assert.match(nodeHelp.out, /^Usage: calicoctl node /);
   // cobra's suggestions: edit distance up to 2, or a prefix; main's Fprintln adds the last newline.
   assert.deepEqual(await run(['gte']), { code: 1, out: '', err: 'unknown command "gte" for "calicoctl"\n\nDid you mean this?\n\tget\n\n' });
   assert.deepEqual(await run(['dat']), { code: 1, out: '', err: 'unknown command "dat" for "calicoctl"\n\nDid you mean this?\n\tget\n\tdatastore\n\n' });
   assert.deepEqual(await run(['get', '--bogus']), { code: 1, out: '', err: 'unknown flag: --bogus\n' });
   assert.deepEqual(await run(['-m']), { code: 1, out: '', err: "unknown shorthand flag: 'm' in -m\n" });
   assert.deepEqual(await run(['--unknown-flag']), { code: 1, out: '', err: 'unknown flag: --unknown-flag\n' });
-  assert.equal((await run(['get', 'ippools', '-o'])).err, 'flag needs an argument: --output\n');
+  assert.equal((await run(['get', 'ippools', '-o'])).err, "flag needs an argument: 'o' in -o\n");
   assert.equal((await run(['patch', 'ippool'])).err, 'accepts 2 arg(s), received 1\n');
   assert.equal((await run(['label', 'ippool', 'x'])).err, 'requires at least 3 arg(s), only received 2\n');
   assert.equal((await run(['-l', 'bogus', 'get', 'ippools'])).err, 'unknown log level: bogus, expected one of: panic, fatal, error, warn, info, debug\n');
