@@ -246,6 +246,38 @@ void test('calicoctl executable against real etcd: output, messages, bad input a
     await calicoctl(['delete', 'bgppeer', 'ct-peer-2'], { env });
     await calicoctl(['delete', 'ippool', 'ct-pool'], { env });
   });
+
+  await t.test("Calico st behaviours: datastore migrate lock/unlock/import, delete without a name, empty files, Go's output shape", async () => {
+    // test_flags test_version_mismatch: import is refused for etcd before any version check.
+    await raw.put('/calico/resources/v3/projectcalico.org/clusterinformations/default', JSON.stringify({ kind: 'ClusterInformation', apiVersion: 'projectcalico.org/v3', metadata: { name: 'default', uid: 'u1', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { clusterGUID: 'g1', datastoreReady: true, calicoVersion: 'v0.0.0.1.2.3' } }));
+    oneLineError(await calicoctl(['datastore', 'migrate', 'import', '-f', 'a'], { env }), /^invalid datastore type: etcdv3 to import to for datastore migration\. Datastore type must be kubernetes$/, 'import into etcd');
+    const mismatch = await calicoctl(['datastore', 'migrate', 'lock'], { env });
+    assert.equal(mismatch.code, 1);
+    assert.match(mismatch.err, /^version mismatch\.\nClient Version: {3}v\S+\nCluster Version: {2}0\.0\.0\.1\.2\.3\nUse --allow-version-mismatch to override\n$/);
+    const ready = async (): Promise<string> => (await calicoctl(['--allow-version-mismatch', 'get', 'clusterinfo', 'default', '-o', 'go-template={{.spec.datastoreReady}}'], { env })).out;
+    const lock = await calicoctl(['--allow-version-mismatch', 'datastore', 'migrate', 'lock'], { env });
+    assert.deepEqual([lock.code, lock.out, lock.err], [0, 'Datastore locked.\n', '']);
+    assert.equal(await ready(), 'false');
+    const unlock = await calicoctl(['--allow-version-mismatch', 'datastore', 'migrate', 'unlock'], { env });
+    assert.deepEqual([unlock.code, unlock.out, unlock.err], [0, 'Datastore unlocked.\n', '']);
+    assert.equal(await ready(), 'true');
+    await raw.delete('/calico/resources/v3/projectcalico.org/clusterinformations/default');
+    // delete KIND with no name: one resource with an empty name, which does not exist.
+    const del = await calicoctl(['delete', 'ippool'], { env });
+    assert.deepEqual([del.code, del.out, del.err], [1, '', "Failed to delete 'IPPool' resource: resource does not exist: IPPool() with error: <nil>\n\n"]);
+    // An empty file in a directory stops the command before anything is written.
+    const d = mkdtempSync(path.join(dir, 'empty-'));
+    writeFileSync(path.join(d, 'a.yaml'), 'apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ct-node-9}\nspec: {bgp: {asNumber: 64512, ipv4Address: 198.18.0.9/24}}\n');
+    writeFileSync(path.join(d, 'b.yaml'), '# nothing here\n');
+    oneLineError(await calicoctl(['apply', '-f', d], { env }), new RegExp(`^no resources specified in file ${path.join(d, 'b.yaml')}$`), 'empty file in a directory');
+    assert.equal((await calicoctl(['apply', '--skip-empty', '-f', d], { env })).out, "Successfully applied 1 'Node' resource(s)\n");
+    // Go's shape: struct order in JSON, a Node's status as {}.
+    const n = JSON.parse((await calicoctl(['get', 'node', 'ct-node-9', '-o', 'json'], { env })).out) as { spec: { bgp: object }; status: object };
+    assert.deepEqual(Object.keys(n), ['kind', 'apiVersion', 'metadata', 'spec', 'status']);
+    assert.deepEqual(Object.keys(n.spec.bgp), ['asNumber', 'ipv4Address']);
+    assert.deepEqual(n.status, {});
+    assert.equal((await calicoctl(['delete', 'node', 'ct-node-9'], { env })).code, 0);
+  });
 });
 
 void test('calicoctl with an unreachable datastore fails fast with one line, in Calico\'s words and stream', async () => {
