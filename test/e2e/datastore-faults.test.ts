@@ -3,6 +3,7 @@
 // data directories, unsafe flags, a full disk, and crash recovery after kill -9 under load.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import http2 from 'node:http2';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -10,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { makePki } from './datastore-lib/certs.ts';
 import { DATASTORE_BIN, REPO, runDatastoreExpectingFailure, startDatastore, tempDir, type Proc } from './datastore-lib/procs.ts';
-import { B, prefixEnd, RawEtcd } from './datastore-lib/raw-client.ts';
+import { B, prefixEnd, RawEtcd, watchCodec } from './datastore-lib/raw-client.ts';
 
 const DB = 'calico-datastore.db';
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -111,6 +112,68 @@ void describe('calico-datastore: bad requests', () => {
     assert.deepEqual(await c.callErr('KV', 'Txn', { success: [{}] }), { code: 3, details: 'etcdserver: key not found' });
     await c.put({ key: B('/still'), value: B('alive') });
     assert.equal((await c.range({ key: B('/still') })).kvs.length, 1);
+  });
+
+  void it('a client that stops reading its watch stream: the server holds a bounded queue, and the client gets every event in order once it reads again', async () => {
+    const { p, c } = await server();
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))![1]) / 1024;
+    const h2 = http2.connect(p.endpoint, { settings: { initialWindowSize: 65535 } });
+    h2.on('error', () => {});
+    cleanups.push(() => h2.destroy());
+    const req = h2.request({ ':method': 'POST', ':path': '/etcdserverpb.Watch/Watch', 'content-type': 'application/grpc', te: 'trailers' });
+    const frame = (m: Buffer) => {
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(m.length, 1);
+      return Buffer.concat([head, m]);
+    };
+    req.write(frame(watchCodec.request({ create_request: { key: B('/slow/'), range_end: prefixEnd('/slow/') } })));
+    req.pause();
+    // the same puts outside the watched prefix first, so that what the server's heap and
+    // allocator grow to for the writes themselves is behind the baseline
+    const value = Buffer.alloc(512 * 1024, 7);
+    const N = 128;
+    for (let i = 0; i < N; i++) await c.put({ key: B(`/warm/${i % 16}`), value });
+    await new Promise((r) => setTimeout(r, 300));
+    const rss0 = rss();
+    // 64 MiB of events for a reader that takes none of them
+    const first = Number((await c.put({ key: B('/slow/0'), value })).header.revision);
+    for (let i = 1; i < N; i++) await c.put({ key: B(`/slow/${i % 16}`), value });
+    await new Promise((r) => setTimeout(r, 300));
+    const grown = rss() - rss0;
+    assert.ok(grown < 32, `server RSS grew ${grown.toFixed(1)} MiB for a stalled 64 MiB stream (bounded queue expected)`);
+    // the reader comes back: every revision arrives, in order, once
+    const revs: number[] = [];
+    // gRPC messages from the DATA chunks (catch-up sends one message of up to 1000 revisions)
+    let chunks: Buffer[] = [];
+    let have = 0;
+    let need = 5;
+    req.on('data', (d: Buffer) => {
+      chunks.push(d);
+      have += d.length;
+      while (have >= need) {
+        const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
+        chunks = [buf];
+        const len = buf.readUInt32BE(1);
+        if (have < 5 + len) {
+          need = 5 + len;
+          break;
+        }
+        const msg = watchCodec.response(buf.subarray(5, 5 + len));
+        for (const ev of msg['events'] ?? []) revs.push(Number(ev.kv.mod_revision));
+        const rest = buf.subarray(5 + len);
+        chunks = rest.length ? [rest] : [];
+        have = rest.length;
+        need = 5;
+      }
+    });
+    req.resume();
+    for (let i = 0; i < 200 && revs.length < N; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(revs, Array.from({ length: N }, (_, i) => first + i));
+    // and the stream is live again
+    await c.put({ key: B('/slow/live'), value: B('x') });
+    for (let i = 0; i < 100 && revs.length < N + 1; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(revs[N], first + N);
+    req.close();
   });
 
   void it('refuses a client without a certificate when --client-cert-auth is on (raw gRPC client)', async () => {

@@ -7,13 +7,19 @@
 // --max-request-bytes or more is cut into pieces, all but the last marked `fragment`.
 // Since the server is single-threaded and catch-up runs only between batches, a watcher moves
 // from history to live events with no gap and no duplicate (its `nextRev` cursor guards both).
+// A stream whose client reads slower than events come (its sink asks to pause) is not sent
+// more: each of its watchers falls behind at the revision it had reached and, when the sink
+// has drained, catches up from history like a new watcher with a start revision (etcd's
+// unsynced watchers), so a stalled client costs the server a bounded queue, not every event.
 import { watchEventFieldSize, watchResponseSize } from './codec.ts';
 import { WatchReasons } from './errors.ts';
 import type { Event, Header } from './proto.ts';
 import { keySel, selContains, type KeySel, type MvccStore } from './store.ts';
 
 export interface WatchSink {
+  /** Sends a response; false asks the session to send no more until 'drain'. */
   write(msg: object): boolean;
+  on?(event: 'drain', listener: () => void): unknown;
 }
 
 export interface WatchEnv {
@@ -37,6 +43,8 @@ interface Watcher {
   fragment: boolean;
   /** Events below this revision are not for this watcher (already sent, or before its start). */
   nextRev: number;
+  /** Not live: the revision its catch-up from history goes on from (every earlier one is sent). */
+  behind: number | null;
   sentSinceProgress: boolean;
 }
 
@@ -99,6 +107,11 @@ export class WatchHub {
     if (this.count === 0) return;
     let per: Map<Watcher, Event[]> | null = null;
     const offer = (w: Watcher, ev: Event) => {
+      if (w.behind !== null) return;
+      if (w.session.paused) {
+        w.behind = w.nextRev;
+        return;
+      }
       if (ev.kv.mod_revision < w.nextRev) return;
       if (ev.type === 0 ? w.noPut : w.noDelete) return;
       per ??= new Map();
@@ -124,16 +137,22 @@ export class WatchHub {
         if (i === evs.length || evs[i]!.kv.mod_revision !== r) {
           w.session.sendEvents(w, from === 0 && i === evs.length ? evs : evs.slice(from, i), r);
           from = i;
+          // the sink asked to pause: the rest of the batch waits in history
+          if (w.session.paused && i < evs.length) {
+            w.behind = evs[i]!.kv.mod_revision;
+            break;
+          }
         }
       }
-      w.nextRev = rev + 1;
+      if (w.behind === null) w.nextRev = rev + 1;
     }
   }
 
   private progressTick(): void {
     const rev = this.env.store.rev;
     const visit = (w: Watcher) => {
-      if (!w.progressNotify) return;
+      // as etcd: progress only for watchers that are in sync
+      if (!w.progressNotify || w.behind !== null) return;
       if (!w.sentSinceProgress) w.session.send({ header: this.env.header(rev), watch_id: w.id });
       w.sentSinceProgress = false;
     };
@@ -171,10 +190,25 @@ export class WatchSession {
   private readonly watchers = new Map<number, Watcher>();
   private nextId = 0;
   private closed = false;
+  /** The sink asked for a pause: live events are not sent; watchers fall behind. */
+  paused = false;
 
   constructor(hub: WatchHub, sink: WatchSink) {
     this.hub = hub;
     this.sink = sink;
+    sink.on?.('drain', () => {
+      this.paused = false;
+      // a loop turn later: 'drain' comes from inside the connection's frame handling
+      setImmediate(() => this.hub.environment.whenIdle(() => this.resume()));
+    });
+  }
+
+  /** Catches up every watcher that fell behind, until done or the sink asks to pause again. */
+  private resume(): void {
+    for (const w of [...this.watchers.values()]) {
+      if (this.closed || this.paused) return;
+      if (w.behind !== null) this.catchUp(w);
+    }
   }
 
   handle(req: WatchRequest): void {
@@ -193,7 +227,7 @@ export class WatchSession {
 
   send(msg: object): void {
     if (this.closed) return;
-    this.sink.write(msg);
+    if (!this.sink.write(msg)) this.paused = true;
   }
 
   private create(c: WatchCreateRequest): void {
@@ -227,43 +261,61 @@ export class WatchSession {
       progressNotify: c.progress_notify,
       fragment: c.fragment,
       nextRev: start,
+      behind: start <= cur ? start : null,
       sentSinceProgress: false,
     };
     this.watchers.set(id, w);
     this.send({ header: env.header(cur), watch_id: id, created: true });
-    if (start <= cur) {
-      if (start < store.compactRev) {
-        this.watchers.delete(id);
-        // etcd's compaction notice carries no revision (its header revision is 0)
-        this.send({ header: env.header(0), watch_id: id, canceled: true, compact_revision: store.compactRev });
-        return;
-      }
-      // responses of up to 1000 revisions, counted before the filters (etcd's eventBatch)
-      let batch: Event[] = [];
-      let revs = 0;
-      const flush = () => {
-        const evs = w.noPut || w.noDelete ? batch.filter((ev) => !(ev.type === 0 ? w.noPut : w.noDelete)) : batch;
-        if (evs.length) this.sendEvents(w, evs, cur);
-        batch = [];
-        revs = 0;
-      };
-      let pos: [number, number] | null = [start, 0];
-      while (pos) {
-        const chunk = store.historyChunk(sel, pos[0], pos[1], cur, CATCHUP_CHUNK);
-        for (const ev of chunk.events) {
-          const last = batch[batch.length - 1];
-          if (!last || last.kv.mod_revision !== ev.kv.mod_revision) {
-            if (revs === CATCHUP_MAX_REVS) flush();
-            revs++;
-          }
-          batch.push(ev);
-        }
-        pos = chunk.next;
-      }
-      if (batch.length) flush();
-      w.nextRev = cur + 1;
-    }
     this.hub.add(w);
+    if (w.behind !== null) this.catchUp(w);
+  }
+
+  /**
+   * Sends a watcher that is behind its history from `behind` up to the current revision, in
+   * responses of up to 1000 revisions (counted before the filters, as etcd's eventBatch), and
+   * makes it live. If the sink asks to pause, it stops after a whole response and stays behind
+   * at the next revision. A start below the compaction revision cancels it (etcd's notice).
+   */
+  private catchUp(w: Watcher): void {
+    const store = this.hub.environment.store;
+    const cur = store.rev;
+    if (w.behind! < store.compactRev) {
+      this.watchers.delete(w.id);
+      this.hub.remove(w);
+      // etcd's compaction notice carries no revision (its header revision is 0)
+      this.send({ header: this.hub.environment.header(0), watch_id: w.id, canceled: true, compact_revision: store.compactRev });
+      return;
+    }
+    let batch: Event[] = [];
+    let revs = 0;
+    const flush = () => {
+      const evs = w.noPut || w.noDelete ? batch.filter((ev) => !(ev.type === 0 ? w.noPut : w.noDelete)) : batch;
+      if (evs.length) this.sendEvents(w, evs, cur);
+      batch = [];
+      revs = 0;
+    };
+    let pos: [number, number] | null = [w.behind!, 0];
+    while (pos) {
+      const chunk = store.historyChunk(w.sel, pos[0], pos[1], cur, CATCHUP_CHUNK);
+      for (const ev of chunk.events) {
+        const last = batch[batch.length - 1];
+        if (!last || last.kv.mod_revision !== ev.kv.mod_revision) {
+          if (revs === CATCHUP_MAX_REVS) {
+            flush();
+            if (this.paused || this.closed) {
+              w.behind = ev.kv.mod_revision;
+              return;
+            }
+          }
+          revs++;
+        }
+        batch.push(ev);
+      }
+      pos = chunk.next;
+    }
+    if (batch.length) flush();
+    w.behind = null;
+    w.nextRev = cur + 1;
   }
 
   private cancel(id: number): void {

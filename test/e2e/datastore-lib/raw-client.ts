@@ -183,3 +183,9 @@ export function prefixEnd(prefix: string): Buffer {
   }
   return Buffer.from([0]);
 }
+
+/** The Watch method's message codecs, for tests that drive the stream with raw HTTP/2. */
+export const watchCodec = (() => {
+  const m = (def['etcdserverpb.Watch'] as Record<string, protoLoader.MethodDefinition<Msg, Msg>>)['Watch']!;
+  return { request: (msg: Msg): Buffer => m.requestSerialize(msg), response: (buf: Buffer): Msg => m.responseDeserialize(buf) };
+})();
