@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import { startDatastore, startEtcd, type Proc } from './datastore-lib/procs.ts';
 import { prefixEnd, RawEtcd, RawWatch, type Msg } from './datastore-lib/raw-client.ts';
 
@@ -265,6 +266,21 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
       c.range({ key: s.k(), range_end: s.end(), sort_target: 1, sort_order: 2, serializable: true, revision: s.rev(8) }), kv);
   });
 
+  diff('range: binary keys sort bytewise (high bytes, zero bytes, 0xff prefixes)', async (s) => {
+    const raw = (...b: number[]) => Buffer.concat([s.k(), Buffer.from(b)]);
+    const keys = [raw(0x7a), raw(0x80), raw(0xff), raw(0xff, 0xff), raw(0xff, 0x00), raw(0x00), raw(0x00, 0x01), raw(0xc3, 0xa9), raw(0x41)];
+    for (const k of keys) await s.step(`put ${k.subarray(s.prefix.length).toString('hex')}`, (c) => c.put({ key: k, value: k.subarray(s.prefix.length) }));
+    const rng = (label: string, req: Msg) => s.step(label, (c) => c.range(req));
+    await rng('prefix', { key: s.k(), range_end: s.end(), keys_only: true });
+    await rng('from 0x80 to 0xff', { key: raw(0x80), range_end: raw(0xff), keys_only: true });
+    await rng('from 0xff, prefix end', { key: raw(0xff), range_end: prefixEnd(s.prefix + '\xff'), keys_only: true });
+    await rng('from-key 0xc3', { key: raw(0xc3), range_end: ZERO, keys_only: true });
+    await rng('from 0x00 to 0x00 0x01', { key: raw(0x00), range_end: raw(0x00, 0x01) });
+    await rng('sort by value descending', { key: s.k(), range_end: s.end(), sort_target: 4, sort_order: 2, keys_only: true });
+    await s.step('delete 0x80 up to 0xff 0x00', (c) => c.del({ key: raw(0x80), range_end: raw(0xff, 0x00), prev_kv: true }));
+    await rng('what is left', { key: s.k(), range_end: s.end(), keys_only: true });
+  });
+
   diff('range: sort with many ties (more than a dozen equal keys)', async (s) => {
     // 40 keys in one txn (equal create and mod revisions), versions 1-3, values from 4 choices
     const keys = Array.from({ length: 40 }, (_, i) => `k${String((i * 17) % 40).padStart(2, '0')}`);
@@ -427,6 +443,16 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
         failure: [{ request_range: { key: s.k('k2') } }],
       }),
     );
+    await s.step('put e (empty value)', (c) => c.put({ key: s.k('e'), value: B('') }));
+    for (const [label, value] of [['empty', B('')], ['a', B('a')]] as const) {
+      for (const result of [0, 1, 2, 3]) {
+        await s.step(`empty value compared with "${label}", result ${result}`, (c) =>
+          c.txn({ compare: [{ key: s.k('e'), target: T.VALUE, result, value }] }), (m) => ({ succeeded: m.succeeded }));
+      }
+    }
+    await s.step('unknown compare target 7', (c) => c.txn({ compare: [{ key: s.k('k'), target: 7, result: R.EQUAL, version: 5 }] }));
+    await s.step('unknown compare target 7 on a missing key', (c) => c.txn({ compare: [{ key: s.k('none'), target: 7, result: R.NOT_EQUAL }] }));
+    await s.step('unknown compare result 9', (c) => c.txn({ compare: [{ key: s.k('k'), target: T.VERSION, result: 9, version: 99 }] }));
     await s.step('empty txn', (c) => c.txn({}));
     await s.step('revoke lease 7101', (c) => c.call('Lease', 'LeaseRevoke', { ID: 7101 }));
   });
@@ -887,6 +913,45 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
     await s.step('range big keys', (c) => c.range({ key: s.k(), range_end: s.end(), keys_only: true }));
   });
 
+  diff('malformed protobuf requests: wire types, truncation, tags, unknown fields', async (s) => {
+    const bodies: [string, string, number[]][] = [
+      ['KV/Range', 'key sent as a varint (tag only)', [0x08]],
+      ['KV/Range', 'key sent as a varint', [0x08, 0x01]],
+      ['KV/Range', 'key length past the end', [0x0a, 0x05, 0x61]],
+      ['KV/Range', 'wire type 7 on the key', [0x0f]],
+      ['KV/Range', 'limit as bytes', [0x0a, 0x01, 0x61, 0x1a, 0x01, 0x00]],
+      ['KV/Range', 'tag 0', [0x00]],
+      ['KV/Range', 'end group', [0x0c]],
+      ['KV/Range', 'unknown varint field, then a key', [0x98, 0x06, 0x01, 0x0a, 0x01, 0x61]],
+      ['KV/Range', 'unknown field with wire type 7', [0xa7, 0x06]],
+      ['KV/Range', 'unknown field, 11-byte varint', [0x98, 0x06, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]],
+      ['KV/Range', 'truncated limit', [0x0a, 0x01, 0x61, 0x18, 0xff]],
+      ['KV/Range', 'empty', []],
+      ['KV/Put', 'group start on the key', [0x0b]],
+      ['KV/Put', 'value length past the end', [0x0a, 0x01, 0x61, 0x12, 0x09, 0x61]],
+      ['KV/Put', 'prev_kv as bytes', [0x0a, 0x01, 0x61, 0x22, 0x00]],
+      ['KV/DeleteRange', 'range_end as a varint', [0x0a, 0x01, 0x61, 0x10, 0x00]],
+      ['KV/Txn', 'truncated op', [0x12, 0x02, 0x0a, 0x05]],
+      ['KV/Txn', 'op as a varint', [0x12, 0x02, 0x08, 0x00]],
+      ['KV/Txn', 'compare with the value as a varint', [0x0a, 0x05, 0x1a, 0x01, 0x61, 0x38, 0x01]],
+      ['KV/Txn', 'success as a varint', [0x10, 0x01]],
+      ['KV/Compact', 'physical truncated', [0x10]],
+      ['KV/Compact', 'revision as bytes', [0x0a, 0x00]],
+      ['Lease/LeaseGrant', 'TTL truncated', [0x08]],
+      ['Lease/LeaseGrant', 'wire type 7 on TTL', [0x0f]],
+      ['Lease/LeaseGrant', 'ID as bytes', [0x08, 0x05, 0x12, 0x00]],
+      ['Lease/LeaseRevoke', 'ID as bytes', [0x0a, 0x00]],
+      ['Lease/LeaseTimeToLive', 'keys truncated', [0x08, 0x01, 0x10]],
+      ['Maintenance/Alarm', 'action truncated', [0x08]],
+      ['Maintenance/Status', 'an unknown field', [0x08, 0x01]],
+      ['Maintenance/Status', 'a truncated unknown field', [0x0a, 0x04]],
+      ['Cluster/MemberList', 'linearizable (3.5) is an unknown field in 3.4', [0x08, 0x01]],
+    ];
+    for (const [method, label, body] of bodies) {
+      s.note(`${method}: ${label}`, await rawUnary(s.c.endpoint, `/etcdserverpb.${method}`, Buffer.from(body)));
+    }
+  });
+
   diff('maintenance and cluster: status, alarms, member list, unimplemented methods', async (s) => {
     await s.step('status', (c) => c.call('Maintenance', 'Status', {}), (m) => ({
       header: m.header,
@@ -926,7 +991,7 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
       s.step(label, (c) => c.call('Maintenance', 'Alarm', { action, alarm, memberID }), (m) => ({
         ...m,
         alarms: (m.alarms as Msg[])
-          .map((x) => ({ ...x, memberID: s.aliases.get(x.memberID as string) ?? x.memberID }))
+          .map((x): Msg => ({ ...x, memberID: s.aliases.get(x.memberID as string) ?? x.memberID }))
           .sort((x, y) => `${x.alarm}:${x.memberID}`.localeCompare(`${y.alarm}:${y.memberID}`)),
       }));
     await alarm('activate NOSPACE', 1, 1);
@@ -966,6 +1031,26 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
     await s.step('revoke lease 7301', (c) => c.call('Lease', 'LeaseRevoke', { ID: 7301 }));
   });
 });
+
+/** Sends raw bytes as a unary request; answers 'ok' or the error's code and message. */
+async function rawUnary(endpoint: string, path: string, body: Buffer): Promise<unknown> {
+  const ch = new grpc.Client(endpoint.replace(/^https?:\/\//, ''), grpc.credentials.createInsecure());
+  try {
+    return await new Promise((resolve) => {
+      ch.makeUnaryRequest(
+        path,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        body,
+        new grpc.Metadata(),
+        { deadline: Date.now() + 5000 },
+        (err) => resolve(err ? { error: err.code, details: err.details } : 'ok'),
+      );
+    });
+  } finally {
+    ch.close();
+  }
+}
 
 /** LeaseTimeToLive: the remaining TTL depends on timing; keys are in no particular order in etcd. */
 function ttl(m: Msg): unknown {

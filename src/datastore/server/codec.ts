@@ -34,6 +34,13 @@ export class ProtoDecodeError extends Error {
 }
 
 // ---------------------------------------------------------------- reading
+// Decoding follows etcd's generated (gogo/protobuf) Unmarshal methods: a known field with the
+// wrong wire type, a truncated message, a bad length or an illegal tag is refused with their
+// words (grpc-go adds "grpc: error unmarshalling request: "); unknown fields are skipped.
+
+const eof = () => new ProtoDecodeError('unexpected EOF');
+const overflow = () => new ProtoDecodeError('proto: integer overflow');
+const badLength = () => new ProtoDecodeError('proto: negative length found during unmarshaling');
 
 class Reader {
   readonly buf: Buffer;
@@ -45,19 +52,30 @@ class Reader {
     this.end = end;
   }
 
-  /** A varint as a non-negative number below 2^32 (tags, lengths, bools); larger values wrap like protobufjs' uint32. */
+  /** A varint's low 32 bits, unsigned (tags). */
   u32(): number {
     const b = this.buf;
     let v = 0;
     let shift = 0;
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new ProtoDecodeError('truncated varint');
+      if (this.pos >= this.end) throw eof();
       const c = b[this.pos++]!;
       if (shift < 32) v |= (c & 0x7f) << shift;
       shift += 7;
       if (c < 0x80) return v >>> 0;
     }
-    throw new ProtoDecodeError('varint longer than 10 bytes');
+    throw overflow();
+  }
+
+  /**
+   * A field's tag, checked as etcd's Unmarshal checks it (`msg` names the message): an end
+   * group or field number 0 is refused. Returns the tag; field = tag >>> 3, wire = tag & 7.
+   */
+  tag(msg: string): number {
+    const t = this.u32();
+    if ((t & 7) === 4) throw new ProtoDecodeError(`proto: ${msg}: wiretype end group for non-group`);
+    if (t >>> 3 === 0) throw new ProtoDecodeError(`proto: ${msg}: illegal tag 0 (wire type ${t})`);
+    return t;
   }
 
   /** An int64 varint: a number if it is a safe integer, else its decimal string. */
@@ -67,7 +85,7 @@ class Reader {
     let v = 0;
     let mul = 1;
     for (let i = 0; i < 7; i++) {
-      if (this.pos >= this.end) throw new ProtoDecodeError('truncated varint');
+      if (this.pos >= this.end) throw eof();
       const c = b[this.pos++]!;
       v += (c & 0x7f) * mul;
       if (c < 0x80) return v;
@@ -75,19 +93,33 @@ class Reader {
     }
     // 8 to 10 bytes: exact through BigInt, as a signed 64-bit value
     this.pos = start;
+    const s = BigInt.asIntN(64, this.big());
+    return s >= BigInt(Number.MIN_SAFE_INTEGER) && s <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s) : s.toString();
+  }
+
+  /** A uint64 varint as a decimal string (member ids). */
+  u64(): string {
+    return BigInt.asUintN(64, this.big()).toString();
+  }
+
+  private big(): bigint {
+    const b = this.buf;
     let big = 0n;
     let shift = 0n;
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new ProtoDecodeError('truncated varint');
+      if (this.pos >= this.end) throw eof();
       const c = b[this.pos++]!;
       big |= BigInt(c & 0x7f) << shift;
       shift += 7n;
-      if (c < 0x80) {
-        const s = BigInt.asIntN(64, big);
-        return s >= BigInt(Number.MIN_SAFE_INTEGER) && s <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s) : s.toString();
-      }
+      if (c < 0x80) return big;
     }
-    throw new ProtoDecodeError('varint longer than 10 bytes');
+    throw overflow();
+  }
+
+  /** A bool: any non-zero varint. */
+  bool(): boolean {
+    const v = this.i64();
+    return v !== 0;
   }
 
   /** An enum (int32): the low 32 bits, signed. */
@@ -97,8 +129,10 @@ class Reader {
   }
 
   len(): number {
-    const n = this.u32();
-    if (n > this.end - this.pos) throw new ProtoDecodeError(`length ${n} past the end of the message`);
+    const n = this.i64();
+    if (typeof n === 'string') throw n.startsWith('-') ? badLength() : eof();
+    if (n < 0) throw badLength();
+    if (n > this.end - this.pos) throw eof();
     return n;
   }
 
@@ -117,27 +151,53 @@ class Reader {
     return r;
   }
 
-  skip(wire: number): void {
+  /** Skips an unknown field whose tag started at `from` (etcd's skipRpc, groups included). */
+  skip(from: number): void {
+    this.pos = from;
+    this.skipOne();
+    if (this.pos > this.end) throw eof();
+  }
+
+  private skipOne(): void {
+    const wire = this.u32() & 7;
     switch (wire) {
       case 0:
-        this.i64();
-        return;
+        for (let i = 0; ; i++) {
+          if (i === 10) throw overflow();
+          if (this.pos >= this.end) throw eof();
+          if (this.buf[this.pos++]! < 0x80) return;
+        }
       case 1:
         this.pos += 8;
-        break;
+        return;
       case 2: {
-        const n = this.len(); // (not `this.pos += this.len()`: that adds to the pos before the length)
-        this.pos += n;
+        const n = this.i64();
+        if (typeof n === 'string' ? n.startsWith('-') : n < 0) throw badLength();
+        this.pos += Number(n);
         return;
       }
+      case 3:
+        // a group: fields until its end-group tag
+        for (;;) {
+          const at = this.pos;
+          if ((this.u32() & 7) === 4) return;
+          this.pos = at;
+          this.skipOne();
+        }
+      case 4:
+        return;
       case 5:
         this.pos += 4;
-        break;
+        return;
       default:
-        throw new ProtoDecodeError(`unsupported wire type ${wire}`);
+        throw new ProtoDecodeError(`proto: illegal wireType ${wire}`);
     }
-    if (this.pos > this.end) throw new ProtoDecodeError('truncated field');
   }
+}
+
+/** Refuses a known field sent with another wire type (etcd names the Go field). */
+function want(w: number, expected: number, field: string): void {
+  if (w !== expected) throw new ProtoDecodeError(`proto: wrong wireType = ${w} for field ${field}`);
 }
 
 function readRange(r: Reader): RangeRequest {
@@ -157,24 +217,65 @@ function readRange(r: Reader): RangeRequest {
     max_create_revision: 0,
   };
   while (r.pos < r.end) {
-    const tag = r.u32();
-    const f = tag >>> 3;
+    const at = r.pos;
+    const tag = r.tag('RangeRequest');
     const w = tag & 7;
-    if (w === 2 && f === 1) m.key = r.bytes();
-    else if (w === 2 && f === 2) m.range_end = r.bytes();
-    else if (w !== 0) r.skip(w);
-    else if (f === 3) m.limit = r.i64();
-    else if (f === 4) m.revision = r.i64();
-    else if (f === 5) m.sort_order = r.enum();
-    else if (f === 6) m.sort_target = r.enum();
-    else if (f === 7) m.serializable = r.u32() !== 0;
-    else if (f === 8) m.keys_only = r.u32() !== 0;
-    else if (f === 9) m.count_only = r.u32() !== 0;
-    else if (f === 10) m.min_mod_revision = r.i64();
-    else if (f === 11) m.max_mod_revision = r.i64();
-    else if (f === 12) m.min_create_revision = r.i64();
-    else if (f === 13) m.max_create_revision = r.i64();
-    else r.skip(w);
+    switch (tag >>> 3) {
+      case 1:
+        want(w, 2, 'Key');
+        m.key = r.bytes();
+        break;
+      case 2:
+        want(w, 2, 'RangeEnd');
+        m.range_end = r.bytes();
+        break;
+      case 3:
+        want(w, 0, 'Limit');
+        m.limit = r.i64();
+        break;
+      case 4:
+        want(w, 0, 'Revision');
+        m.revision = r.i64();
+        break;
+      case 5:
+        want(w, 0, 'SortOrder');
+        m.sort_order = r.enum();
+        break;
+      case 6:
+        want(w, 0, 'SortTarget');
+        m.sort_target = r.enum();
+        break;
+      case 7:
+        want(w, 0, 'Serializable');
+        m.serializable = r.bool();
+        break;
+      case 8:
+        want(w, 0, 'KeysOnly');
+        m.keys_only = r.bool();
+        break;
+      case 9:
+        want(w, 0, 'CountOnly');
+        m.count_only = r.bool();
+        break;
+      case 10:
+        want(w, 0, 'MinModRevision');
+        m.min_mod_revision = r.i64();
+        break;
+      case 11:
+        want(w, 0, 'MaxModRevision');
+        m.max_mod_revision = r.i64();
+        break;
+      case 12:
+        want(w, 0, 'MinCreateRevision');
+        m.min_create_revision = r.i64();
+        break;
+      case 13:
+        want(w, 0, 'MaxCreateRevision');
+        m.max_create_revision = r.i64();
+        break;
+      default:
+        r.skip(at);
+    }
   }
   return m;
 }
@@ -182,17 +283,37 @@ function readRange(r: Reader): RangeRequest {
 function readPut(r: Reader): PutRequest {
   const m: PutRequest = { key: EMPTY, value: EMPTY, lease: 0, prev_kv: false, ignore_value: false, ignore_lease: false };
   while (r.pos < r.end) {
-    const tag = r.u32();
-    const f = tag >>> 3;
+    const at = r.pos;
+    const tag = r.tag('PutRequest');
     const w = tag & 7;
-    if (w === 2 && f === 1) m.key = r.bytes();
-    else if (w === 2 && f === 2) m.value = r.bytes();
-    else if (w !== 0) r.skip(w);
-    else if (f === 3) m.lease = r.i64();
-    else if (f === 4) m.prev_kv = r.u32() !== 0;
-    else if (f === 5) m.ignore_value = r.u32() !== 0;
-    else if (f === 6) m.ignore_lease = r.u32() !== 0;
-    else r.skip(w);
+    switch (tag >>> 3) {
+      case 1:
+        want(w, 2, 'Key');
+        m.key = r.bytes();
+        break;
+      case 2:
+        want(w, 2, 'Value');
+        m.value = r.bytes();
+        break;
+      case 3:
+        want(w, 0, 'Lease');
+        m.lease = r.i64();
+        break;
+      case 4:
+        want(w, 0, 'PrevKv');
+        m.prev_kv = r.bool();
+        break;
+      case 5:
+        want(w, 0, 'IgnoreValue');
+        m.ignore_value = r.bool();
+        break;
+      case 6:
+        want(w, 0, 'IgnoreLease');
+        m.ignore_lease = r.bool();
+        break;
+      default:
+        r.skip(at);
+    }
   }
   return m;
 }
@@ -200,64 +321,91 @@ function readPut(r: Reader): PutRequest {
 function readDelete(r: Reader): DeleteRangeRequest {
   const m: DeleteRangeRequest = { key: EMPTY, range_end: EMPTY, prev_kv: false };
   while (r.pos < r.end) {
-    const tag = r.u32();
-    const f = tag >>> 3;
+    const at = r.pos;
+    const tag = r.tag('DeleteRangeRequest');
     const w = tag & 7;
-    if (w === 2 && f === 1) m.key = r.bytes();
-    else if (w === 2 && f === 2) m.range_end = r.bytes();
-    else if (w === 0 && f === 3) m.prev_kv = r.u32() !== 0;
-    else r.skip(w);
+    switch (tag >>> 3) {
+      case 1:
+        want(w, 2, 'Key');
+        m.key = r.bytes();
+        break;
+      case 2:
+        want(w, 2, 'RangeEnd');
+        m.range_end = r.bytes();
+        break;
+      case 3:
+        want(w, 0, 'PrevKv');
+        m.prev_kv = r.bool();
+        break;
+      default:
+        r.skip(at);
+    }
   }
   return m;
 }
 
 const COMPARE_UNION = { 4: 'version', 5: 'create_revision', 6: 'mod_revision', 7: 'value', 8: 'lease' } as const;
+const COMPARE_UNION_GO = { 4: 'Version', 5: 'CreateRevision', 6: 'ModRevision', 7: 'Value', 8: 'Lease' } as const;
 
 function readCompare(r: Reader): Compare {
   const m: Compare = { result: 0, target: 0, key: EMPTY, range_end: EMPTY };
   while (r.pos < r.end) {
-    const tag = r.u32();
+    const at = r.pos;
+    const tag = r.tag('Compare');
     const f = tag >>> 3;
     const w = tag & 7;
-    if (w === 0 && f === 1) m.result = r.enum();
-    else if (w === 0 && f === 2) m.target = r.enum();
-    else if (w === 2 && f === 3) m.key = r.bytes();
-    else if (w === 2 && f === 64) m.range_end = r.bytes();
-    else if (f >= 4 && f <= 8 && w === (f === 7 ? 2 : 0)) {
+    if (f === 1) {
+      want(w, 0, 'Result');
+      m.result = r.enum();
+    } else if (f === 2) {
+      want(w, 0, 'Target');
+      m.target = r.enum();
+    } else if (f === 3) {
+      want(w, 2, 'Key');
+      m.key = r.bytes();
+    } else if (f === 64) {
+      want(w, 2, 'RangeEnd');
+      m.range_end = r.bytes();
+    } else if (f >= 4 && f <= 8) {
+      const u = f as 4 | 5 | 6 | 7 | 8;
+      want(w, u === 7 ? 2 : 0, COMPARE_UNION_GO[u]);
       // oneof target_union: the last one on the wire wins
       delete m.version;
       delete m.create_revision;
       delete m.mod_revision;
       delete m.value;
       delete m.lease;
-      m.target_union = COMPARE_UNION[f as 4 | 5 | 6 | 7 | 8];
-      if (f === 7) m.value = r.bytes();
-      else m[COMPARE_UNION[f as 4 | 5 | 6 | 8]] = r.i64();
-    } else r.skip(w);
+      m.target_union = COMPARE_UNION[u];
+      if (u === 7) m.value = r.bytes();
+      else m[COMPARE_UNION[u]] = r.i64();
+    } else r.skip(at);
   }
   return m;
 }
 
 const OP_UNION = { 1: 'request_range', 2: 'request_put', 3: 'request_delete_range', 4: 'request_txn' } as const;
+const OP_UNION_GO = { 1: 'RequestRange', 2: 'RequestPut', 3: 'RequestDeleteRange', 4: 'RequestTxn' } as const;
 
 function readOp(r: Reader, depth: number): RequestOp {
   const m: RequestOp = {};
   while (r.pos < r.end) {
-    const tag = r.u32();
+    const at = r.pos;
+    const tag = r.tag('RequestOp');
     const f = tag >>> 3;
-    const w = tag & 7;
-    if (w === 2 && f >= 1 && f <= 4) {
+    if (f >= 1 && f <= 4) {
+      const u = f as 1 | 2 | 3 | 4;
+      want(tag & 7, 2, OP_UNION_GO[u]);
       const s = r.sub();
       delete m.request_range;
       delete m.request_put;
       delete m.request_delete_range;
       delete m.request_txn;
-      m.request = OP_UNION[f as 1 | 2 | 3 | 4];
-      if (f === 1) m.request_range = readRange(s);
-      else if (f === 2) m.request_put = readPut(s);
-      else if (f === 3) m.request_delete_range = readDelete(s);
+      m.request = OP_UNION[u];
+      if (u === 1) m.request_range = readRange(s);
+      else if (u === 2) m.request_put = readPut(s);
+      else if (u === 3) m.request_delete_range = readDelete(s);
       else m.request_txn = readTxn(s, depth + 1);
-    } else r.skip(w);
+    } else r.skip(at);
   }
   return m;
 }
@@ -266,13 +414,160 @@ function readTxn(r: Reader, depth = 0): TxnRequest {
   if (depth > 64) throw new ProtoDecodeError('txn nested too deeply');
   const m: TxnRequest = { compare: [], success: [], failure: [] };
   while (r.pos < r.end) {
-    const tag = r.u32();
+    const at = r.pos;
+    const tag = r.tag('TxnRequest');
     const f = tag >>> 3;
     const w = tag & 7;
-    if (w === 2 && f === 1) m.compare.push(readCompare(r.sub()));
-    else if (w === 2 && f === 2) m.success.push(readOp(r.sub(), depth));
-    else if (w === 2 && f === 3) m.failure.push(readOp(r.sub(), depth));
-    else r.skip(w);
+    if (f === 1) {
+      want(w, 2, 'Compare');
+      m.compare.push(readCompare(r.sub()));
+    } else if (f === 2) {
+      want(w, 2, 'Success');
+      m.success.push(readOp(r.sub(), depth));
+    } else if (f === 3) {
+      want(w, 2, 'Failure');
+      m.failure.push(readOp(r.sub(), depth));
+    } else r.skip(at);
+  }
+  return m;
+}
+
+// Small messages of the other services, by a field table: [number, our field, Go field, kind].
+type Kind = 'i64' | 'u64' | 'bool' | 'enum';
+type FieldSpec = readonly [number, string, string, Kind];
+
+function tableDecoder(msg: string, fields: readonly FieldSpec[]): (buf: Buffer) => Record<string, unknown> {
+  const byNum = new Map(fields.map((f) => [f[0], f] as const));
+  const zero: Record<Kind, unknown> = { i64: '0', u64: '0', bool: false, enum: 0 };
+  return (buf: Buffer) => {
+    const m: Record<string, unknown> = {};
+    for (const [, name, , kind] of fields) m[name] = zero[kind];
+    const r = new Reader(buf);
+    while (r.pos < r.end) {
+      const at = r.pos;
+      const tag = r.tag(msg);
+      const spec = byNum.get(tag >>> 3);
+      if (!spec) {
+        r.skip(at);
+        continue;
+      }
+      want(tag & 7, 0, spec[2]);
+      const kind = spec[3];
+      m[spec[1]] = kind === 'i64' ? String(r.i64()) : kind === 'u64' ? r.u64() : kind === 'bool' ? r.bool() : r.enum();
+    }
+    return m;
+  };
+}
+
+/** Request decoders of the Lease, Maintenance and Cluster methods we serve (ints as decimal strings). */
+export const tableDecoders: Record<string, Record<string, (buf: Buffer) => Record<string, unknown>>> = {
+  KV: {
+    Compact: tableDecoder('CompactionRequest', [
+      [1, 'revision', 'Revision', 'i64'],
+      [2, 'physical', 'Physical', 'bool'],
+    ]),
+  },
+  Lease: {
+    LeaseGrant: tableDecoder('LeaseGrantRequest', [
+      [1, 'TTL', 'TTL', 'i64'],
+      [2, 'ID', 'ID', 'i64'],
+    ]),
+    LeaseRevoke: tableDecoder('LeaseRevokeRequest', [[1, 'ID', 'ID', 'i64']]),
+    LeaseKeepAlive: tableDecoder('LeaseKeepAliveRequest', [[1, 'ID', 'ID', 'i64']]),
+    LeaseTimeToLive: tableDecoder('LeaseTimeToLiveRequest', [
+      [1, 'ID', 'ID', 'i64'],
+      [2, 'keys', 'Keys', 'bool'],
+    ]),
+    LeaseLeases: tableDecoder('LeaseLeasesRequest', []),
+  },
+  Maintenance: {
+    Alarm: tableDecoder('AlarmRequest', [
+      [1, 'action', 'Action', 'enum'],
+      [2, 'memberID', 'MemberID', 'u64'],
+      [3, 'alarm', 'Alarm', 'enum'],
+    ]),
+    Status: tableDecoder('StatusRequest', []),
+    Defragment: tableDecoder('DefragmentRequest', []),
+  },
+  Cluster: {
+    // etcd 3.4's MemberListRequest has no fields (3.5 added linearizable = 1)
+    MemberList: tableDecoder('MemberListRequest', []),
+  },
+};
+
+/** WatchCreateRequest (field 1 of WatchRequest), as watch-hub.ts reads it. */
+function readWatchCreate(r: Reader): Record<string, unknown> {
+  const m = { key: EMPTY as Buffer, range_end: EMPTY as Buffer, start_revision: '0', progress_notify: false, filters: [] as number[], prev_kv: false, watch_id: '0', fragment: false };
+  while (r.pos < r.end) {
+    const at = r.pos;
+    const tag = r.tag('WatchCreateRequest');
+    const w = tag & 7;
+    switch (tag >>> 3) {
+      case 1:
+        want(w, 2, 'Key');
+        m.key = r.bytes();
+        break;
+      case 2:
+        want(w, 2, 'RangeEnd');
+        m.range_end = r.bytes();
+        break;
+      case 3:
+        want(w, 0, 'StartRevision');
+        m.start_revision = String(r.i64());
+        break;
+      case 4:
+        want(w, 0, 'ProgressNotify');
+        m.progress_notify = r.bool();
+        break;
+      case 5:
+        // repeated enum: packed or one at a time
+        if (w === 0) m.filters.push(r.enum());
+        else if (w === 2) {
+          const s = r.sub();
+          while (s.pos < s.end) m.filters.push(s.enum());
+        } else throw new ProtoDecodeError(`proto: wrong wireType = ${w} for field Filters`);
+        break;
+      case 6:
+        want(w, 0, 'PrevKv');
+        m.prev_kv = r.bool();
+        break;
+      case 7:
+        want(w, 0, 'WatchId');
+        m.watch_id = String(r.i64());
+        break;
+      case 8:
+        want(w, 0, 'Fragment');
+        m.fragment = r.bool();
+        break;
+      default:
+        r.skip(at);
+    }
+  }
+  return m;
+}
+
+const decodeWatchCancel = tableDecoder('WatchCancelRequest', [[1, 'watch_id', 'WatchId', 'i64']]);
+const decodeWatchProgress = tableDecoder('WatchProgressRequest', []);
+
+/** WatchRequest: one of create_request (1), cancel_request (2), progress_request (3). */
+export function decodeWatchRequest(buf: Buffer): Record<string, unknown> {
+  const r = new Reader(buf);
+  const m: Record<string, unknown> = {};
+  while (r.pos < r.end) {
+    const at = r.pos;
+    const tag = r.tag('WatchRequest');
+    const f = tag >>> 3;
+    if (f >= 1 && f <= 3) {
+      want(tag & 7, 2, f === 1 ? 'CreateRequest' : f === 2 ? 'CancelRequest' : 'ProgressRequest');
+      const s = r.sub();
+      delete m.create_request;
+      delete m.cancel_request;
+      delete m.progress_request;
+      if (f === 1) m.create_request = readWatchCreate(s);
+      else if (f === 2) m.cancel_request = decodeWatchCancel(s.buf.subarray(s.pos, s.end));
+      else m.progress_request = decodeWatchProgress(s.buf.subarray(s.pos, s.end));
+      m.request_union = f === 1 ? 'create_request' : f === 2 ? 'cancel_request' : 'progress_request';
+    } else r.skip(at);
   }
   return m;
 }
@@ -282,9 +577,10 @@ export function decodeHealthCheckRequest(buf: Buffer): { service: string } {
   const r = new Reader(buf);
   let service = '';
   while (r.pos < r.end) {
+    const at = r.pos;
     const tag = r.u32();
     if (tag === 0x0a) service = r.bytes().toString('utf8');
-    else r.skip(tag & 7);
+    else r.skip(at);
   }
   return { service };
 }

@@ -1,6 +1,15 @@
 // gRPC handlers for etcd's KV, Watch, Lease, Maintenance, Cluster and Auth services: thin
 // shells that validate, then hand reads and writes to the committer and store.
-import { decodeHealthCheckRequest, encodeWatchResponse, frameEncoders, HEALTH_SERVING, requestDecoders, responseEncoders } from './codec.ts';
+import {
+  decodeHealthCheckRequest,
+  decodeWatchRequest,
+  encodeWatchResponse,
+  frameEncoders,
+  HEALTH_SERVING,
+  requestDecoders,
+  responseEncoders,
+  tableDecoders,
+} from './codec.ts';
 import { Committer, toEtcdError } from './committer.ts';
 import { EtcdError, Errors, GrpcCode } from './errors.ts';
 import type { Lessor } from './lessor.ts';
@@ -62,8 +71,11 @@ function sizedDefinition(name: string): ServiceDef {
   const out: ServiceDef = {};
   for (const [m, d] of Object.entries(def)) {
     const md = d as unknown as MethodDef;
+    // requests are decoded as etcd's generated code does (codec.ts), so malformed ones get
+    // its errors; methods without such a decoder (auth, unimplemented ones) use protobufjs
     const hot = name === 'KV' && m in requestDecoders ? (m as keyof typeof requestDecoders) : null;
-    const orig = hot ? (requestDecoders[hot] as (buf: Buffer) => object) : md.requestDeserialize;
+    const own = name === 'Watch' && m === 'Watch' ? decodeWatchRequest : tableDecoders[name]?.[m];
+    const orig = hot ? (requestDecoders[hot] as (buf: Buffer) => object) : (own ?? md.requestDeserialize);
     out[m] = {
       ...md,
       requestDeserialize: (buf: Buffer) => {
