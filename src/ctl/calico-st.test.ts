@@ -630,7 +630,49 @@ void test('datastore migrate lock / unlock: ClusterInformation datastoreReady fa
     err: `error retrieving ClusterInformation for unlocking: ${NOT_FOUND('ClusterInformation(default)')}\n`,
   });
   assert.match((await run(['datastore', 'migrate'])).out, /^Usage: calicoctl datastore migrate /);
+});
+
+void test('test_migrate (its etcd half): export refuses an unlocked datastore; locked, it prints every kind, ClusterInformation and IPAM', async () => {
+  const { run, kv } = harness();
+  const docs = [
+    pool4,
+    res('Node', 'node4', { bgp: { ipv4Address: '198.18.0.4/24' }, orchRefs: [{ nodeName: 'k8s-node4', orchestrator: 'k8s' }] }),
+    res('FelixConfiguration', 'node.node4', { iptablesFilterAllowAction: 'Return' }),
+    res('BGPConfiguration', 'node.node4', { logSeverityScreen: 'Info' }),
+    np1,
+    res('NetworkPolicy', 'knp.default.np', { selector: 'all()' }, { namespace: 'ns2' }),
+  ];
+  // knp.default. names cannot be written through calicoctl: put that one in as Kubernetes' converter would.
+  assert.equal((await run(['create', '-f', '-'], j(docs.slice(0, 5)))).code, 0);
+  await kv.put(keyFor('NetworkPolicy', 'knp.default.np', 'ns2'), encodeStored(docs[5] as unknown as AnyResource));
+  await kv.put('/calico/ipam/v2/host/node4/ipv4/block/198.18.1.0-26', '{"state":"confirmed","deleted":false}');
+  await kv.put('/calico/ipam/v2/handle/ipip-tunnel-addr-node4', '{"block":{"198.18.1.0/26":1},"deleted":false}');
+  assert.deepEqual(await run(['datastore', 'migrate', 'export']), { code: 1, out: '', err: 'datastore is not locked. Run the `calicoctl datastore migrate lock` command in order to begin migration\n' });
+  assert.equal((await run(['datastore', 'migrate', 'lock'])).code, 0);
   const exp = await run(['datastore', 'migrate', 'export']);
-  assert.equal(exp.code, 1);
-  assert.match(exp.err, /^datastore migrate export is not implemented in calico-ts/);
+  assert.equal(exp.code, 0, exp.err);
+  const [v3, ci, ipam] = exp.out.split('===\n');
+  const lists = v3!.split('---\n').filter(Boolean).map((d) => parseYaml(d) as { kind: string; items: { metadata: Obj; spec: Obj }[] });
+  assert.deepEqual(lists.map((l) => l.kind), [
+    'IPPoolList', 'BGPPeerList', 'TierList', 'GlobalNetworkPolicyList', 'StagedGlobalNetworkPolicyList', 'GlobalNetworkSetList', 'HostEndpointList',
+    'KubeControllersConfigurationList', 'NetworkPolicyList', 'StagedNetworkPolicyList', 'StagedKubernetesNetworkPolicyList', 'NetworkSetList',
+    'NodeList', 'BGPConfigurationList', 'FelixConfigurationList', 'IPReservationList', 'BGPFilterList',
+  ]);
+  const items = (kind: string) => lists.find((l) => l.kind === kind)!.items;
+  assert.deepEqual(items('IPPoolList').map((i) => i.metadata), [{ name: 'pool-v4' }], 'uid, resourceVersion and creationTimestamp removed');
+  assert.deepEqual(items('TierList').map((i) => i.metadata.name), ['kube-admin', 'default', 'kube-baseline'], 'tiers by order');
+  assert.deepEqual(items('NetworkPolicyList').map((i) => i.metadata.name), ['np-1'], 'Kubernetes policies left out');
+  assert.deepEqual(items('NodeList').map((i) => i.metadata.name), ['k8s-node4'], 'nodes take their Kubernetes name');
+  assert.deepEqual(items('FelixConfigurationList').map((i) => i.metadata.name), ['node.k8s-node4']);
+  assert.deepEqual(items('BGPConfigurationList').map((i) => i.metadata.name), ['node.k8s-node4']);
+  assert.equal((JSON.parse(ci!) as { spec: { datastoreReady: boolean } }).spec.datastoreReady, false);
+  assert.deepEqual(JSON.parse(ipam!), {
+    block_affinities: [{ Key: '/calico/ipam/v2/host/k8s-node4/ipv4/block/198.18.1.0-26', Value: { state: 'confirmed', deleted: false }, TTL: 0 }],
+    handles: [{ Key: '/calico/ipam/v2/handle/ipip-tunnel-addr-k8s-node4', Value: { block: { '198.18.1.0/26': 1 }, deleted: false }, TTL: 0 }],
+  });
+  // A node without a Kubernetes name cannot be exported.
+  await run(['create', '-f', '-'], j(node('node5', '198.18.0.5/24')));
+  const bad = await run(['datastore', 'migrate', 'export']);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.err, "unable to process metadata for export for Node resource: node node5 missing a 'k8s' orchestrator reference. Unable to export data unless every node has a 'k8s' orchestrator reference\n");
 });

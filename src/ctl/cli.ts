@@ -21,7 +21,7 @@ import {
   type CtlIO,
 } from './commands.ts';
 import { DEFAULT_CONFIG_PATH } from './config.ts';
-import { runMigrateImport, runMigrateLock } from './datastore-migrate.ts';
+import { runMigrateExport, runMigrateImport, runMigrateLock } from './datastore-migrate.ts';
 
 /** How long a datastore request may take before calicoctl reports it unreachable. */
 export const CALICOCTL_CALL_TIMEOUT_MS = 4_000;
@@ -266,10 +266,8 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
   cfg(configOpt(migrateCmd.command('import').description('Store and convert yaml of resources into the Kubernetes datastore'))
     .option('-f, --filename <filename>', 'Filename to use to import resources.'))
     .action(async (o: Opts) => runMigrateImport(io, deps, { ...configOf(o), ...(typeof o.filename === 'string' ? { filename: o.filename } : {}) }));
-  cfg(configOpt(migrateCmd.command('export').description('Export the contents of the etcdv3 datastore to yaml (not implemented in calico-ts)')))
-    .action(() => {
-      throw new CommandFailed('datastore migrate export is not implemented in calico-ts: there is no Kubernetes datastore to migrate to (back up etcd with `etcdctl snapshot save` instead)');
-    });
+  cfg(configOpt(migrateCmd.command('export').description('Export the contents of the etcdv3 datastore to yaml')))
+    .action(async (o: Opts) => runMigrateExport(io, deps, { ...configOf(o), ...(program.opts().allowVersionMismatch ? { allowVersionMismatch: true } : {}) }));
   for (const [name, lock, text] of [['lock', true, 'Lock the datastore to prevent changes during migration'], ['unlock', false, 'Unlock the datastore to allow changes after migration']] as const) {
     cfg(configOpt(migrateCmd.command(name).description(text)))
       .action(async (o: Opts) => runMigrateLock(io, deps, lock, { ...configOf(o), ...(program.opts().allowVersionMismatch ? { allowVersionMismatch: true } : {}) }));

@@ -275,7 +275,7 @@ function kubernetesPolicyRefusal(operation: string, res: AnyResource): string {
 }
 
 /** Stable sort by spec.order; a tier without an order goes after those with one. */
-function sortTiers(items: readonly AnyResource[]): AnyResource[] {
+export function sortTiers(items: readonly AnyResource[]): AnyResource[] {
   const order = (r: AnyResource): number | undefined => {
     const o = (r.spec as { order?: unknown } | undefined)?.order;
     return typeof o === 'number' ? o : undefined;
