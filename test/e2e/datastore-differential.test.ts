@@ -568,6 +568,11 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
     await txn('100 ops + nested 28', { success: [...many(99, rng), { request_txn: { success: many(28, rng) } }] });
     await txn('100 ops + nested 29', { success: [...many(99, rng), { request_txn: { success: many(29, rng) } }] });
     await txn('100 compares + nested 29 in failure', { compare: many(100, cmp), failure: [{ request_txn: { failure: many(29, rng) } }] });
+    const nest = (levels: number): Msg => (levels === 1 ? { success: [rng(0)] } : { success: [{ request_txn: nest(levels - 1) }] });
+    await txn('txns nested 100 deep', nest(100));
+    await txn('txns nested 128 deep', nest(128));
+    await txn('txns nested 129 deep', nest(129));
+    await txn('txns nested 140 deep', nest(140));
   });
 
   diff('txn: checks on the taken path only, and in etcd order (puts before ranges)', async (s) => {
@@ -960,8 +965,10 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
       ['Maintenance/Status', 'a truncated unknown field', [0x0a, 0x04]],
       ['Cluster/MemberList', 'linearizable (3.5) is an unknown field in 3.4', [0x08, 0x01]],
     ];
+    bodies.push(['KV/Foo', 'unknown method', [0x0a, 0x01, 0x61]], ['Foo', 'unknown service', []]);
     for (const [method, label, body] of bodies) {
-      s.note(`${method}: ${label}`, await rawUnary(s.c.endpoint, `/etcdserverpb.${method}`, Buffer.from(body)));
+      const path = method === 'Foo' ? '/foo.Bar/Baz' : `/etcdserverpb.${method}`;
+      s.note(`${method}: ${label}`, await rawUnary(s.c.endpoint, path, Buffer.from(body)));
     }
   });
 
@@ -991,6 +998,11 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
     await s.step('auth status (not in etcd 3.4)', (c) => c.call('Auth', 'AuthStatus', {}));
     await s.step('downgrade (not in etcd 3.4)', (c) => c.call('Maintenance', 'Downgrade', { action: 0, version: '3.4.0' }));
     await s.step('auth disable', (c) => c.call('Auth', 'AuthDisable', {}));
+    await s.step('defragment', (c) => c.call('Maintenance', 'Defragment', {}));
+    const self = (await s.c.call('Maintenance', 'Status', {})).header.member_id as string;
+    await s.step('move leader to itself', (c) => c.call('Maintenance', 'MoveLeader', { targetID: self }));
+    await s.step('move leader to member 0', (c) => c.call('Maintenance', 'MoveLeader', { targetID: 0 }));
+    await s.step('move leader to an unknown member', (c) => c.call('Maintenance', 'MoveLeader', { targetID: 4242 }));
   });
 
   diff('alarms: NOSPACE and CORRUPT raised by a client, what they refuse, status errors, disarm', async (s) => {

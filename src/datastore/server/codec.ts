@@ -411,7 +411,9 @@ function readOp(r: Reader, depth: number): RequestOp {
 }
 
 function readTxn(r: Reader, depth = 0): TxnRequest {
-  if (depth > 64) throw new ProtoDecodeError('txn nested too deeply');
+  // etcd has no such limit, but its op budget (--max-txn-ops) ends nesting near 128 levels;
+  // this only keeps absurd input from exhausting the stack
+  if (depth > 1000) throw new ProtoDecodeError('txn nested too deeply');
   const m: TxnRequest = { compare: [], success: [], failure: [] };
   while (r.pos < r.end) {
     const at = r.pos;
@@ -487,6 +489,7 @@ export const tableDecoders: Record<string, Record<string, (buf: Buffer) => Recor
       [3, 'alarm', 'Alarm', 'enum'],
     ]),
     Status: tableDecoder('StatusRequest', []),
+    MoveLeader: tableDecoder('MoveLeaderRequest', [[1, 'targetID', 'TargetID', 'u64']]),
     Defragment: tableDecoder('DefragmentRequest', []),
   },
   Cluster: {

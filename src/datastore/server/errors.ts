@@ -58,6 +58,7 @@ export const Errors = {
   requestTooLarge: mk('request-too-large', GrpcCode.INVALID_ARGUMENT, 'etcdserver: request is too large'),
   authNotEnabled: mk('auth-not-enabled', GrpcCode.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'),
   stopped: mk('stopped', GrpcCode.UNAVAILABLE, 'etcdserver: server stopped'),
+  badLeaderTransferee: mk('bad-leader-transferee', GrpcCode.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'),
   memberNotFound: mk('member-not-found', GrpcCode.NOT_FOUND, 'etcdserver: member not found'),
   /** Not an etcd message: etcd cannot report a failed disk write (it panics); we do, and keep serving reads. */
   storage: (detail: string) => new EtcdError('storage', GrpcCode.UNAVAILABLE, `calico-datastore: write not persisted: ${detail}`),

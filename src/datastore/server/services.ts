@@ -375,17 +375,23 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
           (err, res) => (err ? cb(statusOf(err)) : cb(null, res)),
         );
       }),
+    // etcd answers Defragment and MoveLeader with no header
     Defragment: (_call: unknown, cb: Cb) =>
       read(cb, () => {
         store.db.exec('VACUUM');
-        return { header: header() };
+        return {};
       }),
     Hash: unimpl('Hash'),
     HashKV: unimpl('HashKV'),
     Snapshot: (call: StreamCall) => {
       call.end({ code: GrpcCode.UNIMPLEMENTED, details: 'calico-datastore: Snapshot is not implemented (copy the data directory while stopped)' });
     },
-    MoveLeader: unimpl('MoveLeader (single member)'),
+    // the only member leads already: moving to itself is done, any other id is no member
+    MoveLeader: (call: Call<{ targetID: string }>, cb: Cb) =>
+      guard(cb, () => {
+        if (BigInt(call.request.targetID).toString() !== store.memberId) throw Errors.badLeaderTransferee();
+        cb(null, {});
+      }),
     // Downgrade (etcd 3.5) is left unregistered: grpc-go's "unknown method", as etcd 3.4 answers
   });
 
