@@ -581,3 +581,17 @@ void test('-o json/yaml in the shape of Calico\'s Go structs: fields in struct o
     assert.equal((await run(['apply', '-f', '-'], (await run(['get', kind, '-o', 'yaml'])).out)).code, 0, kind);
   }
 });
+
+void test('-o yaml/json leave out omitempty fields holding Go\'s zero value (false, 0, "", empty), and empty entity rules (omitzero)', async () => {
+  const { run } = harness();
+  await run(['create', '-f', '-'], pool('p1', '198.18.0.0/24', ',"natOutgoing":false,"disabled":false,"disableBGPExport":false,"namespaceSelector":""'));
+  const p = JSON.parse((await run(['get', 'ippool', 'p1', '-o', 'json'])).out) as { spec: object };
+  assert.deepEqual(Object.keys(p.spec), ['cidr', 'vxlanMode', 'ipipMode', 'blockSize', 'nodeSelector', 'allowedUses', 'assignmentMode']);
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"GlobalNetworkPolicy","metadata":{"name":"g1"},"spec":{"selector":"all()","doNotTrack":false,"ingress":[{"action":"Allow","protocol":"TCP","source":{"nets":[],"selector":""},"destination":{"ports":[80],"notNets":[]}}]}}');
+  const g = JSON.parse((await run(['get', 'gnp', 'g1', '-o', 'json'])).out) as { spec: { ingress: object[] } };
+  assert.deepEqual(g.spec, { tier: 'default', ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [80] } }], selector: 'all()', types: ['Ingress'] });
+  // IPAMConfiguration's strictAffinity and autoAllocateBlocks have no omitempty: false stays.
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"IPAMConfiguration","metadata":{"name":"default"},"spec":{"strictAffinity":false,"autoAllocateBlocks":false,"maxBlocksPerHost":0}}');
+  const i = JSON.parse((await run(['get', 'ipamconfig', 'default', '-o', 'json'])).out) as { spec: object };
+  assert.deepEqual(i.spec, { strictAffinity: false, autoAllocateBlocks: false });
+});

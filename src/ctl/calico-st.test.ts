@@ -129,7 +129,7 @@ void test('test_no_config: no datastore configured fails every command cleanly (
   }
   // `ipam show` is not implemented: an error, not a crash.
   const ipam = await run(['ipam', 'show']);
-  assert.deepEqual(ipam, { code: 1, out: '', err: 'calicoctl ipam is not implemented in calico-ts\n' });
+  assert.deepEqual(ipam, { code: 1, out: '', err: 'calicoctl ipam show is not implemented in calico-ts\n' });
 });
 
 void test('test_reject_unknown_resource: get of an unknown kind', async () => {
@@ -675,4 +675,38 @@ void test('test_migrate (its etcd half): export refuses an unlocked datastore; l
   const bad = await run(['datastore', 'migrate', 'export']);
   assert.equal(bad.code, 1);
   assert.equal(bad.err, "unable to process metadata for export for Node resource: node node5 missing a 'k8s' orchestrator reference. Unable to export data unless every node has a 'k8s' orchestrator reference\n");
+});
+
+void test('test_ipam_split_by_cidr / test_ipam_split_by_name: only on a locked datastore; 2^k pools named split-<pool>-<i>', async () => {
+  for (const by of [['--cidr=198.18.1.0/24'], ['--name=pool-v4']]) {
+    const { run } = harness();
+    assert.equal((await run(['create', '-f', '-'], j(pool4))).code, 0);
+    assert.equal((await run(['create', '-f', '-'], j(node('node4', '198.18.0.4/24')))).code, 0);
+    assert.deepEqual(await run(['ipam', 'split', ...by, '4']), { code: 1, out: '', err: 'datastore is not locked. Run the `calicoctl datastore migrate lock` command in order split the IP pools\n' });
+    assert.equal((await run(['datastore', 'migrate', 'lock'])).code, 0);
+    if (by[0]!.startsWith('--cidr')) {
+      assert.deepEqual(await run(['ipam', 'split', '--cidr=198.18.2.0/24', '4']), { code: 1, out: '', err: 'unable to find IP pool  covering the specified CIDR 198.18.2.0/24\n' });
+    } else {
+      assert.deepEqual(await run(['ipam', 'split', '--name=nope', '4']), { code: 1, out: '', err: 'unable to find IP pool with name nope: resource does not exist: IPPool(nope) with error: <nil>\n' });
+    }
+    assert.deepEqual(await run(['ipam', 'split', ...by, '3']), { code: 1, out: '', err: 'error splitting the CIDR 198.18.1.0/24 into 3 CIDRs: number to split CIDR into is not a valid power of 2: 3\n' });
+    assert.deepEqual(await run(['ipam', 'split', ...by, '512']), { code: 1, out: '', err: 'error splitting the CIDR 198.18.1.0/24 into 512 CIDRs: the CIDR 198.18.1.0/24 is not large enough to be split into 512 parts\n' });
+    const ok = await run(['ipam', 'split', ...by, '4']);
+    assert.deepEqual(ok, {
+      code: 0,
+      out: 'IP Pool pool-v4 was successfully split into 4 smaller pools.Created split-pool-v4-0 with CIDR 198.18.1.0/26.\nCreated split-pool-v4-1 with CIDR 198.18.1.64/26.\n' +
+        'Created split-pool-v4-2 with CIDR 198.18.1.128/26.\nCreated split-pool-v4-3 with CIDR 198.18.1.192/26.\nPlease refer to the documentation for final steps.',
+      err: '',
+    });
+    assert.deepEqual(await run(['get', 'ippool', 'pool-v4', '-o', 'yaml']), { code: 1, out: 'null\n', err: 'resource does not exist: IPPool(pool-v4) with error: <nil>\n' });
+    for (const [i, cidr] of ['198.18.1.0/26', '198.18.1.64/26', '198.18.1.128/26', '198.18.1.192/26'].entries()) {
+      const got = clean(parseYaml((await run(['get', 'ippool', `split-pool-v4-${i}`, '-o', 'yaml'])).out));
+      assert.deepEqual(got, res('IPPool', `split-pool-v4-${i}`, { ...(pool4.spec as Obj), cidr }), 'a copy of the old pool, enabled, without disabled: false');
+    }
+    assert.equal((await run(['datastore', 'migrate', 'unlock'])).code, 0);
+  }
+  const { run } = harness();
+  assert.deepEqual(await run(['ipam', 'split', 'x']), { code: 1, out: '', err: 'error reading number to split IP pools into. x is not a valid number: strconv.Atoi: parsing "x": invalid syntax\n' });
+  assert.deepEqual(await run(['ipam', 'split', '4']), { code: 1, out: '', err: 'no name or CIDR provided. Provide a name or CIDR to denote the IP pool to split\n' });
+  assert.deepEqual(await run(['ipam', 'split']), { code: 1, out: '', err: 'accepts 1 arg(s), received 0\n' });
 });

@@ -22,6 +22,7 @@ import {
 } from './commands.ts';
 import { DEFAULT_CONFIG_PATH } from './config.ts';
 import { runMigrateExport, runMigrateImport, runMigrateLock } from './datastore-migrate.ts';
+import { runIpamSplit } from './ipam-split.ts';
 
 /** How long a datastore request may take before calicoctl reports it unreachable. */
 export const CALICOCTL_CALL_TIMEOUT_MS = 4_000;
@@ -273,15 +274,34 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
       .action(async (o: Opts) => runMigrateLock(io, deps, lock, { ...configOf(o), ...(program.opts().allowVersionMismatch ? { allowVersionMismatch: true } : {}) }));
   }
 
-  // Calico's ipam and cluster commands need IPAM inspection and diagnostics calico-ts does not have yet.
-  for (const [name, what] of [['ipam', 'IP address management'], ['cluster', 'Access cluster information']] as const) {
-    cfg(program.command(name).description(`${what} (not implemented in calico-ts)`))
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .action(() => {
-        throw new CommandFailed(`calicoctl ${name} is not implemented in calico-ts`);
+  // `calicoctl ipam split`; Calico's other ipam commands and `cluster` need IPAM inspection and
+  // diagnostics calico-ts does not have yet.
+  const ipamCmd = cfg(program.command('ipam').description('IP address management'));
+  cfg(configOpt(ipamCmd.command('split').description('Split an IP pool into the specified number of smaller IP pools')))
+    .argument('[number]')
+    .argument('[more...]')
+    .option('--cidr <cidr>', 'CIDR of the IP pool to split.')
+    .option('--name <name>', 'Name of the IP pool to split.')
+    .action(async (n: string | undefined, more: string[], o: Opts) => {
+      // cobra.ExactArgs(1)
+      const count = (n === undefined ? 0 : 1) + more.length;
+      if (count !== 1) throw new CommandFailed(`accepts 1 arg(s), received ${count}`);
+      return runIpamSplit(io, deps, n!, {
+        ...configOf(o),
+        ...(typeof o.cidr === 'string' ? { cidr: o.cidr } : {}),
+        ...(typeof o.name === 'string' ? { name: o.name } : {}),
+        ...(program.opts().allowVersionMismatch ? { allowVersionMismatch: true } : {}),
       });
+    });
+  const notImplemented = (c: Command, what: string): void => {
+    c.allowUnknownOption().allowExcessArguments().action(() => {
+      throw new CommandFailed(`calicoctl ${what} is not implemented in calico-ts`);
+    });
+  };
+  for (const [name, text] of [['check', 'Check the integrity of the IPAM datastructures'], ['release', 'Release a Calico assigned IP address'], ['show', 'Show details of a Calico assigned IP address or overall IP usage'], ['configure', 'Configure IPAM']] as const) {
+    notImplemented(cfg(ipamCmd.command(name).description(`${text} (not implemented in calico-ts)`)), `ipam ${name}`);
   }
+  notImplemented(cfg(program.command('cluster').description('Access cluster information (not implemented in calico-ts)')), 'cluster');
 
   program.hook('preAction', () => {
     // cobra's PersistentPreRunE parses the level with logrus.ParseLevel.
@@ -297,7 +317,7 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
     return 0;
   }
   // ... and so does a group of subcommands (node, datastore, datastore migrate).
-  const groups: [readonly string[], Command][] = [[['node'], nodeCmd], [['datastore'], datastoreCmd], [['datastore', 'migrate'], migrateCmd]];
+  const groups: [readonly string[], Command][] = [[['node'], nodeCmd], [['datastore'], datastoreCmd], [['datastore', 'migrate'], migrateCmd], [['ipam'], ipamCmd]];
   // cobra also shows a group's help, exit 0, for a word under it that names no subcommand
   // (only the root reports unknown commands): `calicoctl node foo`.
   for (const [path, cmd] of [...groups].reverse()) {
