@@ -6,3 +6,4 @@ export { mergePatch, patchResource, changeLabels } from './patch.ts';
 export { renderTable, tabwrite, goFloat } from './table.ts';
 export { compileTemplate } from './template.ts';
 export { encodeOutput } from './output.ts';
+export { goShape } from './go-shape.ts';
