@@ -6,6 +6,7 @@
 // ids the server chose, and remaining lease TTLs. Deliberate deviations from etcd 3.4 are
 // asserted explicitly at the end (and listed in docs/datastore.md).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -1054,6 +1055,127 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
     await alarm('list all at the end', 0, 0);
     await s.step('put at the end', (c) => c.put({ key: s.k('d'), value: B('4') }));
     await s.step('revoke lease 7301', (c) => c.call('Lease', 'LeaseRevoke', { ID: 7301 }));
+  });
+});
+
+// etcdctl 3.4 (Debian's etcd-client, a real etcd v3 client) runs the same commands against
+// both servers, each fresh, and prints the same: output, errors and exit codes compared
+// after replacing each server's cluster, member and lease ids with names.
+void describe('etcdctl against calico-datastore and etcd 3.4: same commands, same output', () => {
+  let ours: Proc;
+  let etcd: Proc;
+  const ids = new Map<Proc, Map<string, string>>();
+  before(async () => {
+    [ours, etcd] = await Promise.all([startDatastore(), startEtcd()]);
+    for (const p of [ours, etcd]) {
+      const c = new RawEtcd(p.endpoint);
+      const h = (await c.call('Maintenance', 'Status', {})).header;
+      c.close();
+      ids.set(p, new Map([[h.cluster_id as string, 'CLUSTER'], [h.member_id as string, 'MEMBER']]));
+    }
+  });
+  after(async () => {
+    await Promise.all([ours?.cleanup(), etcd?.cleanup()]);
+  });
+
+  const run = async (p: Proc, args: string[], input?: string) => {
+    // a watch runs until stopped: what it printed in 1.5 s (history) is compared
+    const r = await new Promise<{ status: number | null; out: string }>((resolve) => {
+      const child = spawn('/usr/bin/etcdctl', ['--endpoints', p.endpoint, '--dial-timeout', '3s', '--command-timeout', '5s', ...args], {
+        env: { ...process.env, ETCDCTL_API: '3' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdin.end(input ?? '');
+      const timer = setTimeout(() => child.kill('SIGTERM'), args[0] === 'watch' ? 1000 : 20000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ status: code, out: stdout + stderr });
+      });
+    });
+    let out = `exit ${r.status}\n${r.out}`;
+    // lease ids appear in hex; learn them from grants
+    for (const m of out.matchAll(/lease ([0-9a-f]+) granted/g)) {
+      const names = ids.get(p)!;
+      const dec = BigInt('0x' + m[1]!).toString();
+      if (!names.has(dec)) names.set(dec, `LEASE${[...names.values()].filter((v) => v.startsWith('LEASE')).length}`);
+    }
+    out = out.split(p.endpoint).join('ENDPOINT');
+    for (const [dec, name] of ids.get(p)!) {
+      const hex = BigInt(dec).toString(16);
+      out = out.split(dec).join(name).split(hex.padStart(16, '0')).join(name).split(hex).join(name);
+    }
+    // timestamps etcdctl adds to its error lines
+    return out.replace(/^\{"level".*$/gm, '').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, 'TIME');
+  };
+  const lease = (p: Proc, n: number) => BigInt([...ids.get(p)!].find(([, v]) => v === `LEASE${n}`)![0]).toString(16);
+
+  void it('put, get (prefix, from-key, sort, limit, count, revisions, json), del, txn, leases, compaction, watch, alarms', async () => {
+    const cmds: (string[] | ((p: Proc) => string[]) | [string[], string])[] = [
+      ['put', '/c/a', '1'],
+      ['put', '/c/b', '2'],
+      ['put', '/c/b', '3', '--prev-kv'],
+      ['put', '/c/c', '4'],
+      ['get', '/c/', '--prefix'],
+      ['get', '/c/', '--prefix', '-w', 'json'],
+      ['get', '/c/b', '-w', 'fields'],
+      ['get', '--from-key', '/c/b', '--keys-only'],
+      ['get', '/c/', '--prefix', '--sort-by=VERSION', '--order=DESCEND'],
+      ['get', '/c/', '--prefix', '--sort-by=MODIFY', '--order=ASCEND', '--limit=2', '-w', 'json'],
+      ['get', '/c/', '--prefix', '--count-only', '-w', 'json'],
+      ['get', '/c/', '--prefix', '--print-value-only', '--consistency=s'],
+      ['get', '/c/b', '--rev=3'],
+      ['get', '/c/b', '--rev=100'],
+      ['get', ''],
+      ['put', '', 'x'],
+      ['put', '/c/a', '--ignore-value'],
+      ['put', '/c/zz', '--ignore-value'],
+      ['del', '/c/zz'],
+      ['del', '/c/a', '--prev-kv'],
+      [['txn', '-w', 'json'], 'value("/c/b") = "3"\n\nput /c/t yes\nget /c/b\n\nput /c/t no\n\n'],
+      [['txn'], 'mod("/c/b") > "100"\nversion("/c/nope") = "0"\n\nput /c/u yes\n\ndel /c/b\nget /c/ --prefix\n\n'],
+      [['txn'], 'create("/c/c") = "5"\n\n\n\n'],
+      ['lease', 'grant', '100'],
+      (p) => ['put', '/c/l', 'x', `--lease=${lease(p, 0)}`],
+      (p) => ['lease', 'timetolive', lease(p, 0), '--keys'],
+      ['lease', 'list'],
+      (p) => ['lease', 'keep-alive', '--once', lease(p, 0)],
+      (p) => ['lease', 'revoke', lease(p, 0)],
+      (p) => ['lease', 'revoke', lease(p, 0)],
+      (p) => ['lease', 'timetolive', lease(p, 0)],
+      ['put', '/c/l', 'x', '--lease=abcdef'],
+      ['lease', 'grant', '0'],
+      (p) => ['lease', 'revoke', lease(p, 1)],
+      ['compaction', '3'],
+      ['compaction', '3'],
+      ['compaction', '--physical', '4'],
+      ['compaction', '1000'],
+      ['get', '/c/b', '--rev=2'],
+      ['get', '/c/', '--prefix', '--rev=4', '-w', 'json'],
+      ['watch', '/c/', '--prefix', '--rev=1'],
+      ['watch', '/c/', '--prefix', '--rev=4', '--prev-kv'],
+      ['watch', '/c/b', '--rev=5', '-w', 'json'],
+      ['alarm', 'list'],
+      ['alarm', 'disarm'],
+      ['defrag'],
+      ['lock', '/c-lock', 'echo', 'held'],
+      ['del', '/c/', '--prefix'],
+      ['get', '/c/', '--prefix', '-w', 'json'],
+    ];
+    const diffs: string[] = [];
+    for (const cmd of cmds) {
+      const [a, b] = await Promise.all(
+        [ours, etcd].map(async (p) => {
+          const [args, input] = typeof cmd === 'function' ? [cmd(p), undefined] : Array.isArray(cmd[0]) ? (cmd as [string[], string]) : [cmd as string[], undefined];
+          return { args: args.join(' '), out: await run(p, args, input) };
+        }),
+      );
+      if (a!.out !== b!.out) diffs.push(`etcdctl ${b!.args}\n  calico-datastore: ${JSON.stringify(a!.out)}\n  etcd:             ${JSON.stringify(b!.out)}`);
+    }
+    assert.equal(diffs.length, 0, diffs.join('\n'));
   });
 });
 
