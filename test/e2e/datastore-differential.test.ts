@@ -928,6 +928,23 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
     await s.step('range with a 1.6 MB key (reads are not size-checked)', (c) => c.range({ key: Buffer.concat([s.k(), big]) }));
     await s.step('read-only txn with a 1.6 MB key', (c) => c.txn({ success: [{ request_range: { key: Buffer.concat([s.k(), big]) } }] }));
     await s.step('put 1.5 MB (under the limit)', (c) => c.put({ key: s.k('ok'), value: Buffer.alloc(1_500_000, 0x62) }), (m) => ({ header: m.header }));
+    // etcd's limit applies to the raft entry: the request plus its field header and a request
+    // header whose id has the member id's low 16 bits on top (so it depends on the member)
+    const member = BigInt((await s.c.call('Maintenance', 'Status', {})).header.member_id as string) & 0xffffn;
+    const idLen = member === 0n ? 7 : Math.ceil((48 + member.toString(2).length) / 7);
+    const putMax = 1572864 - 7 - 1 - 3 - 4 - idLen; // key "k": the put is 7 bytes + the value
+    const key = s.k('edge');
+    const kl = key.length - 1;
+    const pick = (m: Msg) => ({ header: m.header });
+    const edge = [
+      await s.step('put at the size limit', (c) => c.put({ key, value: Buffer.alloc(putMax - kl, 0x64) }), pick),
+      await s.step('put one byte over the size limit', (c) => c.put({ key, value: Buffer.alloc(putMax - kl + 1, 0x64) }), pick),
+      await s.step('txn at the size limit', (c) => c.txn({ success: [{ request_put: { key, value: Buffer.alloc(putMax - kl - 8, 0x65) } }] }), pick),
+      await s.step('txn one byte over the size limit', (c) => c.txn({ success: [{ request_put: { key, value: Buffer.alloc(putMax - kl - 7, 0x65) } }] }), pick),
+      await s.step('delete at the size limit', (c) => c.del({ key: Buffer.alloc(putMax + 3, 0x66) }), pick),
+      await s.step('delete one byte over the size limit', (c) => c.del({ key: Buffer.alloc(putMax + 4, 0x66) }), pick),
+    ];
+    assert.deepEqual(edge.map((r) => r !== null), [true, false, true, false, true, false], `${s.kind}: the limit is where it was computed`);
     await s.step('put 2.1 MB (over the gRPC limit)', (c) => c.put({ key: s.k('huge'), value: Buffer.alloc(2_100_000, 0x63) }));
     await s.step('range big keys', (c) => c.range({ key: s.k(), range_end: s.end(), keys_only: true }));
   });
