@@ -595,3 +595,18 @@ void test('-o yaml/json leave out omitempty fields holding Go\'s zero value (fal
   const i = JSON.parse((await run(['get', 'ipamconfig', 'default', '-o', 'json'])).out) as { spec: object };
   assert.deepEqual(i.spec, { strictAffinity: false, autoAllocateBlocks: false });
 });
+
+void test('ipam configure: IPAM\'s config object at /calico/ipam/v2/config, Calico\'s defaults, checks and messages (commands/ipam/configure.go, ipam.SetIPAMConfig)', async () => {
+  const { run, kv } = harness();
+  const r = (argv: string[]) => run(['ipam', 'configure', ...argv]);
+  assert.deepEqual(await r([]), { code: 1, out: '', err: 'at least one configuration option must be specified\n' });
+  assert.deepEqual(await r(['--strictaffinity=maybe']), { code: 1, out: '', err: 'invalid value. Use true or false to set strictaffinity\n' });
+  assert.deepEqual(await r(['--max-blocks-per-host=x']), { code: 1, out: '', err: 'invalid value for maxblockhost. Use a valid number\n' });
+  assert.deepEqual(await r(['--kubevirt-ip-persistence=yes']), { code: 1, out: '', err: 'invalid value for --kubevirt-ip-persistence. Use Enabled or Disabled\n' });
+  assert.deepEqual(await r(['--max-blocks-per-host=4']), { code: 1, out: '', err: 'error: MaxBlocksPerHost requires StrictAffinity to be enabled\n' });
+  assert.equal(await kv.get('/calico/ipam/v2/config'), undefined, 'nothing written by a refused change');
+  assert.deepEqual(await r(['--strictaffinity=true', '--max-blocks-per-host=4']), { code: 0, out: 'Successfully set StrictAffinity to: true\nSuccessfully set MaxBlocksPerHost to: 4\n', err: '' });
+  assert.deepEqual(await r(['--ip-cooldown-seconds', '30', '--kubevirt-ip-persistence=Disabled']), { code: 0, out: 'Successfully set KubeVirtVMAddressPersistence to: Disabled\nSuccessfully set IPCooldownSeconds to: 30\n', err: '' });
+  assert.deepEqual(JSON.parse((await kv.get('/calico/ipam/v2/config'))!.value), { strict_affinity: true, auto_allocate_blocks: true, maxBlocksPerHost: 4, kubeVirtVMAddressPersistence: 'Disabled', ipCooldownSeconds: 30 });
+  assert.deepEqual(await r(['--ip-cooldown-seconds', 'x']), { code: 1, out: '', err: 'invalid argument "x" for "--ip-cooldown-seconds" flag: strconv.ParseInt: parsing "x": invalid syntax\n' });
+});

@@ -23,6 +23,7 @@ import {
 import { DEFAULT_CONFIG_PATH } from './config.ts';
 import { runMigrateExport, runMigrateImport, runMigrateLock } from './datastore-migrate.ts';
 import { runIpamSplit } from './ipam-split.ts';
+import { runIpamConfigure } from './ipam-configure.ts';
 
 /** How long a datastore request may take before calicoctl reports it unreachable. */
 export const CALICOCTL_CALL_TIMEOUT_MS = 4_000;
@@ -298,7 +299,21 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
       throw new CommandFailed(`calicoctl ${what} is not implemented in calico-ts`);
     });
   };
-  for (const [name, text] of [['check', 'Check the integrity of the IPAM datastructures'], ['release', 'Release a Calico assigned IP address'], ['show', 'Show details of a Calico assigned IP address or overall IP usage'], ['configure', 'Configure IPAM']] as const) {
+  cfg(configOpt(ipamCmd.command('configure').description('Configure IPAM')))
+    .option('--strictaffinity <value>', 'Set StrictAffinity to true/false.')
+    .option('--max-blocks-per-host <n>', 'Set the maximum number of blocks that can be affine to a host.')
+    .option('--kubevirt-ip-persistence <mode>', 'Control whether KubeVirt VMs retain persistent IP addresses (Enabled|Disabled).')
+    .option('--ip-cooldown-seconds <n>', 'Set the minimum time between release and re-allocation of an IP address.')
+    .action(async (o: Opts) =>
+      runIpamConfigure(io, deps, {
+        ...configOf(o),
+        ...(typeof o.strictaffinity === 'string' ? { strictAffinity: o.strictaffinity } : {}),
+        ...(typeof o.maxBlocksPerHost === 'string' ? { maxBlocksPerHost: o.maxBlocksPerHost } : {}),
+        ...(typeof o.kubevirtIpPersistence === 'string' ? { kubeVirtIpPersistence: o.kubevirtIpPersistence } : {}),
+        ...(typeof o.ipCooldownSeconds === 'string' ? { ipCooldownSeconds: o.ipCooldownSeconds } : {}),
+        ...(program.opts().allowVersionMismatch ? { allowVersionMismatch: true } : {}),
+      }));
+  for (const [name, text] of [['check', 'Check the integrity of the IPAM datastructures'], ['release', 'Release a Calico assigned IP address'], ['show', 'Show details of a Calico assigned IP address or overall IP usage']] as const) {
     notImplemented(cfg(ipamCmd.command(name).description(`${text} (not implemented in calico-ts)`)), `ipam ${name}`);
   }
   notImplemented(cfg(program.command('cluster').description('Access cluster information (not implemented in calico-ts)')), 'cluster');
