@@ -247,7 +247,7 @@ void test('calicoctl executable against real etcd: output, messages, bad input a
     await calicoctl(['delete', 'ippool', 'ct-pool'], { env });
   });
 
-  await t.test("Calico st behaviours: datastore migrate lock/unlock/import, delete without a name, empty files, Go's output shape", async () => {
+  await t.test("Calico st behaviours: datastore migrate lock/unlock/import, delete without a name, empty files, Go's output shape, ipam split/configure", async () => {
     // test_flags test_version_mismatch: import is refused for etcd before any version check.
     await raw.put('/calico/resources/v3/projectcalico.org/clusterinformations/default', JSON.stringify({ kind: 'ClusterInformation', apiVersion: 'projectcalico.org/v3', metadata: { name: 'default', uid: 'u1', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { clusterGUID: 'g1', datastoreReady: true, calicoVersion: 'v0.0.0.1.2.3' } }));
     oneLineError(await calicoctl(['datastore', 'migrate', 'import', '-f', 'a'], { env }), /^invalid datastore type: etcdv3 to import to for datastore migration\. Datastore type must be kubernetes$/, 'import into etcd');
@@ -277,6 +277,22 @@ void test('calicoctl executable against real etcd: output, messages, bad input a
     assert.deepEqual(Object.keys(n.spec.bgp), ['asNumber', 'ipv4Address']);
     assert.deepEqual(n.status, {});
     assert.equal((await calicoctl(['delete', 'node', 'ct-node-9'], { env })).code, 0);
+    // test_ipam_split: a locked datastore's pool split in four, then unlocked; ipam configure.
+    assert.equal((await calicoctl(['apply', '-f', '-'], { env, stdin: 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: ct-split}\nspec: {cidr: 198.18.8.0/24, blockSize: 28}\n' })).code, 0);
+    oneLineError(await calicoctl(['ipam', 'split', '--cidr=198.18.8.0/24', '4'], { env }), /^datastore is not locked\. Run the `calicoctl datastore migrate lock` command in order split the IP pools$/, 'split unlocked');
+    assert.equal((await calicoctl(['datastore', 'migrate', 'lock'], { env })).code, 0);
+    const split = await calicoctl(['ipam', 'split', '--name=ct-split', '4'], { env });
+    assert.equal(split.code, 0, split.err);
+    assert.match(split.out, /^IP Pool ct-split was successfully split into 4 smaller pools\.Created split-ct-split-0 with CIDR 198\.18\.8\.0\/26\.\n/);
+    const pools = await calicoctl(['get', 'ippools', '-o', 'go-template={{range .items}}{{.metadata.name}}={{.spec.cidr}} {{end}}'], { env });
+    assert.equal(pools.out, 'split-ct-split-0=198.18.8.0/26 split-ct-split-1=198.18.8.64/26 split-ct-split-2=198.18.8.128/26 split-ct-split-3=198.18.8.192/26 ');
+    assert.equal((await calicoctl(['datastore', 'migrate', 'unlock'], { env })).code, 0);
+    for (let i = 0; i < 4; i++) assert.equal((await calicoctl(['delete', 'ippool', `split-ct-split-${i}`], { env })).code, 0);
+    const conf = await calicoctl(['ipam', 'configure', '--strictaffinity=true'], { env });
+    assert.deepEqual([conf.code, conf.out, conf.err], [0, 'Successfully set StrictAffinity to: true\n', '']);
+    const stored = await raw.get('/calico/ipam/v2/config');
+    assert.deepEqual(JSON.parse(stored!.value), { strict_affinity: true, auto_allocate_blocks: true, kubeVirtVMAddressPersistence: 'Enabled' });
+    await raw.delete('/calico/ipam/v2/config');
   });
 });
 
