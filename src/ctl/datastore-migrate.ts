@@ -6,15 +6,13 @@
 // moves an export into a Kubernetes datastore, which calico-ts does not have, so it is refused
 // with calicoctl's words for an etcdv3 target. Errors come back bare (cobra prints them on
 // stderr), after the version check for export, lock and unlock; import skips that check.
-import { DatastoreUnavailable, type DatastoreClient } from '../datastore/index.ts';
+import type { DatastoreClient } from '../datastore/index.ts';
 import { lookupKind, toList, type AnyResource } from '../model/index.ts';
-import { CommandFailed, checkVersionMismatch, sortTiers, unavailableText, withSession, type CtlDeps, type CtlIO } from './commands.ts';
+import { cause, checkedClient, requireLocked } from './admin-steps.ts';
+import { CommandFailed, sortTiers, withSession, type CtlDeps, type CtlIO } from './commands.ts';
 import { goShape } from './go-shape.ts';
 import { encodeOutput } from './output.ts';
 
-function cause(err: unknown): string {
-  return err instanceof DatastoreUnavailable ? unavailableText(err) : (err as Error).message;
-}
 
 /** `datastore migrate import -f F`: only a Kubernetes datastore can be imported into. */
 export async function runMigrateImport(io: CtlIO, deps: CtlDeps, opts: { config?: string; filename?: string }): Promise<void> {
@@ -29,13 +27,7 @@ export async function runMigrateImport(io: CtlIO, deps: CtlDeps, opts: { config?
 export async function runMigrateLock(io: CtlIO, deps: CtlDeps, lock: boolean, opts: { config?: string; allowVersionMismatch?: boolean }): Promise<void> {
   const what = lock ? 'locking' : 'unlocking';
   await withSession(io, deps, opts.config, async (session) => {
-    const ds: DatastoreClient = session.open('version');
-    try {
-      await checkVersionMismatch(ds, deps, opts);
-    } catch (err) {
-      if (err instanceof DatastoreUnavailable) throw new CommandFailed(`unable to get Cluster Information to verify version mismatch: ${unavailableText(err)}\nUse --allow-version-mismatch to override`);
-      throw err;
-    }
+    const ds = await checkedClient(session, deps, opts);
     if (lock) {
       try {
         await ds.resources.ensureInitialized();
@@ -165,22 +157,8 @@ async function exportIpam(ds: DatastoreClient, nodeMap: Map<string, string>): Pr
 /** `datastore migrate export`: a locked datastore's contents, in the layout import reads. */
 export async function runMigrateExport(io: CtlIO, deps: CtlDeps, opts: { config?: string; allowVersionMismatch?: boolean }): Promise<void> {
   await withSession(io, deps, opts.config, async (session) => {
-    const ds: DatastoreClient = session.open('version');
-    try {
-      await checkVersionMismatch(ds, deps, opts);
-    } catch (err) {
-      if (err instanceof DatastoreUnavailable) throw new CommandFailed(`unable to get Cluster Information to verify version mismatch: ${unavailableText(err)}\nUse --allow-version-mismatch to override`);
-      throw err;
-    }
-    let ci: AnyResource;
-    try {
-      ci = await ds.resources.get('ClusterInformation', 'default');
-    } catch (err) {
-      throw new CommandFailed(`error while checking if datastore was locked: error retrieving ClusterInformation: ${cause(err)}`);
-    }
-    if ((ci.spec as { datastoreReady?: unknown } | undefined)?.datastoreReady !== false) {
-      throw new CommandFailed('datastore is not locked. Run the `calicoctl datastore migrate lock` command in order to begin migration');
-    }
+    const ds = await checkedClient(session, deps, opts);
+    await requireLocked(ds, 'datastore is not locked. Run the `calicoctl datastore migrate lock` command in order to begin migration');
     const nodeMap = new Map<string, string>();
     for (const plural of EXPORTED) {
       const info = lookupKind(plural)!;

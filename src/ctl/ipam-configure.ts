@@ -3,9 +3,9 @@
 // affinity, max blocks per host, KubeVirt address persistence, IP cool-down — read (Calico's
 // defaults when absent), changed, checked and written back with the revision it was read at.
 // Messages are calicoctl's.
-import { DatastoreUnavailable, type DatastoreClient } from '../datastore/index.ts';
 import { IPAM_CONFIG_KEY } from '../model/index.ts';
-import { CommandFailed, checkVersionMismatch, unavailableText, withSession, type CtlDeps, type CtlIO } from './commands.ts';
+import { cause, checkedClient } from './admin-steps.ts';
+import { CommandFailed, withSession, type CtlDeps, type CtlIO } from './commands.ts';
 
 export interface IpamConfigureOptions {
   config?: string;
@@ -55,14 +55,8 @@ export async function runIpamConfigure(io: CtlIO, deps: CtlDeps, opts: IpamConfi
     cooldown = n;
   }
   await withSession(io, deps, opts.config, async (session) => {
-    const ds: DatastoreClient = session.open('version');
-    const fail = (err: unknown): CommandFailed => new CommandFailed(err instanceof DatastoreUnavailable ? unavailableText(err) : (err as Error).message);
-    try {
-      await checkVersionMismatch(ds, deps, opts);
-    } catch (err) {
-      if (err instanceof DatastoreUnavailable) throw new CommandFailed(`unable to get Cluster Information to verify version mismatch: ${unavailableText(err)}\nUse --allow-version-mismatch to override`);
-      throw err;
-    }
+    const ds = await checkedClient(session, deps, opts);
+    const fail = (err: unknown): CommandFailed => new CommandFailed(cause(err));
     let strict: boolean | undefined;
     if (opts.strictAffinity) {
       strict = parseBool(opts.strictAffinity);

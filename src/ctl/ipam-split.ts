@@ -7,14 +7,11 @@
 // cover those blocks). Calico creates the new pools before removing the old one, past its
 // overlap check ("UnsafeCreate"); our datastore client has no such path, so the old pool is
 // removed first — the same end state, but a failure while creating leaves the old pool gone.
-import { DatastoreUnavailable, type DatastoreClient } from '../datastore/index.ts';
 import { formatCIDR, maskCIDR, tryParseCIDR, familyBits } from '../lib/index.ts';
 import type { AnyResource } from '../model/index.ts';
-import { CommandFailed, checkVersionMismatch, unavailableText, withSession, type CtlDeps, type CtlIO } from './commands.ts';
+import { cause, checkedClient, requireLocked } from './admin-steps.ts';
+import { CommandFailed, withSession, type CtlDeps, type CtlIO } from './commands.ts';
 
-function cause(err: unknown): string {
-  return err instanceof DatastoreUnavailable ? unavailableText(err) : (err as Error).message;
-}
 
 /** split.go's splitCIDR: `parts` (a power of two, at least 2) equal CIDRs covering `cidr`. */
 export function splitCIDR(cidr: string, parts: number): string[] {
@@ -42,13 +39,7 @@ function atoi(s: string): number {
 
 export async function runIpamSplit(io: CtlIO, deps: CtlDeps, count: string, opts: { config?: string; cidr?: string; name?: string; allowVersionMismatch?: boolean }): Promise<void> {
   await withSession(io, deps, opts.config, async (session) => {
-    const ds: DatastoreClient = session.open('version');
-    try {
-      await checkVersionMismatch(ds, deps, opts);
-    } catch (err) {
-      if (err instanceof DatastoreUnavailable) throw new CommandFailed(`unable to get Cluster Information to verify version mismatch: ${unavailableText(err)}\nUse --allow-version-mismatch to override`);
-      throw err;
-    }
+    const ds = await checkedClient(session, deps, opts);
     let parts: number;
     try {
       parts = atoi(count);
@@ -58,15 +49,7 @@ export async function runIpamSplit(io: CtlIO, deps: CtlDeps, count: string, opts
     const cidr = opts.cidr ?? '';
     const name = opts.name ?? '';
     if (!cidr && !name) throw new CommandFailed('no name or CIDR provided. Provide a name or CIDR to denote the IP pool to split');
-    let ci: AnyResource;
-    try {
-      ci = await ds.resources.get('ClusterInformation', 'default');
-    } catch (err) {
-      throw new CommandFailed(`error while checking if datastore was locked: error retrieving ClusterInformation: ${cause(err)}`);
-    }
-    if ((ci.spec as { datastoreReady?: unknown } | undefined)?.datastoreReady !== false) {
-      throw new CommandFailed('datastore is not locked. Run the `calicoctl datastore migrate lock` command in order split the IP pools');
-    }
+    await requireLocked(ds, 'datastore is not locked. Run the `calicoctl datastore migrate lock` command in order split the IP pools');
     let old: AnyResource | undefined;
     if (name) {
       try {
