@@ -610,3 +610,29 @@ void test('ipam configure: IPAM\'s config object at /calico/ipam/v2/config, Cali
   assert.deepEqual(JSON.parse((await kv.get('/calico/ipam/v2/config'))!.value), { strict_affinity: true, auto_allocate_blocks: true, maxBlocksPerHost: 4, kubeVirtVMAddressPersistence: 'Disabled', ipCooldownSeconds: 30 });
   assert.deepEqual(await r(['--ip-cooldown-seconds', 'x']), { code: 1, out: '', err: 'invalid argument "x" for "--ip-cooldown-seconds" flag: strconv.ParseInt: parsing "x": invalid syntax\n' });
 });
+
+void test('ipam show: pool and block utilisation, reservations, --ip (commands/ipam/show.go; tests/fv ipam_test.go TestIPAM)', async () => {
+  const { run, kv } = harness();
+  await run(['create', '-f', '-'], '[{"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{"name":"ipam-test-v4"},"spec":{"cidr":"198.18.0.0/16"}},{"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{"name":"ipam-test-v6"},"spec":{"cidr":"fd00:198:18::/48"}}]');
+  const empty = await run(['ipam', 'show']);
+  assert.match(empty.out, /^\+-+\+/);
+  assert.ok(empty.out.includes('| GROUPING | CIDR             | IPS TOTAL  | IPS IN USE | IPS RESERVED | IPS FREE          |\n'), empty.out);
+  assert.ok(empty.out.includes('| IP Pool  | 198.18.0.0/16    |      65536 |     0 (0%) |       0 (0%) |      65536 (100%) |\n'), empty.out);
+  assert.ok(empty.out.includes('| IP Pool  | fd00:198:18::/48 | 9.2234e+18 |     0 (0%) |       0 (0%) | 9.2234e+18 (100%) |\n'), empty.out);
+  assert.deepEqual(await run(['ipam', 'show', '--ip=198.18.0.2']), { code: 0, out: '198.18.0.2 is not assigned\n', err: '' });
+  // Five addresses in use in one /26, as Calico's IPAM records them; 198.18.0.60/30 reserved.
+  const allocations: (number | null)[] = Array.from({ length: 64 }, (_, i) => (i < 5 ? 0 : null));
+  await kv.put('/calico/ipam/v2/assignment/ipv4/block/198.18.0.0-26', JSON.stringify({ cidr: '198.18.0.0/26', affinity: 'host:node1', allocations, unallocated: Array.from({ length: 59 }, (_, i) => i + 5), attributes: [{ handle_id: 'h1', secondary: { note: 'reserved by ipam_test.go', node: 'node1' } }], sequenceNumber: 0, sequenceNumberForAllocation: {}, deleted: false }));
+  await run(['create', '-f', '-'], '{"apiVersion":"projectcalico.org/v3","kind":"IPReservation","metadata":{"name":"r1"},"spec":{"reservedCIDRs":["198.18.0.60/30"]}}');
+  const blocks = await run(['ipam', 'show', '--show-blocks']);
+  assert.ok(blocks.out.includes('| IP Pool  | 198.18.0.0/16    |      65536 |     5 (0%) |       4 (0%) |      65527 (100%) |\n'), blocks.out);
+  assert.ok(blocks.out.includes('| Block    | 198.18.0.0/26    |         64 |     5 (8%) |       4 (6%) |          55 (86%) |\n'), blocks.out);
+  assert.ok(!(await run(['ipam', 'show'])).out.includes('Block'));
+  assert.deepEqual(await run(['ipam', 'show', '--ip=198.18.0.2']), {
+    code: 0,
+    out: 'IP 198.18.0.2 is in use\nHandle ID: h1\nActive Owner Attributes:\n  node: node1\n  note: reserved by ipam_test.go\n',
+    err: '',
+  });
+  // argutils.ValidateIP: on stdout, exit 1.
+  assert.deepEqual(await run(['ipam', 'show', '--ip=198.18.0.300']), { code: 1, out: 'Error executing command: invalid IP address specified: 198.18.0.300\n', err: '' });
+});

@@ -24,6 +24,7 @@ import { DEFAULT_CONFIG_PATH } from './config.ts';
 import { runMigrateExport, runMigrateImport, runMigrateLock } from './datastore-migrate.ts';
 import { runIpamSplit } from './ipam-split.ts';
 import { runIpamConfigure } from './ipam-configure.ts';
+import { runIpamShow } from './ipam-show.ts';
 
 /** How long a datastore request may take before calicoctl reports it unreachable. */
 export const CALICOCTL_CALL_TIMEOUT_MS = 4_000;
@@ -313,7 +314,21 @@ export async function runCalicoctl(argv: readonly string[], io: CtlIO = processI
         ...(typeof o.ipCooldownSeconds === 'string' ? { ipCooldownSeconds: o.ipCooldownSeconds } : {}),
         ...(program.opts().allowVersionMismatch ? { allowVersionMismatch: true } : {}),
       }));
-  for (const [name, text] of [['check', 'Check the integrity of the IPAM datastructures'], ['release', 'Release a Calico assigned IP address'], ['show', 'Show details of a Calico assigned IP address or overall IP usage']] as const) {
+  cfg(configOpt(ipamCmd.command('show').description('Show details of a Calico assigned IP address or overall IP usage')))
+    .option('--ip <ip>', 'Report whether this specific IP address is in use.')
+    .option('--show-blocks', 'Show detailed information for IP blocks as well as pools.')
+    .option('--show-borrowed', 'Show detailed information for borrowed IP addresses.')
+    .option('--show-configuration', 'Show current Calico IPAM configuration.')
+    .action(async (o: Opts) =>
+      runIpamShow(io, deps, {
+        ...configOf(o),
+        ...(typeof o.ip === 'string' ? { ip: o.ip } : {}),
+        ...(o.showBlocks ? { showBlocks: true } : {}),
+        ...(o.showBorrowed ? { showBorrowed: true } : {}),
+        ...(o.showConfiguration ? { showConfiguration: true } : {}),
+        ...(program.opts().allowVersionMismatch ? { allowVersionMismatch: true } : {}),
+      }));
+  for (const [name, text] of [['check', 'Check the integrity of the IPAM datastructures'], ['release', 'Release a Calico assigned IP address']] as const) {
     notImplemented(cfg(ipamCmd.command(name).description(`${text} (not implemented in calico-ts)`)), `ipam ${name}`);
   }
   notImplemented(cfg(program.command('cluster').description('Access cluster information (not implemented in calico-ts)')), 'cluster');
