@@ -192,6 +192,10 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
       } finally {
         for (const s of sides) s.close();
       }
+      // DIFF_DUMP=<part of a case name> prints both logs (for writing new cases)
+      if (process.env['DIFF_DUMP'] && name.includes(process.env['DIFF_DUMP'])) {
+        for (const side of sides) console.log(side.kind, JSON.stringify(side.log, null, 1));
+      }
       assert.ok(sides[1].log.length > 0, 'the case logged something');
       const d = firstDifference(sides[0].log, sides[1].log);
       if (d) assert.fail(`calico-datastore differs from etcd 3.4 in "${name}":\n${d}`);
@@ -839,7 +843,19 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
     await s.next('progress notification', w, PROGRESS_MS * 10);
     w.cancel(3);
     await nx('cancel the progress watcher');
-    w.create({ key: s.k('f'), fragment: true, start_revision: s.rev(3) });
+    // a deletion at exactly the compaction revision
+    await s.step('put t', (c) => c.put({ key: s.k('t'), value: B('t') })); // r0+5
+    await s.step('txn: delete t, put u', (c) => c.txn({ success: [{ request_delete_range: { key: s.k('t') } }, { request_put: { key: s.k('u'), value: B('u') } }] })); // r0+6
+    // physical: etcd answers once the compaction is done, so the watch below sees its result
+    await s.step('compact at r0+6 (the deletion), physical', (c) => c.compact({ revision: s.rev(6), physical: true }));
+    w.create({ key: s.k(), range_end: s.end(), start_revision: s.rev(6), prev_kv: true });
+    await nx('created: from the compaction revision, which deleted t');
+    await nx('catch-up from a compaction revision that holds a deletion');
+    w.cancel(4);
+    await nx('cancel 4');
+    await s.step('range t at r0+6', (c) => c.range({ key: s.k('t'), revision: s.rev(6) }));
+    await s.step('range all at r0+6', (c) => c.range({ key: s.k(), range_end: s.end(), revision: s.rev(6) }));
+    w.create({ key: s.k('f'), fragment: true, start_revision: s.rev(6) });
     await nx('created: fragment');
     await s.step('put f', (c) => c.put({ key: s.k('f'), value: B('f') }));
     await nx('small event with fragment');
@@ -945,6 +961,10 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
       await s.step('delete one byte over the size limit', (c) => c.del({ key: Buffer.alloc(putMax + 4, 0x66) }), pick),
     ];
     assert.deepEqual(edge.map((r) => r !== null), [true, false, true, false, true, false], `${s.kind}: the limit is where it was computed`);
+    // gRPC's own limit: --max-request-bytes + 512 KiB for the whole message
+    const grpcMax = 1572864 + 512 * 1024;
+    await s.step('put message at the gRPC limit', (c) => c.put({ key, value: Buffer.alloc(grpcMax - key.length - 6, 0x67) }));
+    await s.step('put message one byte over the gRPC limit', (c) => c.put({ key, value: Buffer.alloc(grpcMax - key.length - 5, 0x67) }));
     await s.step('put 2.1 MB (over the gRPC limit)', (c) => c.put({ key: s.k('huge'), value: Buffer.alloc(2_100_000, 0x63) }));
     await s.step('range big keys', (c) => c.range({ key: s.k(), range_end: s.end(), keys_only: true }));
   });

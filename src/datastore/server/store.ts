@@ -720,9 +720,10 @@ export class MvccStore {
     if (revision <= this.compactRev) throw Errors.compacted();
     if (revision > this.rev) throw Errors.futureRev();
     // Keep, per key, the newest row at or below the compaction revision unless it is a
-    // deletion older than it; everything older goes. Events at `revision` stay (watchable).
+    // deletion (at the revision itself too, as etcd's keyIndex.keep drops it); everything
+    // older goes. Puts at `revision` stay (watchable from there).
     this.stmt(
-      `DELETE FROM history WHERE rev < ?1 AND (tomb = 1 OR EXISTS (SELECT 1 FROM history h2 WHERE h2.key = history.key AND h2.rev > history.rev AND h2.rev <= ?1))`,
+      `DELETE FROM history WHERE rev <= ?1 AND (tomb = 1 OR (rev < ?1 AND EXISTS (SELECT 1 FROM history h2 WHERE h2.key = history.key AND h2.rev > history.rev AND h2.rev <= ?1)))`,
     ).run(revision);
     this.compactRev = revision;
     this.s.metaSet!.run('compact_rev', String(revision));
