@@ -57,6 +57,8 @@ const EXPORTED = [
   'kubecontrollersconfigurations', 'networkpolicies', 'stagednetworkpolicies', 'stagedkubernetesnetworkpolicies', 'networksets',
   'nodes', 'bgpconfigurations', 'felixconfigurations', 'ipreservations', 'bgpfilters',
 ];
+// export.go lists these two across all namespaces; the other namespaced kinds go through the
+// plain get path, which defaults the namespace to "default" (so only those are exported).
 const ALL_NAMESPACES = new Set(['networkpolicies', 'networksets']);
 const IPTABLES_ACTIONS = ['defaultEndpointToHostAction', 'iptablesFilterAllowAction', 'iptablesMangleAllowAction', 'iptablesFilterDenyAction'];
 const TUNNEL_HANDLES = ['ipip-tunnel-addr-', 'vxlan-tunnel-addr-', 'wireguard-tunnel-addr-'];
