@@ -636,3 +636,24 @@ void test('ipam show: pool and block utilisation, reservations, --ip (commands/i
   // argutils.ValidateIP: on stdout, exit 1.
   assert.deepEqual(await run(['ipam', 'show', '--ip=198.18.0.300']), { code: 1, out: 'Error executing command: invalid IP address specified: 198.18.0.300\n', err: '' });
 });
+
+void test('ipam show --show-borrowed: addresses a node holds in another node\'s block (commands/ipam/show.go ShowBorrowedDetails)', async () => {
+  const { run, kv } = harness();
+  const allocations: (number | null)[] = Array.from({ length: 64 }, (_, i) => (i === 2 ? 0 : i === 3 ? 1 : i === 4 ? 2 : null));
+  await kv.put('/calico/ipam/v2/assignment/ipv4/block/198.18.0.0-26', JSON.stringify({
+    cidr: '198.18.0.0/26', affinity: 'host:node1', allocations, unallocated: [],
+    attributes: [{ handle_id: 'a', secondary: { node: 'node1', pod: 'p0', namespace: 'ns' } }, { handle_id: 'b', secondary: { node: 'node2', pod: 'p1', namespace: 'ns' } }, { handle_id: 'c' }],
+    sequenceNumber: 0, sequenceNumberForAllocation: {}, deleted: false,
+  }));
+  const r = await run(['ipam', 'show', '--show-borrowed']);
+  assert.equal(r.out, [
+    '+------------+----------------+---------------+-------------+------+--------------+',
+    '| IP         | BORROWING-NODE | BLOCK         | BLOCK OWNER | TYPE | ALLOCATED-TO |',
+    '+------------+----------------+---------------+-------------+------+--------------+',
+    '| 198.18.0.3 | node2          | 198.18.0.0/26 | node1       | pod  | ns/p1        |',
+    '+------------+----------------+---------------+-------------+------+--------------+',
+    '',
+    'Note: found 1 IP allocations without an explicit node association. Unable to determine if they are borrowed.',
+    '',
+  ].join('\n'));
+});
