@@ -490,6 +490,7 @@ export const tableDecoders: Record<string, Record<string, (buf: Buffer) => Recor
     ]),
     Status: tableDecoder('StatusRequest', []),
     MoveLeader: tableDecoder('MoveLeaderRequest', [[1, 'targetID', 'TargetID', 'u64']]),
+    HashKV: tableDecoder('HashKVRequest', [[1, 'revision', 'Revision', 'i64']]),
     Defragment: tableDecoder('DefragmentRequest', []),
   },
   Cluster: {
@@ -929,6 +930,14 @@ export function watchResponseSize(m: WatchResponseMsg): number {
 /** Bytes one event adds to an encoded WatchResponse (its field tag and length included). */
 export function watchEventFieldSize(e: Event): number {
   return sizeMsg(sizeEvent(e, []));
+}
+
+/** A KeyValue as etcd stores it in its backend (gogo/protobuf field order, zeros left out). */
+export function encodeKeyValue(kv: KeyValue): Buffer {
+  const n = sizeKv(kv);
+  const buf = Buffer.allocUnsafe(1 + vlen(n) + n);
+  writeKv(new Writer(buf, 0), 0x0a, kv, n);
+  return buf.subarray(1 + vlen(n));
 }
 
 type SizeFn<T> = (m: T, sz: Sizes) => number;

@@ -396,7 +396,11 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
         return {};
       }),
     Hash: unimpl('Hash'),
-    HashKV: unimpl('HashKV'),
+    HashKV: (call: Call<{ revision: string }>, cb: Cb) =>
+      read(cb, () => {
+        const h = store.hashKv(Number(call.request.revision));
+        return { header: header(h.current), hash: h.hash, compact_revision: h.compact };
+      }),
     Snapshot: (call: StreamCall) => {
       call.end({ code: GrpcCode.UNIMPLEMENTED, details: 'calico-datastore: Snapshot is not implemented (copy the data directory while stopped)' });
     },

@@ -8,7 +8,7 @@ import { Committer } from './committer.ts';
 import { DataDirError, EtcdError } from './errors.ts';
 import { LiveIndex } from './live-index.ts';
 import type { Event, PutRequest, RangeRequest } from './proto.ts';
-import { keySel, MvccStore } from './store.ts';
+import { crc32c, keySel, MvccStore } from './store.ts';
 import { checkTxnIntervals, checkTxnRequest } from './validate.ts';
 import { isLoopbackHost, parseListenUrl, validateOptions, defaultOptions } from './config.ts';
 
@@ -268,6 +268,18 @@ void describe('MvccStore schema', () => {
     assert.equal(store.rev, 2);
     assert.deepEqual(store.range(rng('/', '0')).kvs.map((kv) => kv.key.toString()), ['/ok']);
     assert.equal((store.db.prepare('SELECT count(*) AS n FROM history').get() as { n: number }).n, 1);
+  });
+});
+
+void describe('HashKV', () => {
+  void it('CRC-32C and etcd 3.4\'s hash of an empty store', () => {
+    assert.equal(crc32c(0, B('123456789')), 0xe3069283);
+    assert.equal(crc32c(crc32c(0, B('1234')), B('56789')), 0xe3069283, 'continues across writes');
+    const { store } = open();
+    // etcd 3.4 answers 1084519789 for a store with nothing written (observed)
+    assert.deepEqual(store.hashKv(0), { hash: 1084519789, current: 1, compact: -1 });
+    assert.equal(store.hashKv(-1).hash, 1084519789);
+    assert.throws(() => store.hashKv(2), /future revision/);
   });
 });
 

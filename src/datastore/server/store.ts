@@ -18,6 +18,7 @@ import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, 
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { DataDirError, Errors } from './errors.ts';
+import { encodeKeyValue } from './codec.ts';
 import { goSort } from './go-sort.ts';
 import { LiveIndex, type LiveEntry } from './live-index.ts';
 import type {
@@ -729,6 +730,39 @@ export class MvccStore {
     this.s.metaSet!.run('compact_rev', String(revision));
   }
 
+  // ---- HashKV
+
+  /**
+   * etcd's HashKV: CRC-32C (Castagnoli) of "key" and then, in revision order, every stored
+   * version up to `rev` as etcd's backend holds it — the 17-byte revision (8-byte main, '_',
+   * 8-byte sub; a deletion adds 't') and the KeyValue (a deletion: the key alone). Versions at
+   * or below the compaction revision count only if visible at `rev` (unless none is).
+   */
+  hashKv(rev: number): { hash: number; current: number; compact: number } {
+    if (rev > 0 && rev <= this.compactRev) throw Errors.compacted();
+    if (rev > this.rev) throw Errors.futureRev();
+    const at = rev === 0 ? this.rev : rev; // a negative revision hashes nothing (etcd)
+    const rows = this.stmt(
+      `SELECT key, rev, sub, create_rev, version, CAST(lease AS TEXT) AS lease, value, tomb,
+         (tomb = 0 AND NOT EXISTS (SELECT 1 FROM history h2 WHERE h2.key = history.key AND h2.rev > history.rev AND h2.rev <= ?1)) AS visible
+       FROM history WHERE rev <= ?1 ORDER BY rev, sub`,
+    ).all(at) as unknown as (HistRow & { visible: number })[];
+    const anyVisible = rows.some((r) => r.visible);
+    let crc = crc32c(0, Buffer.from('key'));
+    const k = Buffer.alloc(18);
+    for (const r of rows) {
+      if (r.rev <= this.compactRev && anyVisible && !r.visible) continue;
+      k.writeBigUInt64BE(BigInt(r.rev), 0);
+      k[8] = 0x5f;
+      k.writeBigUInt64BE(BigInt(r.sub), 9);
+      k[17] = 0x74;
+      crc = crc32c(crc, r.tomb ? k : k.subarray(0, 17));
+      const kv = r.tomb ? { key: asBuf(r.key), create_revision: 0, mod_revision: 0, version: 0, value: EMPTY, lease: '0' } : toKv(r, true);
+      crc = crc32c(crc, encodeKeyValue(kv));
+    }
+    return { hash: crc, current: this.rev, compact: this.compactRev };
+  }
+
   // ---- leases
 
   grantLease(id: string, ttl: number): void {
@@ -742,6 +776,25 @@ export class MvccStore {
     this.s.leaseDel!.run(BigInt(id));
     this.leases.delete(id);
   }
+}
+
+let CRC32C_TABLE: Uint32Array | null = null;
+
+/** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), continued from `crc`. */
+export function crc32c(crc: number, data: Uint8Array): number {
+  let t = CRC32C_TABLE;
+  if (!t) {
+    t = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let i = 0; i < 8; i++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      t[n] = c >>> 0;
+    }
+    CRC32C_TABLE = t;
+  }
+  let c = ~crc >>> 0;
+  for (let i = 0; i < data.length; i++) c = (c >>> 8) ^ t[(c ^ data[i]!) & 0xff]!;
+  return ~c >>> 0;
 }
 
 function rowToEvent(r: HistRow): Event {
