@@ -1199,8 +1199,16 @@ void describe('etcdctl against calico-datastore and etcd 3.4: same commands, sam
       ['alarm', 'disarm'],
       ['defrag'],
       ['lock', '/c-lock', 'echo', 'held'],
+      ['get', '--from-key', '', '--keys-only'],
+      ['get', '', '--prefix', '--count-only', '-w', 'json'],
+      ['get', '/c/', '--prefix', '--keys-only', '--limit=1', '-w', 'json'],
+      ['get', '/c/', '--prefix', '--rev=0', '--sort-by=CREATE', '--order=DESCEND', '--print-value-only'],
+      ['put', '/c/x', 'y', '--lease=0'],
+      ['del', '--from-key', '/c/u', '--prev-kv'],
       ['del', '/c/', '--prefix'],
       ['get', '/c/', '--prefix', '-w', 'json'],
+      ['del', '', '--prefix'],
+      ['get', '', '--prefix', '-w', 'json'],
     ];
     const diffs: string[] = [];
     for (const cmd of cmds) {
