@@ -4,9 +4,9 @@
 // and messages are calicoctl's: the old pool is disabled first, then the CIDR is split (a bad
 // count fails here, leaving the old pool disabled, as in Calico), then the new pools are
 // written and the old one removed without releasing its block affinities (the new pools
-// cover those blocks). Calico creates the new pools before removing the old one, past its
-// overlap check ("UnsafeCreate"); our datastore client has no such path, so the old pool is
-// removed first — the same end state, but a failure while creating leaves the old pool gone.
+// cover those blocks). Calico creates the new pools one by one past its overlap check
+// ("UnsafeCreate"), then removes the old one; ours does both in one etcd transaction
+// (ResourceClient.replaceWith), so a failure leaves the old pool (disabled) and no new pool.
 import { formatCIDR, maskCIDR, tryParseCIDR, familyBits } from '../lib/index.ts';
 import type { AnyResource } from '../model/index.ts';
 import { cause, checkedClient, requireLocked } from './admin-steps.ts';
@@ -88,16 +88,15 @@ export async function runIpamSplit(io: CtlIO, deps: CtlDeps, count: string, opts
       } as AnyResource;
     });
     try {
-      await ds.resources.delete('IPPool', oldName);
+      await ds.resources.replaceWith(old, pools);
     } catch (err) {
-      throw new CommandFailed(`error removing the IP pool that was split ${oldName}: ${cause(err)}`);
-    }
-    for (const p of pools) {
-      try {
-        await ds.resources.create(p);
-      } catch (err) {
-        throw new CommandFailed(`error using unsafe create to make split pool with cidr ${String(p.spec?.cidr)}: ${cause(err)}`);
-      }
+      // nothing was written: say which side failed, in calicoctl's words for that step
+      const clash = pools.find((p) => err instanceof Error && err.message.includes(`IPPool(${p.metadata.name ?? ''})`));
+      throw new CommandFailed(
+        clash
+          ? `error using unsafe create to make split pool with cidr ${String(clash.spec?.cidr)}: ${cause(err)}`
+          : `error removing the IP pool that was split ${oldName}: ${cause(err)}`,
+      );
     }
     io.out(`IP Pool ${oldName} was successfully split into ${parts} smaller pools.`);
     for (const p of pools) io.out(`Created ${p.metadata.name ?? ''} with CIDR ${String(p.spec?.cidr)}.\n`);

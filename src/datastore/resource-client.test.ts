@@ -452,3 +452,29 @@ void test('node deletion: a block changed by another IPAM client between read an
   assert.equal(a.affinity, null);
   assert.deepEqual(await json(kv, '/calico/ipam/v2/handle/myhandle'), { block: { '192.168.1.0/26': 1 }, deleted: false }, 'the handle decremented once');
 });
+
+void test('replaceWith deletes a resource and creates its replacements in one transaction: all or nothing', async () => {
+  const { rc } = setup();
+  const pool = (name: string, cidr: string): AnyResource => ({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name }, spec: { cidr, blockSize: 26 } });
+  const names = async () => (await rc.list('IPPool')).items.map((p) => `${p.metadata.name} ${String(p.spec?.cidr)}`).sort();
+  const old = await rc.create(pool('big', '10.0.0.0/16'));
+  await rc.create(pool('other', '10.9.0.0/16'));
+  // a replacement that is already there: nothing changes
+  await rc.create(pool('split-big-1', '10.5.0.0/16'));
+  await assert.rejects(rc.replaceWith(old, [pool('split-big-0', '10.0.0.0/17'), pool('split-big-1', '10.0.128.0/17')]), (e: Error) =>
+    e instanceof ResourceAlreadyExists && e.message.includes('IPPool(split-big-1)'));
+  assert.deepEqual(await names(), ['big 10.0.0.0/16', 'other 10.9.0.0/16', 'split-big-1 10.5.0.0/16']);
+  await rc.delete('IPPool', 'split-big-1');
+  // a replacement overlapping a third pool is refused like a create
+  await assert.rejects(rc.replaceWith(old, [pool('split-big-0', '10.9.0.0/17')]), /CIDR overlaps with IPPool\(other\)/);
+  // the old pool changed since it was read: a conflict, nothing changes
+  const newer = await rc.update({ ...old, spec: { ...old.spec, disabled: true } });
+  await assert.rejects(rc.replaceWith(old, [pool('split-big-0', '10.0.0.0/17')]), (e: Error) => e instanceof ResourceUpdateConflict);
+  assert.deepEqual(await names(), ['big 10.0.0.0/16', 'other 10.9.0.0/16']);
+  // success: the old pool gone, the new ones there with uid and creationTimestamp, at one revision
+  const made = await rc.replaceWith(newer, [pool('split-big-0', '10.0.0.0/17'), pool('split-big-1', '10.0.128.0/17')]);
+  assert.deepEqual(await names(), ['other 10.9.0.0/16', 'split-big-0 10.0.0.0/17', 'split-big-1 10.0.128.0/17']);
+  assert.ok(made.every((p) => p.metadata.uid && p.metadata.creationTimestamp));
+  assert.equal(made[0]!.metadata.resourceVersion, made[1]!.metadata.resourceVersion);
+  await assert.rejects(rc.replaceWith(newer, [pool('x', '10.7.0.0/16')]), (e: Error) => e instanceof ResourceNotFound);
+});

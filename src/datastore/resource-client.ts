@@ -402,6 +402,49 @@ export class ResourceClient {
 
   /** Creates a resource; ResourceAlreadyExists if its key exists. */
   async create(input: AnyResource): Promise<AnyResource> {
+    const { info, key, value, meta } = await this.prepareCreate(input, new Set());
+    const r = await this.kv.txn({
+      compare: [{ key, target: 'version', op: '=', value: 0 }],
+      success: [{ type: 'put', key, value }],
+    });
+    if (!r.succeeded) throw new ResourceAlreadyExists(idOf(info, meta.name!, meta.namespace));
+    return decodeStored({ key, value, modRevision: r.revision, createRevision: r.revision, version: 1, lease: '0' }, info.kind);
+  }
+
+  /**
+   * Deletes `old` and creates `replacements` in one transaction: all of it or nothing. `old`
+   * must be unchanged since it was read (its resourceVersion), and no replacement may exist.
+   * Each replacement is checked as create() checks it, except that IP pools may overlap the
+   * pool they replace and each other's (calicoctl ipam split's "unsafe create", made atomic).
+   */
+  async replaceWith(old: AnyResource, replacements: AnyResource[]): Promise<AnyResource[]> {
+    const oldInfo = kindInfoOf(old.kind);
+    const oldName = old.metadata.name ?? '';
+    const oldKey = this.keyOf(oldInfo, oldName, old.metadata.namespace);
+    const rv = old.metadata.resourceVersion;
+    if (!rv) throw fieldError('Metadata.ResourceVersion', '', 'field must be set for an Update request');
+    const names = new Set([oldName, ...replacements.map((r) => r.metadata?.name ?? '')]);
+    const prepared = [];
+    for (const r of replacements) prepared.push(await this.prepareCreate(r, names));
+    const r = await this.kv.txn({
+      compare: [{ key: oldKey, target: 'mod', op: '=', value: parseRevision(rv) }, ...prepared.map((p) => ({ key: p.key, target: 'version' as const, op: '=' as const, value: 0 }))],
+      success: [{ type: 'delete', key: oldKey }, ...prepared.map((p) => ({ type: 'put' as const, key: p.key, value: p.value }))],
+      failure: [{ type: 'get', key: oldKey }, ...prepared.map((p) => ({ type: 'get' as const, key: p.key }))],
+    });
+    if (!r.succeeded) {
+      const got = r.results.map((x) => (x.type === 'get' ? x.kvs[0] : undefined));
+      const oldId = idOf(oldInfo, oldName, old.metadata.namespace);
+      if (!got[0]) throw new ResourceNotFound(oldId);
+      if (got[0].modRevision !== parseRevision(rv)) throw conflict(oldId, rv, got[0].modRevision);
+      const i = got.findIndex((kv, j) => j > 0 && kv);
+      const p = prepared[Math.max(0, i - 1)]!;
+      throw new ResourceAlreadyExists(idOf(p.info, p.meta.name!, p.meta.namespace));
+    }
+    return prepared.map((p) => decodeStored({ key: p.key, value: p.value, modRevision: r.revision, createRevision: r.revision, version: 1, lease: '0' }, p.info.kind));
+  }
+
+  /** create()'s checks and defaults; `peers` are IP pools whose CIDRs a new pool may overlap. */
+  private async prepareCreate(input: AnyResource, peers: Set<string>) {
     const info = kindInfoOf(input.kind);
     if (input.metadata?.resourceVersion) {
       throw fieldError('Metadata.ResourceVersion', input.metadata.resourceVersion, 'field must not be set for a Create request');
@@ -424,17 +467,11 @@ export class ResourceClient {
     const meta = res.metadata;
     if (info.kind === 'WorkloadEndpoint') prepareWorkloadEndpoint(res);
     const key = this.keyOf(info, meta.name, meta.namespace);
-    if (info.kind === 'IPPool') await this.checkPoolOverlap(res);
+    if (info.kind === 'IPPool') await this.checkPoolOverlap(res, peers);
     if (info.kind === 'BGPPeer') await this.checkPeerFilters(res);
     if (!meta.creationTimestamp) meta.creationTimestamp = rfc3339(this.now());
     if (!meta.uid) meta.uid = this.uuid();
-    const value = encodeStored(res);
-    const r = await this.kv.txn({
-      compare: [{ key, target: 'version', op: '=', value: 0 }],
-      success: [{ type: 'put', key, value }],
-    });
-    if (!r.succeeded) throw new ResourceAlreadyExists(idOf(info, meta.name!, meta.namespace));
-    return decodeStored({ key, value, modRevision: r.revision, createRevision: r.revision, version: 1, lease: '0' }, info.kind);
+    return { info, key, value: encodeStored(res), meta };
   }
 
   /**
@@ -636,7 +673,7 @@ export class ResourceClient {
   }
 
   /** clientv3 ipPools.Create: a new pool's CIDR may not overlap any other pool's. */
-  private async checkPoolOverlap(res: AnyResource): Promise<void> {
+  private async checkPoolOverlap(res: AnyResource, peers: Set<string>): Promise<void> {
     const cidr = String((res.spec as { cidr?: unknown } | undefined)?.cidr ?? '');
     if (!cidr) return;
     const errs: ErroredField[] = [];
@@ -655,7 +692,7 @@ export class ResourceClient {
       fromKey = page.kvs[page.kvs.length - 1]!.key + '\0';
     }
     for (const other of pools) {
-      if (other.metadata.name === res.metadata.name) continue;
+      if (other.metadata.name === res.metadata.name || peers.has(other.metadata.name ?? '')) continue;
       const otherCidr = String((other.spec as { cidr?: unknown } | undefined)?.cidr ?? '');
       if (otherCidr && cidrsOverlap(cidr, otherCidr)) {
         errs.push({ name: 'IPPool.Spec.CIDR', value: cidr, reason: `IPPool(${res.metadata.name}) CIDR overlaps with IPPool(${other.metadata.name}) CIDR ${otherCidr}` });
