@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
-import { encodeWatchResponse, frameEncoders, ProtoDecodeError, requestDecoders, responseEncoders } from './codec.ts';
+import { decodeWatchRequest, encodeWatchResponse, frameEncoders, ProtoDecodeError, requestDecoders, responseEncoders } from './codec.ts';
 import { serviceDefinition } from './proto.ts';
 
 // Reference: protobufjs through @grpc/proto-loader, with etcd's own .proto files.
@@ -207,6 +207,11 @@ void describe('hand-written KV codecs (against protobufjs with etcd .proto files
     assert.equal(err(() => requestDecoders.Txn(B(0x12, 0x02, 0x08, 0x00))), 'proto: wrong wireType = 0 for field RequestRange');
     assert.equal(err(() => requestDecoders.Txn(B(0x50, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01))), 'proto: integer overflow');
     assert.equal(err(() => requestDecoders.Txn(B(0x52, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01))), 'proto: negative length found during unmarshaling');
+    // watch requests: filters packed or one by one; the oneof's last member wins
+    const create = (...body: number[]) => decodeWatchRequest(B(0x0a, body.length, ...body));
+    assert.deepEqual((create(0x0a, 0x01, 0x61, 0x2a, 0x02, 0x00, 0x01, 0x28, 0x01).create_request as { filters: number[] }).filters, [0, 1, 1]);
+    assert.equal(err(() => create(0x2d, 0, 0, 0, 0)), 'proto: wrong wireType = 5 for field Filters');
+    assert.deepEqual(decodeWatchRequest(B(0x0a, 0x00, 0x12, 0x02, 0x08, 0x07)), { cancel_request: { watch_id: '7' }, request_union: 'cancel_request' });
     // unknown fields of every wire type are skipped, a group with its contents
     assert.equal(requestDecoders.Range(B(0x98, 0x06, 0x01, 0xa1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8, 0xab, 0x06, 0x08, 0x01, 0xac, 0x06, 0x0a, 0x01, 0x61)).key.toString(), 'a');
   });

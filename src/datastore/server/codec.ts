@@ -435,15 +435,16 @@ function readTxn(r: Reader, depth = 0): TxnRequest {
 }
 
 // Small messages of the other services, by a field table: [number, our field, Go field, kind].
-type Kind = 'i64' | 'u64' | 'bool' | 'enum';
+// Integers come out as decimal strings, bytes as views, a repeated enum (packed or not) as numbers.
+type Kind = 'i64' | 'u64' | 'bool' | 'enum' | 'bytes' | 'enums';
 type FieldSpec = readonly [number, string, string, Kind];
 
 function tableDecoder(msg: string, fields: readonly FieldSpec[]): (buf: Buffer) => Record<string, unknown> {
   const byNum = new Map(fields.map((f) => [f[0], f] as const));
-  const zero: Record<Kind, unknown> = { i64: '0', u64: '0', bool: false, enum: 0 };
+  const zero = (kind: Kind): unknown => (kind === 'bool' ? false : kind === 'enum' ? 0 : kind === 'bytes' ? EMPTY : kind === 'enums' ? [] : '0');
   return (buf: Buffer) => {
     const m: Record<string, unknown> = {};
-    for (const [, name, , kind] of fields) m[name] = zero[kind];
+    for (const [, name, , kind] of fields) m[name] = zero(kind);
     const r = new Reader(buf);
     while (r.pos < r.end) {
       const at = r.pos;
@@ -453,9 +454,16 @@ function tableDecoder(msg: string, fields: readonly FieldSpec[]): (buf: Buffer) 
         r.skip(at);
         continue;
       }
-      want(tag & 7, 0, spec[2]);
-      const kind = spec[3];
-      m[spec[1]] = kind === 'i64' ? String(r.i64()) : kind === 'u64' ? r.u64() : kind === 'bool' ? r.bool() : r.enum();
+      const [, name, goName, kind] = spec;
+      const w = tag & 7;
+      if (kind === 'enums' && w === 2) {
+        const s = r.sub();
+        while (s.pos < s.end) (m[name] as number[]).push(s.enum());
+        continue;
+      }
+      want(w, kind === 'bytes' ? 2 : 0, goName);
+      if (kind === 'enums') (m[name] as number[]).push(r.enum());
+      else m[name] = kind === 'i64' ? String(r.i64()) : kind === 'u64' ? r.u64() : kind === 'bool' ? r.bool() : kind === 'bytes' ? r.bytes() : r.enum();
     }
     return m;
   };
@@ -500,56 +508,16 @@ export const tableDecoders: Record<string, Record<string, (buf: Buffer) => Recor
 };
 
 /** WatchCreateRequest (field 1 of WatchRequest), as watch-hub.ts reads it. */
-function readWatchCreate(r: Reader): Record<string, unknown> {
-  const m = { key: EMPTY as Buffer, range_end: EMPTY as Buffer, start_revision: '0', progress_notify: false, filters: [] as number[], prev_kv: false, watch_id: '0', fragment: false };
-  while (r.pos < r.end) {
-    const at = r.pos;
-    const tag = r.tag('WatchCreateRequest');
-    const w = tag & 7;
-    switch (tag >>> 3) {
-      case 1:
-        want(w, 2, 'Key');
-        m.key = r.bytes();
-        break;
-      case 2:
-        want(w, 2, 'RangeEnd');
-        m.range_end = r.bytes();
-        break;
-      case 3:
-        want(w, 0, 'StartRevision');
-        m.start_revision = String(r.i64());
-        break;
-      case 4:
-        want(w, 0, 'ProgressNotify');
-        m.progress_notify = r.bool();
-        break;
-      case 5:
-        // repeated enum: packed or one at a time
-        if (w === 0) m.filters.push(r.enum());
-        else if (w === 2) {
-          const s = r.sub();
-          while (s.pos < s.end) m.filters.push(s.enum());
-        } else throw new ProtoDecodeError(`proto: wrong wireType = ${w} for field Filters`);
-        break;
-      case 6:
-        want(w, 0, 'PrevKv');
-        m.prev_kv = r.bool();
-        break;
-      case 7:
-        want(w, 0, 'WatchId');
-        m.watch_id = String(r.i64());
-        break;
-      case 8:
-        want(w, 0, 'Fragment');
-        m.fragment = r.bool();
-        break;
-      default:
-        r.skip(at);
-    }
-  }
-  return m;
-}
-
+const decodeWatchCreate = tableDecoder('WatchCreateRequest', [
+  [1, 'key', 'Key', 'bytes'],
+  [2, 'range_end', 'RangeEnd', 'bytes'],
+  [3, 'start_revision', 'StartRevision', 'i64'],
+  [4, 'progress_notify', 'ProgressNotify', 'bool'],
+  [5, 'filters', 'Filters', 'enums'],
+  [6, 'prev_kv', 'PrevKv', 'bool'],
+  [7, 'watch_id', 'WatchId', 'i64'],
+  [8, 'fragment', 'Fragment', 'bool'],
+]);
 const decodeWatchCancel = tableDecoder('WatchCancelRequest', [[1, 'watch_id', 'WatchId', 'i64']]);
 const decodeWatchProgress = tableDecoder('WatchProgressRequest', []);
 
@@ -567,7 +535,7 @@ export function decodeWatchRequest(buf: Buffer): Record<string, unknown> {
       delete m.create_request;
       delete m.cancel_request;
       delete m.progress_request;
-      if (f === 1) m.create_request = readWatchCreate(s);
+      if (f === 1) m.create_request = decodeWatchCreate(s.buf.subarray(s.pos, s.end));
       else if (f === 2) m.cancel_request = decodeWatchCancel(s.buf.subarray(s.pos, s.end));
       else m.progress_request = decodeWatchProgress(s.buf.subarray(s.pos, s.end));
       m.request_union = f === 1 ? 'create_request' : f === 2 ? 'cancel_request' : 'progress_request';
