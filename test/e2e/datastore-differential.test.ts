@@ -165,7 +165,7 @@ void describe('calico-datastore against etcd 3.4: same requests, same responses'
 
   before(async () => {
     [ours, etcd] = await Promise.all([
-      startDatastore({ args: ['--experimental-watch-progress-notify-interval', String(PROGRESS_MS)] }),
+      startDatastore({ args: ['--experimental-watch-progress-notify-interval', `${PROGRESS_MS}ms`] }),
       startEtcd({ extraArgs: ['--experimental-watch-progress-notify-interval', `${PROGRESS_MS}ms`] }),
     ]);
     co = new RawEtcd(ours.endpoint);

@@ -255,6 +255,10 @@ void describe('calico-datastore: data directory and flags', () => {
     assert.match(c.output, /need --cert-file and --key-file/);
     const d = await runDatastoreExpectingFailure(['--data-dir', dir, '--max-request-bytes', 'lots']);
     assert.match(d.output, /--max-request-bytes: expected a non-negative integer, got 'lots'/);
+    // a Go duration, as etcd takes it: a bare number has no unit
+    const e = await runDatastoreExpectingFailure(['--data-dir', dir, '--experimental-watch-progress-notify-interval', '600000']);
+    assert.equal(e.code, 2);
+    assert.match(e.output, /--experimental-watch-progress-notify-interval: expected a duration such as 10m or 500ms, got '600000'/);
     // explicitly allowed: starts (on a port of 0.0.0.0 we close at once)
     const ok = await startDatastore({ dataDir: dir, listen: ['http://0.0.0.0:0'], args: ['--insecure-listen-non-loopback'] });
     await ok.stop();

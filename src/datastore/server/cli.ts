@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
+import { parseGoDuration } from '../../lib/index.ts';
 import { defaultOptions, DEFAULT_LISTEN, SOCKET_NAME, type ServerOptions } from './config.ts';
 import { ConfigError, DataDirError } from './errors.ts';
 import { startDatastoreServer } from './server.ts';
@@ -11,6 +12,12 @@ export const DEFAULT_DATA_DIR = '/var/lib/calico-datastore';
 const int = (flag: string) => (v: string) => {
   if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError(`${flag}: expected a non-negative integer, got '${v}'`);
   return Number(v);
+};
+/** A Go duration as etcd's flags take it ("10m", "500ms"), in milliseconds. */
+const duration = (flag: string) => (v: string) => {
+  const ns = parseGoDuration(v.trim());
+  if (ns === undefined || ns < 0n) throw new InvalidArgumentError(`${flag}: expected a duration such as 10m or 500ms, got '${v}'`);
+  return Number(ns / 1_000_000n);
 };
 const list = (v: string) =>
   v
@@ -37,14 +44,15 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--quota-backend-bytes <n>', 'database size that raises the NOSPACE alarm (0 = default 2 GiB)', int('--quota-backend-bytes'), 0)
     .option('--max-txn-ops <n>', 'most operations in one txn', int('--max-txn-ops'), 128)
     .option('--insecure-listen-non-loopback', 'allow plain-text http:// on non-loopback addresses (unsafe)', false)
-    .option('--experimental-watch-progress-notify-interval <ms>', 'progress notification interval in ms', int('--experimental-watch-progress-notify-interval'), 600000)
+    .option('--experimental-watch-progress-notify-interval <duration>', 'progress notification interval, a Go duration as etcd takes it (10m, 500ms)', duration('--experimental-watch-progress-notify-interval'), 600000)
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .exitOverride();
   try {
     program.parse(argv, { from: 'user' });
   } catch (e) {
     const code = (e as { exitCode?: number }).exitCode;
-    return code ?? 2;
+    // help and version exit 0; any bad flag or value exits 2, as Go's flag package does
+    return code === 0 ? 0 : 2;
   }
   const o = program.opts<Record<string, unknown>>();
   const logger = pino({ name: 'calico-datastore', level: String(o['logLevel']) }, pino.destination({ fd: 2, sync: true }));

@@ -97,7 +97,7 @@ export async function startDatastoreServer(
     },
   });
   hub = new WatchHub(
-    { store, header: (rev) => makeHeader(store, rev), whenIdle: (fn) => committer.read(fn) },
+    { store, header: (rev) => makeHeader(store, rev), whenIdle: (fn) => committer.read(fn), maxRequestBytes: opts.maxRequestBytes },
     opts.progressNotifyIntervalMs,
   );
   const lessor = new Lessor(committer);

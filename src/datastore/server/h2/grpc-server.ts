@@ -4,7 +4,6 @@
 // grpc-js's shapes, so the same service code could run on either server.
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { gunzipSync, inflateSync } from 'node:zlib';
 import { H2Connection, type H2Stream, type StreamHandler, type StreamReceiver } from './connection.ts';
 import { encodeHeaders, type HeaderList } from './hpack.ts';
 import { mark } from '../trace.ts';
@@ -117,14 +116,12 @@ class MessageReader {
   private chunks: Buffer[] = [];
   private len = 0;
   private readonly max: number;
-  private readonly encoding: string;
 
-  constructor(max: number, encoding: string) {
+  constructor(max: number) {
     this.max = max;
-    this.encoding = encoding;
   }
 
-  /** Complete messages in `chunk` (decompressed); throws a status on a bad or oversized message. */
+  /** Complete messages in `chunk`; throws a status on a bad or oversized message. */
   push(chunk: Buffer, out: Buffer[]): void {
     this.chunks.push(chunk);
     this.len += chunk.length;
@@ -135,7 +132,7 @@ class MessageReader {
       if (this.len < 5 + msgLen) return;
       const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.len);
       const flag = all[0]!;
-      let msg = all.subarray(5, 5 + msgLen);
+      const msg = all.subarray(5, 5 + msgLen);
       if (all.length > 5 + msgLen) {
         const rest = all.subarray(5 + msgLen);
         this.chunks = [rest];
@@ -144,24 +141,15 @@ class MessageReader {
         this.chunks.length = 0;
         this.len = 0;
       }
-      if (flag === 1) msg = this.decompress(msg);
-      else if (flag !== 0) throw { code: Status.INTERNAL, details: `grpc: invalid message compression flag ${flag}` };
+      // no decompressor is installed (as in etcd), so a compressed message is an error
+      if (flag === 1) throw { code: Status.INTERNAL, details: 'grpc: compressed flag set with identity or empty encoding' };
+      if (flag !== 0) throw { code: Status.INTERNAL, details: `grpc: received unexpected payload format ${flag}` };
       out.push(msg);
     }
   }
 
   get partial(): boolean {
     return this.len > 0;
-  }
-
-  private decompress(msg: Buffer): Buffer {
-    try {
-      if (this.encoding === 'gzip') return gunzipSync(msg, { maxOutputLength: this.max });
-      if (this.encoding === 'deflate') return inflateSync(msg, { maxOutputLength: this.max });
-    } catch (e) {
-      throw { code: Status.INTERNAL, details: `grpc: failed to decompress the received message: ${(e as Error).message}` };
-    }
-    throw { code: Status.INTERNAL, details: `grpc: compressed flag set with identity or empty encoding` };
   }
 }
 
@@ -296,11 +284,12 @@ export class GrpcServer implements StreamHandler {
       endWith(stream, { code: Status.UNIMPLEMENTED, details: known ? `unknown method ${path.slice(slash + 1)} for service ${service}` : `unknown service ${service}` });
       return;
     }
-    if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
+    // etcd registers no decompressor: grpc-go refuses any other grpc-encoding before reading
+    if (encoding !== 'identity' && encoding !== '') {
       endWith(stream, { code: Status.UNIMPLEMENTED, details: `grpc: Decompressor is not installed for grpc-encoding "${encoding}"` });
       return;
     }
-    const reader = new MessageReader(this.maxReceive, encoding);
+    const reader = new MessageReader(this.maxReceive);
     if (route.unary) this.unary(stream, route, headers, reader, endStream);
     else this.streaming(stream, route, headers, reader, endStream);
   }
