@@ -580,7 +580,8 @@ function vint(v: Int64 | bigint | null | undefined): number | bigint {
   return v < 0n ? v + TWO_64 : v;
 }
 
-function vlen(v: number | bigint): number {
+/** Bytes of a protobuf varint holding `v` (non-negative). */
+export function vlen(v: number | bigint): number {
   if (typeof v === 'number') {
     let n = 1;
     while (v >= 128) {

@@ -9,6 +9,7 @@ import {
   requestDecoders,
   responseEncoders,
   tableDecoders,
+  vlen,
 } from './codec.ts';
 import { Committer, toEtcdError } from './committer.ts';
 import { EtcdError, Errors, GrpcCode } from './errors.ts';
@@ -113,19 +114,11 @@ export function addServices(server: ServiceHost, env: ServiceEnv): void {
   // etcd measures the raft entry that carries a write: the request as a field (tag, length)
   // of an InternalRaftRequest whose header holds a request id — the member id's low 16 bits
   // above a 48-bit counter, so its varint length is fixed per member.
-  const varintLen = (v: bigint) => {
-    let n = 1;
-    while (v >= 128n) {
-      v >>= 7n;
-      n++;
-    }
-    return n;
-  };
   const member16 = BigInt(store.memberId) & 0xffffn;
-  const headerBytes = 4 + varintLen(member16 === 0n ? 1n << 47n : (member16 << 48n) | ((1n << 48n) - 1n));
+  const headerBytes = 4 + vlen(member16 === 0n ? 1n << 47n : (member16 << 48n) | ((1n << 48n) - 1n));
   const checkSize = (req: object) => {
     const n = sizeOf(req);
-    if (n + 1 + varintLen(BigInt(n)) + headerBytes > env.maxRequestBytes) throw Errors.requestTooLarge();
+    if (n + 1 + vlen(n) + headerBytes > env.maxRequestBytes) throw Errors.requestTooLarge();
   };
   // The database size (PRAGMA page_count) is re-read only every min(1 MiB, quota/64) of
   // request cost, and on every write once the estimate is within 10% of the quota; in

@@ -41,10 +41,13 @@ interface Watcher {
   prevKv: boolean;
   progressNotify: boolean;
   fragment: boolean;
-  /** Events below this revision are not for this watcher (already sent, or before its start). */
+  /**
+   * Events below this revision are not for this watcher (already sent, or before its start);
+   * while it is not live, where its catch-up from history goes on from.
+   */
   nextRev: number;
-  /** Not live: the revision its catch-up from history goes on from (every earlier one is sent). */
-  behind: number | null;
+  /** Sent live events by dispatch; false while it catches up from history (or waits to). */
+  live: boolean;
   sentSinceProgress: boolean;
 }
 
@@ -107,9 +110,9 @@ export class WatchHub {
     if (this.count === 0) return;
     let per: Map<Watcher, Event[]> | null = null;
     const offer = (w: Watcher, ev: Event) => {
-      if (w.behind !== null) return;
+      if (!w.live) return;
       if (w.session.paused) {
-        w.behind = w.nextRev;
+        w.live = false;
         return;
       }
       if (ev.kv.mod_revision < w.nextRev) return;
@@ -139,12 +142,13 @@ export class WatchHub {
           from = i;
           // the sink asked to pause: the rest of the batch waits in history
           if (w.session.paused && i < evs.length) {
-            w.behind = evs[i]!.kv.mod_revision;
+            w.live = false;
+            w.nextRev = evs[i]!.kv.mod_revision;
             break;
           }
         }
       }
-      if (w.behind === null) w.nextRev = rev + 1;
+      if (w.live) w.nextRev = rev + 1;
     }
   }
 
@@ -152,7 +156,7 @@ export class WatchHub {
     const rev = this.env.store.rev;
     const visit = (w: Watcher) => {
       // as etcd: progress only for watchers that are in sync
-      if (!w.progressNotify || w.behind !== null) return;
+      if (!w.progressNotify || !w.live) return;
       if (!w.sentSinceProgress) w.session.send({ header: this.env.header(rev), watch_id: w.id });
       w.sentSinceProgress = false;
     };
@@ -207,7 +211,7 @@ export class WatchSession {
   private resume(): void {
     for (const w of [...this.watchers.values()]) {
       if (this.closed || this.paused) return;
-      if (w.behind !== null) this.catchUp(w);
+      if (!w.live) this.catchUp(w);
     }
   }
 
@@ -261,17 +265,17 @@ export class WatchSession {
       progressNotify: c.progress_notify,
       fragment: c.fragment,
       nextRev: start,
-      behind: start <= cur ? start : null,
+      live: start > cur,
       sentSinceProgress: false,
     };
     this.watchers.set(id, w);
     this.send({ header: env.header(cur), watch_id: id, created: true });
     this.hub.add(w);
-    if (w.behind !== null) this.catchUp(w);
+    if (!w.live) this.catchUp(w);
   }
 
   /**
-   * Sends a watcher that is behind its history from `behind` up to the current revision, in
+   * Sends a watcher that is not live its history from `nextRev` up to the current revision, in
    * responses of up to 1000 revisions (counted before the filters, as etcd's eventBatch), and
    * makes it live. If the sink asks to pause, it stops after a whole response and stays behind
    * at the next revision. A start below the compaction revision cancels it (etcd's notice).
@@ -279,7 +283,7 @@ export class WatchSession {
   private catchUp(w: Watcher): void {
     const store = this.hub.environment.store;
     const cur = store.rev;
-    if (w.behind! < store.compactRev) {
+    if (w.nextRev < store.compactRev) {
       this.watchers.delete(w.id);
       this.hub.remove(w);
       // etcd's compaction notice carries no revision (its header revision is 0)
@@ -294,7 +298,7 @@ export class WatchSession {
       batch = [];
       revs = 0;
     };
-    let pos: [number, number] | null = [w.behind!, 0];
+    let pos: [number, number] | null = [w.nextRev, 0];
     while (pos) {
       const chunk = store.historyChunk(w.sel, pos[0], pos[1], cur, CATCHUP_CHUNK);
       for (const ev of chunk.events) {
@@ -303,7 +307,7 @@ export class WatchSession {
           if (revs === CATCHUP_MAX_REVS) {
             flush();
             if (this.paused || this.closed) {
-              w.behind = ev.kv.mod_revision;
+              w.nextRev = ev.kv.mod_revision;
               return;
             }
           }
@@ -314,7 +318,7 @@ export class WatchSession {
       pos = chunk.next;
     }
     if (batch.length) flush();
-    w.behind = null;
+    w.live = true;
     w.nextRev = cur + 1;
   }
 

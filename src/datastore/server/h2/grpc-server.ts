@@ -163,7 +163,7 @@ export interface UnaryCall {
  * Bytes a streaming call may have waiting for the client's flow-control window before `write`
  * asks the writer to pause (it returns false; 'drain' follows once the client has taken them).
  */
-export const STREAM_HIGH_WATER = 4 << 20;
+const STREAM_HIGH_WATER = 4 << 20;
 
 /**
  * A streaming call: 'data' per request message, 'end' when the client half-closes, 'cancelled'
@@ -194,11 +194,6 @@ export class StreamCall extends EventEmitter {
     if (!this.stream.headersSent) this.stream.sendHeaders(this.stream.conn.okHeaders());
     this.stream.sendData(this.frame(msg));
     return this.stream.queuedBytes < STREAM_HIGH_WATER;
-  }
-
-  /** Bytes of responses waiting for the client to open its window. */
-  get pendingBytes(): number {
-    return this.stream.queuedBytes;
   }
 
   /** Ends the call: OK, or with the given status. */
