@@ -9,6 +9,7 @@
 // generation's size when asked. The parent drives it with grpc-js.
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import v8 from 'node:v8';
@@ -59,16 +60,11 @@ if (CHILD) {
   void describe('GrpcServer: a served request leaves nothing in the old generation', () => {
     let child: ChildProcess;
     let kv: grpc.Client & Record<string, (req: object, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void>;
-    const replies: { port?: number; old?: number; served?: number }[] = [];
-    const next = () =>
-      new Promise<{ port?: number; old?: number; served?: number }>((resolve) => {
-        const poll = () => (replies.length ? resolve(replies.shift()!) : setTimeout(poll, 5));
-        poll();
-      });
+    /** The child's next message (it answers one at a time, each after a request from us). */
+    const next = async () => (await once(child, 'message'))[0] as { port?: number; old?: number; served?: number };
 
     before(async () => {
       child = fork(import.meta.filename, [], { execArgv: ['--expose-gc', '--max-semi-space-size=4'], env: { ...process.env, CALICO_GRPC_GC_CHILD: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      child.on('message', (m: { port?: number }) => replies.push(m));
       const { port } = await next();
       const KV = etcdProto()['KV'] as grpc.ServiceClientConstructor;
       kv = new KV(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as typeof kv;

@@ -71,7 +71,6 @@ function frameWith(serialize: (v: never) => Buffer): (v: unknown) => Buffer {
   };
 }
 
-
 /** Metadata as a plain map of the request's non-reserved headers (lower-case names). */
 export type RequestMetadata = Map<string, string>;
 
